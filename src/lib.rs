@@ -1,0 +1,18 @@
+//! # kmc — lattice kinetic Monte Carlo for metal film growth
+//!
+//! Atoms and whole nanoparticles land on a substrate, diffuse by thermally activated hops, meet
+//! and coalesce. The library is the product; the `kmc` binary is a thin client over it.
+//!
+//! Layout (see `DESIGN` in the repository): [`lattice`] geometry and site indexing, [`sampler`]
+//! rejection-free rate samplers, [`md`] the embedded molecular-dynamics engine.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod md;
+pub mod rng;
+pub mod sampler;
+pub mod units;
+
+pub use error::{Error, Location, Result};
+pub use rng::KmcRng;

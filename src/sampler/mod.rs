@@ -1,0 +1,76 @@
+//! Rate samplers: pick leaf `j` with probability `r_j / R`.
+//!
+//! One leaf per active site (or per global event such as deposition). The engine sets a leaf when
+//! that site's total rate changes and asks for a selection once per event. Every sampler gives the
+//! same distribution; they differ in cost, which `kmc bench samplers` measures.
+
+use crate::rng::KmcRng;
+use serde::{Deserialize, Serialize};
+
+/// A set of non-negative rates with weighted selection.
+///
+/// Contract for implementors:
+/// - `set` accepts any finite rate `>= 0` (the engine never passes NaN or a negative rate);
+/// - `total` is the sum of the current rates and does not drift: after any sequence of `set`
+///   calls it equals the sum recomputed from scratch to round-off of one summation;
+/// - `select` returns `Some(j)` with probability `rate(j) / total()` and never returns a leaf of
+///   rate zero; it returns `None` exactly when `total() == 0`.
+pub trait RateSampler: Send {
+    /// Number of leaves.
+    fn len(&self) -> usize;
+    /// True when there are no leaves.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Grows or shrinks to `n` leaves; new leaves have rate zero.
+    fn resize(&mut self, n: usize);
+    /// Sets the rate of leaf `i`.
+    fn set(&mut self, i: usize, rate: f64);
+    /// The rate of leaf `i`.
+    fn rate(&self, i: usize) -> f64;
+    /// The sum of all rates.
+    fn total(&self) -> f64;
+    /// Picks a leaf with probability proportional to its rate.
+    fn select(&self, rng: &mut KmcRng) -> Option<usize>;
+    /// Replaces all rates at once (O(N) build).
+    fn assign(&mut self, rates: &[f64]) {
+        self.resize(rates.len());
+        for (i, &r) in rates.iter().enumerate() {
+            self.set(i, r);
+        }
+    }
+}
+
+/// Which sampler a scenario uses (`sampler: SumTree`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SamplerKind {
+    /// Binary sum tree, O(log N) select and update (default).
+    #[default]
+    SumTree,
+    /// Linear search, O(N) select, O(1) update; the reference for tests.
+    Linear,
+    /// Fenwick (binary indexed) tree, O(log N) select and update.
+    Fenwick,
+    /// Composition–rejection: groups by rate magnitude, O(1) expected select.
+    CompositionRejection,
+}
+
+impl SamplerKind {
+    /// All kinds, for `kmc info` and benchmarks.
+    pub const ALL: [SamplerKind; 4] = [
+        SamplerKind::SumTree,
+        SamplerKind::Linear,
+        SamplerKind::Fenwick,
+        SamplerKind::CompositionRejection,
+    ];
+
+    /// Short name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            SamplerKind::SumTree => "sum-tree",
+            SamplerKind::Linear => "linear",
+            SamplerKind::Fenwick => "fenwick",
+            SamplerKind::CompositionRejection => "composition-rejection",
+        }
+    }
+}
