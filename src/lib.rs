@@ -7,6 +7,8 @@
 //! rejection-free rate samplers, [`md`] the embedded molecular-dynamics engine.
 
 #![warn(missing_docs)]
+// Numeric kernels index several parallel arrays with one loop variable; iterator chains would hide that.
+#![allow(clippy::needless_range_loop)]
 
 pub mod error;
 pub mod md;
