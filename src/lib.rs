@@ -10,10 +10,16 @@
 // Numeric kernels index several parallel arrays with one loop variable; iterator chains would hide that.
 #![allow(clippy::needless_range_loop)]
 
+pub mod catalog;
+pub mod deposit;
+pub mod engine;
 pub mod error;
+pub mod lattice;
 pub mod md;
+pub mod rates;
 pub mod rng;
 pub mod sampler;
+pub mod state;
 pub mod units;
 
 pub use error::{Error, Location, Result};

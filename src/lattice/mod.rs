@@ -1,0 +1,373 @@
+//! Lattice geometry: site indexing, neighbour offsets, Cartesian positions, periodic wrap.
+//!
+//! Every lattice is a stack of atomic layers along +z. Each layer is an `nx × ny` grid; a site
+//! is `(x, y, l)` and its index is `(l · ny + y) · nx + x`, so appending layers on top (the open
+//! space growing as the film grows) never renumbers existing sites. Layers differ by a lateral
+//! shift (ABAB, ABCABC stacking), and rows within a layer may be shifted (triangular layers), so
+//! the neighbour offsets `(dx, dy, dl)` depend on a small *class* `(y mod py, l mod pl)`. Offsets,
+//! shells and hop geometries are derived numerically from the Cartesian positions when the
+//! lattice is built, so every lattice kind shares one code path and no table is typed by hand.
+//!
+//! Storage per site is zero here: nothing is stored per site, only per class.
+
+mod geometry;
+
+pub use geometry::LatticeKind;
+
+use crate::error::{Error, Result};
+
+/// A neighbour (or shell) offset relative to a site of a given class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Offset {
+    /// Shift along the in-layer x index.
+    pub dx: i32,
+    /// Shift along the in-layer y index.
+    pub dy: i32,
+    /// Shift in layers (+1 = one layer up).
+    pub dl: i32,
+    /// Shift of the linear index when no periodic wrap occurs: `(dl · ny + dy) · nx + dx`.
+    pub delta: isize,
+    /// Class of the target site (for an origin of the class whose table holds this offset).
+    pub class: u8,
+}
+
+/// Geometry of a hop from a site to its neighbour number `k`.
+#[derive(Debug, Clone, Default)]
+pub struct HopGeometry {
+    /// The destination.
+    pub to: Option<Offset>,
+    /// Neighbours of the origin that are neither the destination nor neighbours of it
+    /// (bonds that break), relative to the origin.
+    pub only_from: Vec<Offset>,
+    /// Neighbours of the destination that are neither the origin nor neighbours of it
+    /// (bonds that form), relative to the origin.
+    pub only_to: Vec<Offset>,
+    /// Common neighbours of origin and destination, relative to the origin.
+    pub common: Vec<Offset>,
+}
+
+/// Offsets of one class of sites.
+#[derive(Debug, Clone, Default)]
+pub struct ClassTables {
+    /// Nearest neighbours, in a fixed order (the direction index `k` of a hop).
+    pub neighbors: Vec<Offset>,
+    /// Class of each neighbour.
+    pub neighbor_class: Vec<u8>,
+    /// Geometry of the hop to each neighbour.
+    pub hops: Vec<HopGeometry>,
+    /// `shells[r]`: every offset within `r` nearest-neighbour steps (the site itself first).
+    pub shells: Vec<Vec<Offset>>,
+    /// `hop_shells[r][k]`: union of the `r`-shells of the origin and of neighbour `k`, relative
+    /// to the origin, without duplicates: the sites whose rates a hop along `k` can change.
+    pub hop_shells: Vec<Vec<Vec<Offset>>>,
+}
+
+/// Largest interaction range (in nearest-neighbour steps) the lattice precomputes shells for.
+pub const MAX_RANGE: usize = 4;
+
+/// How far (in nearest-neighbour steps) a rate model may read around the atom it rates.
+pub const READ_RADIUS: usize = 3;
+
+/// A site with its coordinates, so neighbour look-ups need no division.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SiteRef {
+    /// Linear index.
+    pub idx: usize,
+    /// In-layer x index.
+    pub x: u32,
+    /// In-layer y index.
+    pub y: u32,
+    /// Layer.
+    pub l: u32,
+    /// Class (selects the offset tables).
+    pub class: u8,
+    /// True if every offset within [`READ_RADIUS`] steps resolves without periodic wrap and
+    /// stays inside the allocated layers, so `idx + delta` is the answer.
+    pub interior: bool,
+}
+
+/// The lattice: kind, lattice constant, lateral size and allocated layers.
+#[derive(Debug, Clone)]
+pub struct Lattice {
+    kind: LatticeKind,
+    a: f64,
+    nx: usize,
+    ny: usize,
+    nl: usize,
+    classes: Vec<ClassTables>,
+    geom: geometry::Geometry,
+    /// Reach (in x, y, layers) of the `READ_RADIUS` shell: beyond it a `SiteRef` is interior.
+    margin_read: [usize; 3],
+    /// `margin_shell[r]`: reach of `r + READ_RADIUS` steps, for the fast shell walk
+    /// (`r` up to `MAX_RANGE + 1`, the extent of a hop shell).
+    margin_shell: Vec<[usize; 3]>,
+    /// Largest |dl| of one neighbour step.
+    max_step_dl: usize,
+}
+
+impl Lattice {
+    /// Builds a lattice of `kind` with lattice constant `a` (Å), lateral size `size` (see
+    /// [`LatticeKind::size_unit`]) and `layers` allocated layers.
+    pub fn new(kind: LatticeKind, a: f64, size: [usize; 2], layers: usize) -> Result<Self> {
+        if !(a.is_finite() && a > 0.0) {
+            return Err(Error::field(
+                "lattice.lattice_constant_a",
+                format!("must be a positive number of Å, got {a}"),
+            ));
+        }
+        let (nx, ny) = kind.grid(size)?;
+        let layers = if kind.is_2d() { 1 } else { layers };
+        if layers == 0 {
+            return Err(Error::field("lattice.height_layers", "must be at least 1"));
+        }
+        let g = geometry::Geometry::new(kind, a);
+        let classes = g.build_tables(nx, ny, MAX_RANGE)?;
+        let mut lat = Lattice {
+            kind,
+            a,
+            nx,
+            ny,
+            nl: layers,
+            classes,
+            geom: g,
+            margin_read: g.reach(READ_RADIUS),
+            margin_shell: (0..=MAX_RANGE + 1)
+                .map(|r| g.reach(r + READ_RADIUS))
+                .collect(),
+            max_step_dl: g.reach(1)[2],
+        };
+        if lat.kind.is_2d() {
+            for m in std::iter::once(&mut lat.margin_read).chain(lat.margin_shell.iter_mut()) {
+                m[2] = 0;
+            }
+        }
+        Ok(lat)
+    }
+
+    /// The kind of lattice.
+    pub fn kind(&self) -> LatticeKind {
+        self.kind
+    }
+
+    /// Lattice constant in Å.
+    pub fn lattice_constant(&self) -> f64 {
+        self.a
+    }
+
+    /// In-layer grid size `(nx, ny)`.
+    pub fn grid(&self) -> (usize, usize) {
+        (self.nx, self.ny)
+    }
+
+    /// Sites per layer (one monolayer).
+    pub fn layer_size(&self) -> usize {
+        self.nx * self.ny
+    }
+
+    /// Allocated layers.
+    pub fn layers(&self) -> usize {
+        self.nl
+    }
+
+    /// Allocated sites.
+    pub fn n_sites(&self) -> usize {
+        self.nx * self.ny * self.nl
+    }
+
+    /// Nearest-neighbour count of a bulk site.
+    pub fn coordination(&self) -> usize {
+        self.classes[0].neighbors.len()
+    }
+
+    /// Largest number of layers one nearest-neighbour step can cross.
+    pub fn max_step_dl(&self) -> usize {
+        self.max_step_dl
+    }
+
+    /// Empty layers that must stay above the highest atom so that every look-up around an atom
+    /// stays inside the allocation.
+    pub fn headroom(&self) -> usize {
+        self.margin_shell[MAX_RANGE + 1][2] + 1
+    }
+
+    /// Adds `extra` empty layers on top (3-D lattices only).
+    pub fn grow(&mut self, extra: usize) {
+        if !self.kind.is_2d() {
+            self.nl += extra;
+        }
+    }
+
+    /// Lateral box lengths in Å (periodic).
+    pub fn box_lengths(&self) -> [f64; 2] {
+        self.geom.box_lengths(self.nx, self.ny)
+    }
+
+    /// Distance between atomic layers in Å (0 for 2-D lattices).
+    pub fn layer_spacing(&self) -> f64 {
+        self.geom.layer_spacing
+    }
+
+    /// Nearest-neighbour distance in Å.
+    pub fn nn_distance(&self) -> f64 {
+        self.geom.nn
+    }
+
+    /// Tables of a class.
+    #[inline]
+    pub fn class_tables(&self, class: u8) -> &ClassTables {
+        &self.classes[class as usize]
+    }
+
+    /// Number of classes.
+    pub fn n_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    #[inline]
+    fn class_of(&self, y: usize, l: usize) -> u8 {
+        ((y % self.geom.py) + self.geom.py * (l % self.geom.pl)) as u8
+    }
+
+    /// The site at grid coordinates `(x, y, l)` (must be inside the grid).
+    #[inline]
+    pub fn site(&self, x: usize, y: usize, l: usize) -> SiteRef {
+        debug_assert!(x < self.nx && y < self.ny && l < self.nl);
+        SiteRef {
+            idx: (l * self.ny + y) * self.nx + x,
+            x: x as u32,
+            y: y as u32,
+            l: l as u32,
+            class: self.class_of(y, l),
+            interior: self.within(x, y, l, &self.margin_read),
+        }
+    }
+
+    #[inline]
+    fn within(&self, x: usize, y: usize, l: usize, m: &[usize; 3]) -> bool {
+        x >= m[0]
+            && x + m[0] < self.nx
+            && y >= m[1]
+            && y + m[1] < self.ny
+            && l >= m[2]
+            && l + m[2] < self.nl
+    }
+
+    /// Calls `f` with every site at the given offsets from `origin` (offsets of a shell of at
+    /// most `radius` steps, e.g. `shells[r]` (radius `r`) or `hop_shells[r][k]` (radius
+    /// `r + 1`)); sites outside the
+    /// allocated layers are skipped.
+    #[inline]
+    pub fn for_each_at(
+        &self,
+        origin: &SiteRef,
+        offsets: &[Offset],
+        radius: usize,
+        mut f: impl FnMut(SiteRef),
+    ) {
+        let (x, y, l) = (origin.x as usize, origin.y as usize, origin.l as usize);
+        if self.within(x, y, l, &self.margin_shell[radius]) {
+            for o in offsets {
+                f(SiteRef {
+                    idx: (origin.idx as isize + o.delta) as usize,
+                    x: (x as i64 + o.dx as i64) as u32,
+                    y: (y as i64 + o.dy as i64) as u32,
+                    l: (l as i64 + o.dl as i64) as u32,
+                    class: o.class,
+                    interior: true,
+                });
+            }
+        } else {
+            for o in offsets {
+                if let Some(s) = self.site_at_offset(origin, o) {
+                    f(s);
+                }
+            }
+        }
+    }
+
+    /// The site with linear index `idx`.
+    #[inline]
+    pub fn site_at(&self, idx: usize) -> SiteRef {
+        let x = idx % self.nx;
+        let r = idx / self.nx;
+        self.site(x, r % self.ny, r / self.ny)
+    }
+
+    /// Linear index of the site at `offset` from `s`, or `None` below layer 0 or above the
+    /// allocated layers. Wraps periodically in x and y.
+    #[inline]
+    pub fn index_at(&self, s: &SiteRef, o: &Offset) -> Option<usize> {
+        if s.interior {
+            return Some((s.idx as isize + o.delta) as usize);
+        }
+        self.index_at_slow(s, o)
+    }
+
+    #[inline(never)]
+    fn index_at_slow(&self, s: &SiteRef, o: &Offset) -> Option<usize> {
+        let l = s.l as i64 + o.dl as i64;
+        if l < 0 || l >= self.nl as i64 {
+            return None;
+        }
+        let x = (s.x as i64 + o.dx as i64).rem_euclid(self.nx as i64) as usize;
+        let y = (s.y as i64 + o.dy as i64).rem_euclid(self.ny as i64) as usize;
+        Some((l as usize * self.ny + y) * self.nx + x)
+    }
+
+    /// The site at `offset` from `s` (with its own coordinates and class).
+    #[inline]
+    pub fn site_at_offset(&self, s: &SiteRef, o: &Offset) -> Option<SiteRef> {
+        let l = s.l as i64 + o.dl as i64;
+        if l < 0 || l >= self.nl as i64 {
+            return None;
+        }
+        let mut x = s.x as i64 + o.dx as i64;
+        let mut y = s.y as i64 + o.dy as i64;
+        if x < 0 {
+            x += self.nx as i64;
+        } else if x >= self.nx as i64 {
+            x -= self.nx as i64;
+        }
+        if y < 0 {
+            y += self.ny as i64;
+        } else if y >= self.ny as i64 {
+            y -= self.ny as i64;
+        }
+        if x < 0 || x >= self.nx as i64 || y < 0 || y >= self.ny as i64 {
+            // Offsets larger than the box (tiny lattices): wrap fully.
+            x = x.rem_euclid(self.nx as i64);
+            y = y.rem_euclid(self.ny as i64);
+        }
+        Some(self.site(x as usize, y as usize, l as usize))
+    }
+
+    /// Nearest neighbours of `s` (existing sites only), as `(direction k, site)`.
+    pub fn neighbors(&self, s: &SiteRef) -> impl Iterator<Item = (usize, SiteRef)> + '_ {
+        let t = self.class_tables(s.class);
+        let s = *s;
+        t.neighbors
+            .iter()
+            .enumerate()
+            .filter_map(move |(k, o)| self.site_at_offset(&s, o).map(|n| (k, n)))
+    }
+
+    /// Cartesian position (Å) of a site; layer 0 is at z = 0.
+    pub fn position(&self, s: &SiteRef) -> [f64; 3] {
+        self.geom.position(s.x as i64, s.y as i64, s.l as i64)
+    }
+
+    /// Cartesian position (Å) of the site with index `idx`.
+    pub fn position_of(&self, idx: usize) -> [f64; 3] {
+        self.position(&self.site_at(idx))
+    }
+
+    /// The site of layer `l` whose lateral position is nearest to `(px, py)` (periodic).
+    pub fn nearest_in_layer(&self, px: f64, py: f64, l: usize) -> SiteRef {
+        let g = self.geom;
+        let (x, y) = g.nearest_in_layer(px, py, l as i64, self.nx, self.ny);
+        self.site(x, y, l)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+use super::*;
+
+fn min_image_dist(lat: &Lattice, a: [f64; 3], b: [f64; 3]) -> f64 {
+    let [lx, ly] = lat.box_lengths();
+    let mut dx = b[0] - a[0];
+    let mut dy = b[1] - a[1];
+    dx -= lx * (dx / lx).round();
+    dy -= ly * (dy / ly).round();
+    (dx * dx + dy * dy + (b[2] - a[2]).powi(2)).sqrt()
+}
+
+fn all_kinds() -> Vec<Lattice> {
+    LatticeKind::ALL
+        .iter()
+        .map(|&k| Lattice::new(k, 3.615, [12, 12], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn neighbours_are_at_the_nearest_neighbour_distance_everywhere() {
+    for lat in all_kinds() {
+        let expected = match lat.kind() {
+            LatticeKind::Fcc100 | LatticeKind::Fcc111 | LatticeKind::Fcc110 => 12,
+            LatticeKind::Bcc100 => 8,
+            LatticeKind::Sc100 | LatticeKind::Triangular => 6,
+            LatticeKind::Square => 4,
+        };
+        for idx in 0..lat.n_sites() {
+            let s = lat.site_at(idx);
+            let p = lat.position(&s);
+            let mut n = 0;
+            for (_, t) in lat.neighbors(&s) {
+                let d = min_image_dist(&lat, p, lat.position(&t));
+                assert!(
+                    (d - lat.nn_distance()).abs() < 1e-9,
+                    "{:?} site {idx}: d = {d}",
+                    lat.kind()
+                );
+                // The fast path agrees with the wrapped path.
+                n += 1;
+            }
+            let top_or_bottom =
+                !lat.kind().is_2d() && ((s.l as usize) < 2 || s.l as usize + 2 >= lat.layers());
+            if !top_or_bottom {
+                assert_eq!(n, expected, "{:?} site {idx}", lat.kind());
+            }
+        }
+    }
+}
+
+#[test]
+fn neighbour_relation_is_symmetric_and_fast_path_matches() {
+    for lat in all_kinds() {
+        for idx in (0..lat.n_sites()).step_by(7) {
+            let s = lat.site_at(idx);
+            let t = lat.class_tables(s.class);
+            for (k, o) in t.neighbors.iter().enumerate() {
+                let Some(n) = lat.site_at_offset(&s, o) else {
+                    continue;
+                };
+                assert_eq!(lat.index_at(&s, o), Some(n.idx));
+                assert_eq!(n.class, t.neighbor_class[k]);
+                let back = lat.neighbors(&n).any(|(_, m)| m.idx == s.idx);
+                assert!(back, "{:?}: {idx} -> {} not symmetric", lat.kind(), n.idx);
+            }
+        }
+    }
+}
+
+#[test]
+fn shell_sizes_follow_the_coordination_sequences() {
+    // Cumulative coordination sequences (number of sites within r nearest-neighbour steps) of the
+    // bulk lattices: fcc 1, 12, 42, 92, 162; bcc 1, 8, 26, 56, 98; sc 1, 6, 18, 38, 66; square
+    // 1, 4, 8, 12, 16; triangular 1, 6, 12, 18, 24 (OEIS A005901, A005897, A005899, A008574, A008458).
+    let seqs: [(LatticeKind, [usize; 5]); 7] = [
+        (LatticeKind::Fcc100, [1, 13, 55, 147, 309]),
+        (LatticeKind::Fcc111, [1, 13, 55, 147, 309]),
+        (LatticeKind::Fcc110, [1, 13, 55, 147, 309]),
+        (LatticeKind::Bcc100, [1, 9, 35, 91, 189]),
+        (LatticeKind::Sc100, [1, 7, 25, 63, 129]),
+        (LatticeKind::Square, [1, 5, 13, 25, 41]),
+        (LatticeKind::Triangular, [1, 7, 19, 37, 61]),
+    ];
+    for (kind, seq) in seqs {
+        let lat = Lattice::new(kind, 3.0, [16, 16], 24).unwrap();
+        for c in 0..lat.n_classes() {
+            let t = lat.class_tables(c as u8);
+            for (r, &n) in seq.iter().enumerate() {
+                assert_eq!(t.shells[r].len(), n, "{kind:?} class {c} r {r}");
+            }
+        }
+    }
+}
+
+#[test]
+fn fcc_hop_geometry_and_the_reference_invalidation_count() {
+    // Two nearest neighbours in fcc share 4 neighbours; each has 7 of its own. The sites within
+    // three steps of either end of a hop number 184 (../shared/reference/bench_fcc100.md).
+    for kind in [
+        LatticeKind::Fcc100,
+        LatticeKind::Fcc111,
+        LatticeKind::Fcc110,
+    ] {
+        let lat = Lattice::new(kind, 3.615, [16, 16], 24).unwrap();
+        for c in 0..lat.n_classes() {
+            let t = lat.class_tables(c as u8);
+            for (k, h) in t.hops.iter().enumerate() {
+                assert_eq!(
+                    (h.only_from.len(), h.common.len(), h.only_to.len()),
+                    (7, 4, 7)
+                );
+                assert_eq!(t.hop_shells[3][k].len(), 184, "{kind:?} class {c} dir {k}");
+            }
+        }
+    }
+}
+
+#[test]
+fn positions_are_distinct_with_the_right_density() {
+    for lat in all_kinds() {
+        let [lx, ly] = lat.box_lengths();
+        let area_per_site = lx * ly / lat.layer_size() as f64;
+        let a = lat.lattice_constant();
+        let expected = match lat.kind() {
+            LatticeKind::Fcc100 => a * a / 2.0,
+            LatticeKind::Fcc111 | LatticeKind::Triangular => {
+                let d = lat.nn_distance();
+                d * d * 3f64.sqrt() / 2.0
+            }
+            LatticeKind::Fcc110 => a * a / 2f64.sqrt(),
+            _ => a * a,
+        };
+        assert!((area_per_site - expected).abs() < 1e-9, "{:?}", lat.kind());
+        // Volume per site: a³/4 (fcc), a³/2 (bcc), a³ (sc).
+        if !lat.kind().is_2d() {
+            let v = area_per_site * lat.layer_spacing();
+            let ev = match lat.kind() {
+                LatticeKind::Bcc100 => a * a * a / 2.0,
+                LatticeKind::Sc100 => a * a * a,
+                _ => a * a * a / 4.0,
+            };
+            assert!((v - ev).abs() < 1e-9, "{:?}", lat.kind());
+        }
+        let mut keys: Vec<_> = (0..lat.n_sites())
+            .map(|i| lat.position_of(i).map(|c| (c * 1e6).round() as i64))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), lat.n_sites(), "{:?}", lat.kind());
+    }
+}
+
+#[test]
+fn nearest_in_layer_finds_the_site_itself_and_is_nearest() {
+    for lat in all_kinds() {
+        let layer = if lat.kind().is_2d() { 0 } else { 3 };
+        let (nx, ny) = lat.grid();
+        for y in 0..ny {
+            for x in 0..nx {
+                let s = lat.site(x, y, layer);
+                let p = lat.position(&s);
+                assert_eq!(lat.nearest_in_layer(p[0], p[1], layer).idx, s.idx);
+            }
+        }
+        // Random points: no site of the layer is nearer than the one returned.
+        let [lx, ly] = lat.box_lengths();
+        for i in 0..50 {
+            let px = lx * ((i as f64 * 0.618_033_988_7) % 1.0);
+            let py = ly * ((i as f64 * 0.414_213_562_4) % 1.0);
+            let s = lat.nearest_in_layer(px, py, layer);
+            let z = lat.position(&s)[2];
+            let d = min_image_dist(&lat, [px, py, z], lat.position(&s));
+            for yy in 0..ny {
+                for xx in 0..nx {
+                    let q = lat.position(&lat.site(xx, yy, layer));
+                    assert!(min_image_dist(&lat, [px, py, z], q) >= d - 1e-9);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn too_small_or_malformed_lattices_are_errors() {
+    assert!(Lattice::new(LatticeKind::Fcc100, 3.6, [1, 1], 8).is_err());
+    assert!(Lattice::new(LatticeKind::Fcc111, 3.6, [8, 7], 8).is_err());
+    assert!(Lattice::new(LatticeKind::Fcc100, -1.0, [8, 8], 8).is_err());
+    assert!(Lattice::new(LatticeKind::Fcc100, f64::NAN, [8, 8], 8).is_err());
+    let e = Lattice::new(LatticeKind::Sc100, 3.0, [2, 8], 8)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("lattice.size") && e.contains("too small"), "{e}");
+}
+
+#[test]
+fn growing_keeps_indices() {
+    let mut lat = Lattice::new(LatticeKind::Fcc100, 3.615, [8, 8], 10).unwrap();
+    let p = lat.position_of(1234);
+    lat.grow(5);
+    assert_eq!(lat.layers(), 15);
+    assert_eq!(lat.position_of(1234), p);
+}

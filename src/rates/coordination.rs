@@ -1,0 +1,258 @@
+//! Coordination–Metropolis model: site energies by coordination, `E_a = Q + max(ΔE, 0)`.
+//!
+//! The energy of a configuration is `Σ_occupied E_s(n)` with `n` the number of occupied nearest
+//! neighbours. A hop `b → j` changes the coordination of the mover and of the sites that are
+//! neighbours of exactly one of `b` and `j`; common neighbours keep theirs. So
+//! `ΔE = E(n_j − 1) − E(n_b) + Σ_{only b} [E(n−1) − E(n)] + Σ_{only j} [E(n+1) − E(n)]`, read
+//! from 16 packed bytes and two 256-entry tables indexed by the byte itself. This is the model of
+//! SPPARKS's `diffusion nonlinear hop` app, so speed can be compared on identical physics.
+
+use super::{RateModel, finite, per_species, positive};
+use crate::catalog::Event;
+use crate::error::{Error, Result};
+use crate::lattice::{Lattice, SiteRef};
+use crate::state::State;
+use crate::units::kt_ev;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Site energy as a function of coordination.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SiteEnergy {
+    /// `E(n) = coefficient_ev · √n` (e.g. −1.0218 for the benchmark's Cu).
+    Sqrt {
+        /// Coefficient in eV.
+        coefficient_ev: f64,
+    },
+    /// `E(n) = coefficient_ev · n` (pair bonds, each counted from both ends).
+    Linear {
+        /// Energy per neighbour in eV.
+        coefficient_ev: f64,
+    },
+    /// `E(n)` tabulated for n = 0 ..= z (z = the lattice coordination).
+    Table(Vec<f64>),
+}
+
+/// Per-species parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinationParams {
+    /// Attempt frequency ν in Hz.
+    pub prefactor_hz: f64,
+    /// Barrier `Q` of a hop that does not raise the energy, eV.
+    pub barrier_ev: f64,
+    /// Site energy `E(n)`.
+    pub site_energy: SiteEnergy,
+}
+
+/// Scenario spec of the coordination–Metropolis model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinationMetropolisSpec {
+    /// Parameters of each species, by name.
+    pub species: BTreeMap<String, CoordinationParams>,
+}
+
+/// The built model.
+#[derive(Debug, Clone)]
+pub struct CoordinationMetropolis {
+    /// `E_s(n)` for species s (1-based index) and n = 0..=15 (values past z are never read).
+    energy: Vec<[f64; 16]>,
+    /// `E(n−1) − E(n)` for an occupied byte, 0 for an empty one.
+    d_minus: Box<[f64; 256]>,
+    /// `E(n+1) − E(n)` for an occupied byte, 0 for an empty one.
+    d_plus: Box<[f64; 256]>,
+    /// `ν_s exp(−Q_s / kT)`.
+    base: Vec<f64>,
+    inv_kt: f64,
+}
+
+impl CoordinationMetropolis {
+    /// Builds the model; `species[i]` is species `i + 1`.
+    pub fn new(
+        spec: &CoordinationMetropolisSpec,
+        species: &[String],
+        lattice: &Lattice,
+        temperature_k: f64,
+    ) -> Result<Self> {
+        let field = "rate_model.CoordinationMetropolis.species";
+        let params = per_species(&spec.species, species, field)?;
+        let z = lattice.coordination();
+        let kt = kt_ev(temperature_k);
+        let mut energy = vec![[0.0; 16]];
+        let mut base = vec![0.0];
+        for (p, name) in params.iter().zip(species) {
+            let f = format!("{field}.{name}");
+            positive(p.prefactor_hz, &format!("{f}.prefactor_hz"))?;
+            finite(p.barrier_ev, &format!("{f}.barrier_ev"))?;
+            let mut e = [0.0; 16];
+            match &p.site_energy {
+                SiteEnergy::Sqrt { coefficient_ev } => {
+                    finite(*coefficient_ev, &format!("{f}.site_energy.coefficient_ev"))?;
+                    for (n, v) in e.iter_mut().enumerate() {
+                        *v = coefficient_ev * (n.min(z) as f64).sqrt();
+                    }
+                }
+                SiteEnergy::Linear { coefficient_ev } => {
+                    finite(*coefficient_ev, &format!("{f}.site_energy.coefficient_ev"))?;
+                    for (n, v) in e.iter_mut().enumerate() {
+                        *v = coefficient_ev * n.min(z) as f64;
+                    }
+                }
+                SiteEnergy::Table(t) => {
+                    if t.len() != z + 1 {
+                        return Err(Error::field(
+                            format!("{f}.site_energy"),
+                            format!(
+                                "table needs {} values (n = 0..={z} on {:?}), got {}",
+                                z + 1,
+                                lattice.kind(),
+                                t.len()
+                            ),
+                        ));
+                    }
+                    for (n, v) in e.iter_mut().enumerate() {
+                        *v = finite(t[n.min(z)], &format!("{f}.site_energy[{}]", n.min(z)))?;
+                    }
+                }
+            }
+            energy.push(e);
+            base.push(p.prefactor_hz * (-p.barrier_ev / kt).exp());
+        }
+        let mut d_minus = Box::new([0.0; 256]);
+        let mut d_plus = Box::new([0.0; 256]);
+        for b in 16..256usize {
+            let (s, n) = (b >> 4, b & 15);
+            if s < energy.len() {
+                let e = &energy[s];
+                d_minus[b] = if n > 0 { e[n - 1] - e[n] } else { 0.0 };
+                d_plus[b] = if n < 15 { e[n + 1] - e[n] } else { 0.0 };
+            }
+        }
+        Ok(CoordinationMetropolis {
+            energy,
+            d_minus,
+            d_plus,
+            base,
+            inv_kt: 1.0 / kt,
+        })
+    }
+
+    /// Energy change of the hop along direction `k`, or `None` if the destination is occupied
+    /// or does not exist.
+    #[inline(always)]
+    fn hop_delta_e<const INTERIOR: bool>(
+        &self,
+        state: &State,
+        b: &SiteRef,
+        k: usize,
+    ) -> Option<(usize, f64)> {
+        let lat = state.lattice();
+        let cells = state.cells();
+        let t = lat.class_tables(b.class);
+        let at = |o: &crate::lattice::Offset| -> usize {
+            if INTERIOR {
+                (b.idx as isize + o.delta) as usize
+            } else {
+                lat.index_at(b, o).unwrap_or(usize::MAX)
+            }
+        };
+        let read = |o: &crate::lattice::Offset| -> usize {
+            let m = at(o);
+            if INTERIOR || m != usize::MAX {
+                cells[m] as usize
+            } else {
+                0
+            }
+        };
+        let j = at(&t.neighbors[k]);
+        if !INTERIOR && j == usize::MAX {
+            return None;
+        }
+        let cj = cells[j];
+        if cj >= 16 {
+            return None;
+        }
+        let cb = cells[b.idx];
+        let e = &self.energy[(cb >> 4) as usize];
+        let h = &t.hops[k];
+        let mut de = e[(cj & 15) as usize - 1] - e[(cb & 15) as usize];
+        for o in &h.only_from {
+            de += self.d_minus[read(o)];
+        }
+        for o in &h.only_to {
+            de += self.d_plus[read(o)];
+        }
+        Some((j, de))
+    }
+
+    #[inline(always)]
+    fn rate_of(&self, base: f64, de: f64) -> f64 {
+        if de <= 0.0 {
+            base
+        } else {
+            base * (-de * self.inv_kt).exp()
+        }
+    }
+
+    #[inline(always)]
+    fn total<const INTERIOR: bool>(&self, state: &State, b: &SiteRef) -> f64 {
+        let base = self.base[state.species(b.idx) as usize];
+        let z = state.lattice().class_tables(b.class).neighbors.len();
+        let mut sum = 0.0;
+        for k in 0..z {
+            if let Some((_, de)) = self.hop_delta_e::<INTERIOR>(state, b, k) {
+                sum += self.rate_of(base, de);
+            }
+        }
+        sum
+    }
+
+    /// Energy change of a hop (for tests and diagnostics).
+    pub fn delta_e(&self, state: &State, b: &SiteRef, k: usize) -> Option<f64> {
+        self.hop_delta_e::<false>(state, b, k).map(|x| x.1)
+    }
+}
+
+impl RateModel for CoordinationMetropolis {
+    fn name(&self) -> &'static str {
+        "CoordinationMetropolis"
+    }
+
+    fn interaction_range(&self) -> usize {
+        // A hop's ΔE reads coordinations of sites one step from the mover or its destination;
+        // a coordination changes when a site one step away changes: 1 + 1 + 1 = 3.
+        3
+    }
+
+    fn site_events(&self, state: &State, b: &SiteRef, out: &mut Vec<(Event, f64)>) {
+        let base = self.base[state.species(b.idx) as usize];
+        let z = state.lattice().class_tables(b.class).neighbors.len();
+        for k in 0..z {
+            let hop = if b.interior {
+                self.hop_delta_e::<true>(state, b, k)
+            } else {
+                self.hop_delta_e::<false>(state, b, k)
+            };
+            if let Some((j, de)) = hop {
+                out.push((
+                    Event::Hop {
+                        from: b.idx,
+                        to: j,
+                        dir: k as u8,
+                    },
+                    self.rate_of(base, de),
+                ));
+            }
+        }
+    }
+
+    #[inline]
+    fn site_rate(&self, state: &State, b: &SiteRef) -> f64 {
+        if b.interior {
+            self.total::<true>(state, b)
+        } else {
+            self.total::<false>(state, b)
+        }
+    }
+}

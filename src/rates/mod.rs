@@ -1,0 +1,167 @@
+//! Rate models: the rate of every event of an atom in its local environment.
+//!
+//! All models are Arrhenius, `r = ν exp(−E_a / k_B T)`; they differ in how `E_a` follows from
+//! the environment. The engine never knows which model it runs: it asks for an atom's total rate
+//! after something changed within the model's [`RateModel::interaction_range`], and for the
+//! atom's events when the sampler picked it.
+
+mod bond_counting;
+mod coordination;
+
+pub use bond_counting::{BondCount, BondCounting, BondCountingSpec, HopParams};
+pub use coordination::{
+    CoordinationMetropolis, CoordinationMetropolisSpec, CoordinationParams, SiteEnergy,
+};
+
+use crate::catalog::Event;
+use crate::error::{Error, Result};
+use crate::lattice::{Lattice, SiteRef};
+use crate::state::State;
+use serde::{Deserialize, Serialize};
+
+/// A rate model.
+pub trait RateModel: Send + Sync {
+    /// Short name for output.
+    fn name(&self) -> &'static str;
+
+    /// Nearest-neighbour steps from a site whose occupancy or species changed within which the
+    /// rates of this model can change (at most [`crate::lattice::MAX_RANGE`]).
+    fn interaction_range(&self) -> usize;
+
+    /// The events of the atom at `site` with their rates (rates > 0 only), appended to `out`.
+    /// Reads at most [`crate::lattice::READ_RADIUS`] steps around `site`.
+    fn site_events(&self, state: &State, site: &SiteRef, out: &mut Vec<(Event, f64)>);
+
+    /// Total rate of the atom's events; must equal the sum of `site_events` computed in the
+    /// same order (the engine relies on it to pick an event within the atom).
+    fn site_rate(&self, state: &State, site: &SiteRef) -> f64 {
+        let mut v = Vec::new();
+        self.site_events(state, site, &mut v);
+        v.iter().map(|e| e.1).sum()
+    }
+}
+
+/// Rate model styles of a scenario (`rate_model: BondCounting((...))`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RateModelSpec {
+    /// `E_a = E_0 + Σ ε_bonds (+ E_ES for interlayer hops)`.
+    BondCounting(BondCountingSpec),
+    /// `E_a = Q + max(ΔE, 0)` with site energies `E(n)` by coordination (SPPARKS's diffusion app).
+    CoordinationMetropolis(CoordinationMetropolisSpec),
+}
+
+/// A rate model built from a spec (enum dispatch: no virtual call in the hot loop).
+#[derive(Debug, Clone)]
+pub enum AnyRateModel {
+    /// See [`BondCounting`].
+    BondCounting(BondCounting),
+    /// See [`CoordinationMetropolis`].
+    CoordinationMetropolis(CoordinationMetropolis),
+}
+
+impl RateModelSpec {
+    /// Builds the model for the scenario's species (index `i` is species `i + 1`), lattice and
+    /// temperature.
+    pub fn build(
+        &self,
+        species: &[String],
+        lattice: &Lattice,
+        temperature_k: f64,
+    ) -> Result<AnyRateModel> {
+        Ok(match self {
+            RateModelSpec::BondCounting(s) => {
+                AnyRateModel::BondCounting(BondCounting::new(s, species, lattice, temperature_k)?)
+            }
+            RateModelSpec::CoordinationMetropolis(s) => AnyRateModel::CoordinationMetropolis(
+                CoordinationMetropolis::new(s, species, lattice, temperature_k)?,
+            ),
+        })
+    }
+}
+
+impl RateModel for AnyRateModel {
+    fn name(&self) -> &'static str {
+        match self {
+            AnyRateModel::BondCounting(m) => m.name(),
+            AnyRateModel::CoordinationMetropolis(m) => m.name(),
+        }
+    }
+
+    fn interaction_range(&self) -> usize {
+        match self {
+            AnyRateModel::BondCounting(m) => m.interaction_range(),
+            AnyRateModel::CoordinationMetropolis(m) => m.interaction_range(),
+        }
+    }
+
+    #[inline]
+    fn site_events(&self, state: &State, site: &SiteRef, out: &mut Vec<(Event, f64)>) {
+        match self {
+            AnyRateModel::BondCounting(m) => m.site_events(state, site, out),
+            AnyRateModel::CoordinationMetropolis(m) => m.site_events(state, site, out),
+        }
+    }
+
+    #[inline]
+    fn site_rate(&self, state: &State, site: &SiteRef) -> f64 {
+        match self {
+            AnyRateModel::BondCounting(m) => m.site_rate(state, site),
+            AnyRateModel::CoordinationMetropolis(m) => m.site_rate(state, site),
+        }
+    }
+}
+
+/// Checks that a per-species map names exactly the scenario's species; returns values in
+/// species order.
+pub(crate) fn per_species<'a, T>(
+    map: &'a std::collections::BTreeMap<String, T>,
+    species: &[String],
+    field: &str,
+) -> Result<Vec<&'a T>> {
+    for name in map.keys() {
+        if !species.contains(name) {
+            return Err(Error::field(
+                format!("{field}.{name}"),
+                format!(
+                    "unknown species `{name}` (the scenario's species are {})",
+                    species.join(", ")
+                ),
+            ));
+        }
+    }
+    species
+        .iter()
+        .map(|s| {
+            map.get(s).ok_or_else(|| {
+                Error::field(field.to_string(), format!("no entry for species `{s}`"))
+            })
+        })
+        .collect()
+}
+
+/// A finite number, or an error naming the field.
+pub(crate) fn finite(v: f64, field: &str) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(Error::field(
+            field,
+            format!("must be a finite number, got {v}"),
+        ))
+    }
+}
+
+/// A finite positive number, or an error naming the field.
+pub(crate) fn positive(v: f64, field: &str) -> Result<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(Error::field(
+            field,
+            format!("must be a positive number, got {v}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;
