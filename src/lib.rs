@@ -16,9 +16,12 @@ pub mod engine;
 pub mod error;
 pub mod lattice;
 pub mod md;
+pub mod observe;
 pub mod rates;
 pub mod rng;
 pub mod sampler;
+pub mod scenario;
+pub mod simulation;
 pub mod state;
 pub mod units;
 

@@ -1,12 +1,234 @@
-//! `kmc` command-line interface.
+//! `kmc` command-line interface: a thin client over the library.
 
-use clap::Parser;
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kmc::lattice::LatticeKind;
+use kmc::sampler::SamplerKind;
+use kmc::scenario::LoadedScenario;
+use kmc::simulation::{Progress, RunOptions, Runner, Simulation, peak_memory_bytes};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
 
 /// Lattice kinetic Monte Carlo for metal film growth.
 #[derive(Parser)]
-#[command(version, about)]
-struct Cli {}
+#[command(version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _ = Cli::parse();
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a scenario and writes series.csv, snapshots and summary.json.
+    Run {
+        /// Scenario file (.ron).
+        scenario: PathBuf,
+        /// Output directory (default: out/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Overrides the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Stops after this many events (overrides stop.events).
+        #[arg(long)]
+        events: Option<u64>,
+        /// Stops at this simulated time in s (overrides stop.time_s).
+        #[arg(long)]
+        until_time: Option<f64>,
+        /// Resumes from a checkpoint written by a run of the same scenario.
+        #[arg(long)]
+        resume: Option<PathBuf>,
+        /// Writes checkpoint.kmc every N events (and at the end).
+        #[arg(long)]
+        checkpoint_every: Option<u64>,
+        /// No progress bar, only errors and the final line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Validates a scenario without running it.
+    Check {
+        /// Scenario file (.ron).
+        scenario: PathBuf,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+    /// Lists lattices, rate models and samplers.
+    Info,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Nanoseconds per select + update for each sampler and size.
+    Samplers {
+        /// Numbers of leaves.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1_000usize, 10_000, 100_000, 1_000_000])]
+        sizes: Vec<usize>,
+        /// Ratio of the largest to the smallest rate (log-uniform); 1 = all equal.
+        #[arg(long, default_value_t = 1e12)]
+        spread: f64,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Events per second, ns per event and memory of a scenario's engine (no output files).
+    Run {
+        /// Scenario file (.ron).
+        scenario: PathBuf,
+        /// Events to time (default: the scenario's stop condition).
+        #[arg(long)]
+        events: Option<u64>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Run { scenario, out, seed, events, until_time, resume, checkpoint_every, quiet } => {
+            let mut loaded = LoadedScenario::from_file(&scenario)?;
+            if let Some(s) = seed {
+                loaded.scenario.seed = s;
+            }
+            let out = out.unwrap_or_else(|| PathBuf::from("out").join(&loaded.scenario.name));
+            let sim = Simulation::new(loaded)?;
+            let opts = RunOptions { events, until_time_s: until_time, checkpoint_every, resume };
+            let mut runner = Runner::new(sim, out.clone(), opts)?;
+            let bar = if quiet || !std::io::stderr().is_terminal() {
+                ProgressBar::hidden()
+            } else {
+                let b = ProgressBar::new(1000);
+                b.set_style(
+                    ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} {msg}")
+                        .expect("valid template"),
+                );
+                b
+            };
+            let started = Instant::now();
+            let mut show = |p: Progress| {
+                let rate = p.events as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                bar.set_position((p.fraction * 1000.0) as u64);
+                bar.set_message(format!(
+                    "t = {:.4e} s, θ = {:.3} ML, {} events, {:.3e} ev/s",
+                    p.time_s, p.deposited_ml, p.events, rate
+                ));
+            };
+            let summary = runner.run(&mut show)?;
+            bar.finish_and_clear();
+            let o = &summary.final_observables;
+            println!(
+                "{}: stopped ({:?}) at t = {:.6e} s after {} events ({:.3e} events/s); coverage {:.4} ML, roughness {:.3} ML, {} islands",
+                summary.scenario,
+                summary.stop_reason,
+                o.time_s,
+                summary.counters.events(),
+                summary.events_per_s,
+                o.coverage_ml,
+                o.roughness_ml,
+                o.islands
+            );
+            println!("output written to {}/ ({})", out.display(), summary.files.join(", "));
+            Ok(())
+        }
+        Command::Check { scenario } => {
+            let loaded = LoadedScenario::from_file(&scenario)?;
+            let sim = Simulation::new(loaded)?;
+            let s = sim.scenario();
+            let lat = sim.state().lattice();
+            println!(
+                "{}: ok — {:?} {} × {} grid, {} layers allocated ({} sites), {} atoms, species {}, {} active atoms, total rate {:.4e} /s",
+                scenario.display(),
+                lat.kind(),
+                lat.grid().0,
+                lat.grid().1,
+                lat.layers(),
+                lat.n_sites(),
+                sim.state().n_atoms(),
+                s.species.join(", "),
+                sim.engine().active_atoms(),
+                sim.engine().total_rate()
+            );
+            Ok(())
+        }
+        Command::Bench { what } => match what {
+            BenchCommand::Samplers { sizes, spread, seed } => {
+                println!("{:>24} {:>10} {:>16}", "sampler", "N", "ns/select+update");
+                let rows = kmc::sampler::bench_samplers(&SamplerKind::ALL, &sizes, spread, seed);
+                for r in rows {
+                    println!("{:>24} {:>10} {:>16.1}", r.kind.name(), r.n, r.ns_per_op);
+                }
+                Ok(())
+            }
+            BenchCommand::Run { scenario, events } => {
+                let loaded = LoadedScenario::from_file(&scenario)?;
+                let t0 = Instant::now();
+                let mut sim = Simulation::new(loaded).context("building the simulation")?;
+                let setup = t0.elapsed().as_secs_f64();
+                let sites = sim.state().lattice().n_sites();
+                let s = sim.scenario().clone();
+                let t1 = Instant::now();
+                let n = match events {
+                    Some(n) => sim.run_events(n),
+                    None => {
+                        let stop_t = s.stop.time_s.unwrap_or(f64::INFINITY);
+                        let stop_ev = s.stop.events.unwrap_or(u64::MAX);
+                        let stop_cov = s.stop.coverage_ml.unwrap_or(f64::INFINITY);
+                        let mut n = 0u64;
+                        while n < stop_ev && sim.deposited_ml() < stop_cov {
+                            let before = sim.counters().events();
+                            if !sim.run_until(stop_t.min(sim.time() + 1e9)) && sim.counters().events() == before {
+                                break;
+                            }
+                            n = sim.counters().events();
+                            if sim.time() >= stop_t {
+                                break;
+                            }
+                        }
+                        n
+                    }
+                };
+                let wall = t1.elapsed().as_secs_f64();
+                let peak = peak_memory_bytes();
+                println!("scenario        {}", scenario.display());
+                println!("sites           {sites} ({} layers allocated)", sim.state().lattice().layers());
+                println!("set-up          {setup:.3} s");
+                println!("events          {n} ({} hops, {} depositions)", sim.counters().hops, sim.counters().deposited);
+                println!("simulated time  {:.6e} s", sim.time());
+                println!("wall time       {wall:.3} s");
+                println!("events/s        {:.4e}", n as f64 / wall);
+                println!("ns/event        {:.1}", wall * 1e9 / n.max(1) as f64);
+                println!("peak memory     {:.1} MB ({:.2} bytes/site)", peak as f64 / 1e6, peak as f64 / sites as f64);
+                Ok(())
+            }
+        },
+        Command::Info => {
+            println!("kmc {}", env!("CARGO_PKG_VERSION"));
+            println!("\nlattices (lattice.kind; lattice.size unit):");
+            for k in LatticeKind::ALL {
+                println!("  {:<12} {}", format!("{k:?}"), k.size_unit());
+            }
+            println!("\nrate models (rate_model):");
+            println!("  BondCounting            E_a = E_0 + Σ ε(bonds) (+ Ehrlich–Schwoebel), optional exchange");
+            println!("  CoordinationMetropolis  E_a = Q + max(ΔE, 0), site energies E(n) (SPPARKS diffusion app)");
+            println!("\nsamplers (sampler):");
+            for k in SamplerKind::ALL {
+                println!("  {:<22} {}", format!("{k:?}"), k.name());
+            }
+            Ok(())
+        }
+    }
 }

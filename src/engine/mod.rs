@@ -80,11 +80,12 @@ pub struct Engine<M, S> {
     counters: Counters,
     scratch: Vec<(Event, f64)>,
     range: usize,
+    last_event: Option<Event>,
 }
 
 /// Everything needed to resume an engine exactly (see [`Engine::snapshot`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EngineSnapshot {
+pub struct EngineSnapshot<S> {
     /// Species of every allocated site.
     pub species: Vec<u8>,
     /// Slot of every active site, in slot order (`u32::MAX` for a free slot): the sampler's leaf
@@ -100,6 +101,9 @@ pub struct EngineSnapshot {
     pub next_event_time: Option<f64>,
     /// Event counts.
     pub counters: Counters,
+    /// The sampler, verbatim: its internal sums depend on its history and shape, and the
+    /// selections of a resumed run must be those of the uninterrupted one to the last bit.
+    pub sampler: S,
 }
 
 impl<M: RateModel, S: RateSampler> Engine<M, S> {
@@ -120,6 +124,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             counters: Counters::default(),
             scratch: Vec::new(),
             range,
+            last_event: None,
         };
         e.state.ensure_headroom();
         e.slot_of.resize(e.state.lattice().n_sites(), NO_SLOT);
@@ -147,6 +152,14 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         debug_assert_eq!(leaves.len(), g + self.site_of.len());
         self.sampler.assign(&leaves);
         self.next_event_time = None;
+    }
+
+    /// Replaces the state (e.g. atoms handed over by an MD code) and recomputes every rate;
+    /// the clock and counters are kept, a drawn event is discarded.
+    pub fn replace_state(&mut self, state: State) {
+        self.state = state;
+        self.state.ensure_headroom();
+        self.rebuild_rates();
     }
 
     /// The lattice state.
@@ -177,6 +190,11 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     /// Total rate of everything that can happen now, 1/s.
     pub fn total_rate(&self) -> f64 {
         self.sampler.total()
+    }
+
+    /// The last executed site event (`None` after a deposition).
+    pub fn last_event(&self) -> Option<Event> {
+        self.last_event
     }
 
     /// Number of atoms with at least one possible event.
@@ -225,6 +243,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             match &self.sources[leaf] {
                 Source::Atoms(d) => match d.landing_site(&self.state, &mut self.rng) {
                     Some(s) => {
+                        self.last_event = None;
                         self.state.place(&s, d.species);
                         self.counters.deposited += 1;
                         ChangedSites::One(s)
@@ -254,6 +273,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 }
             }
             let ev = self.scratch[pick.expect("an active atom has events")].0;
+            self.last_event = Some(ev);
             match ev {
                 Event::Hop { .. } => self.counters.hops += 1,
                 Event::Exchange { .. } => self.counters.exchanges += 1,
@@ -341,7 +361,10 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     }
 
     /// Captures the engine's dynamic state; with the scenario it rebuilds the engine exactly.
-    pub fn snapshot(&self) -> EngineSnapshot {
+    pub fn snapshot(&self) -> EngineSnapshot<S>
+    where
+        S: Clone,
+    {
         EngineSnapshot {
             species: self.state.species_map(),
             site_of_slot: self.site_of.clone(),
@@ -350,38 +373,53 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             time: self.time,
             next_event_time: self.next_event_time,
             counters: self.counters,
+            sampler: self.sampler.clone(),
         }
     }
 
-    /// Restores a snapshot taken from an engine built from the same scenario. Rates are
-    /// recomputed from the species and placed on the snapshot's slots, so the sampler's leaf
-    /// order — and hence every later selection — is the same as in the original run.
-    pub fn restore(&mut self, snap: &EngineSnapshot) -> crate::Result<()> {
+    /// Restores a snapshot taken from an engine built from the same scenario. Every cached rate
+    /// is checked against a recomputation from the restored species, so a snapshot that does
+    /// not belong to this model is refused rather than silently continued.
+    pub fn restore(&mut self, snap: &EngineSnapshot<S>) -> crate::Result<()>
+    where
+        S: Clone,
+    {
+        let bad = |m: String| crate::Error::Simulation(format!("snapshot does not fit this scenario: {m}"));
         self.state.load_species(&snap.species)?;
         self.state.ensure_headroom();
         let n = self.state.lattice().n_sites();
-        self.slot_of = vec![NO_SLOT; n];
         let g = self.sources.len();
-        let mut leaves: Vec<f64> = self.sources.iter().map(Source::rate).collect();
+        if snap.sampler.len() != g + snap.site_of_slot.len() {
+            return Err(bad(format!("sampler has {} leaves for {} slots", snap.sampler.len(), snap.site_of_slot.len())));
+        }
+        let mut slot_of = vec![NO_SLOT; n];
         for (slot, &site) in snap.site_of_slot.iter().enumerate() {
             if site == NO_SLOT {
-                leaves.push(0.0);
                 continue;
             }
             let site = site as usize;
-            if site >= n || self.slot_of[site] != NO_SLOT {
-                return Err(crate::Error::Simulation(format!(
-                    "snapshot slot {slot} names an invalid site {site}"
-                )));
+            if site >= n || slot_of[site] != NO_SLOT {
+                return Err(bad(format!("slot {slot} names an invalid site {site}")));
             }
-            self.slot_of[site] = slot as u32;
-            let s = self.state.lattice().site_at(site);
-            leaves.push(site_rate(&self.state, &self.model, &s));
+            slot_of[site] = slot as u32;
         }
+        for (k, src) in self.sources.iter().enumerate() {
+            if snap.sampler.rate(k) != src.rate() {
+                return Err(bad(format!("source {k} has rate {} but the scenario gives {}", snap.sampler.rate(k), src.rate())));
+            }
+        }
+        for idx in 0..n {
+            let s = self.state.lattice().site_at(idx);
+            let r = site_rate(&self.state, &self.model, &s);
+            let cached = if slot_of[idx] == NO_SLOT { 0.0 } else { snap.sampler.rate(g + slot_of[idx] as usize) };
+            if r != cached {
+                return Err(bad(format!("rate of site {idx} is {cached} in the snapshot but {r} recomputed")));
+            }
+        }
+        self.slot_of = slot_of;
         self.site_of = snap.site_of_slot.clone();
         self.free_slots = snap.free_slots.clone();
-        self.sampler.assign(&leaves);
-        debug_assert_eq!(self.sampler.len(), g + self.site_of.len());
+        self.sampler = snap.sampler.clone();
         self.rng = snap.rng.clone();
         self.time = snap.time;
         self.next_event_time = snap.next_event_time;

@@ -1,0 +1,357 @@
+//! The scenario file: a RON document describing one run.
+//!
+//! Every field carries its unit in its name. Parsing errors (syntax, unknown fields, wrong
+//! types) come with ron's line and column; errors found while validating and building (a
+//! negative flux, an unknown species, a substrate thicker than the box) are located in the text
+//! by their field path, so every message names file, line, column and field.
+
+pub mod locate;
+
+use crate::deposit::AtomDepositionSpec;
+use crate::error::{Error, Location, Result};
+use crate::lattice::LatticeKind;
+use crate::rates::RateModelSpec;
+use crate::sampler::SamplerKind;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One run, as written in a `.ron` file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name; the default output directory is `out/<name>/`.
+    pub name: String,
+    /// Seed of the random stream.
+    pub seed: u64,
+    /// Temperature in K.
+    pub temperature_k: f64,
+    /// Species names; the first is species 1. At most 15.
+    pub species: Vec<String>,
+    /// The lattice and substrate.
+    pub lattice: LatticeSpec,
+    /// How rates are computed.
+    pub rate_model: RateModelSpec,
+    /// Atom sources (co-deposition: several).
+    #[serde(default)]
+    pub deposition: Vec<AtomDepositionSpec>,
+    /// Atoms present at the start besides the substrate.
+    #[serde(default)]
+    pub initial: Vec<InitialAtoms>,
+    /// Rate sampler.
+    #[serde(default)]
+    pub sampler: SamplerKind,
+    /// When the run ends (the first condition met).
+    pub stop: StopSpec,
+    /// What is written, and how often.
+    #[serde(default)]
+    pub output: OutputSpec,
+}
+
+/// Lattice, box and substrate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatticeSpec {
+    /// Lattice kind and surface orientation.
+    pub kind: LatticeKind,
+    /// Lattice constant in Å.
+    pub lattice_constant_a: f64,
+    /// Lateral size; the unit depends on the kind (see `kmc info`).
+    pub size: (usize, usize),
+    /// Filled atomic layers at the bottom.
+    #[serde(default)]
+    pub substrate_layers: usize,
+    /// Species of the substrate (default: the first species).
+    #[serde(default)]
+    pub substrate_species: Option<String>,
+    /// Bottom layers whose atoms never move.
+    #[serde(default)]
+    pub frozen_layers: usize,
+    /// Layers allocated at the start (the box grows on demand; default: substrate + room for
+    /// the expected film).
+    #[serde(default)]
+    pub height_layers: Option<usize>,
+}
+
+/// Atoms placed before the run starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum InitialAtoms {
+    /// Each site of one layer (counted from the first layer above the substrate, 0-based) is
+    /// occupied independently with probability `coverage`.
+    RandomLayer {
+        /// Species name.
+        species: String,
+        /// Layer above the substrate.
+        layer_above_substrate: usize,
+        /// Fraction of the layer's sites filled, in [0, 1].
+        coverage: f64,
+    },
+    /// Single atoms at grid coordinates `(x, y, layer)`.
+    Atoms {
+        /// Species name.
+        species: String,
+        /// Grid coordinates.
+        sites: Vec<(usize, usize, usize)>,
+    },
+}
+
+/// Stop conditions; the run ends at the first one met, or when nothing can happen any more.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopSpec {
+    /// Simulated time in s.
+    #[serde(default)]
+    pub time_s: Option<f64>,
+    /// Deposited coverage in monolayers.
+    #[serde(default)]
+    pub coverage_ml: Option<f64>,
+    /// Executed events.
+    #[serde(default)]
+    pub events: Option<u64>,
+}
+
+/// Snapshot file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SnapshotFormat {
+    /// Extended XYZ (ASE, OVITO).
+    Xyz,
+    /// LAMMPS dump (`ITEM: ATOMS id type element x y z`).
+    LammpsDump,
+}
+
+/// Output schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// A row of `series.csv` every this many seconds of simulated time.
+    #[serde(default)]
+    pub series_every_s: Option<f64>,
+    /// A row of `series.csv` every this many events.
+    #[serde(default)]
+    pub series_every_events: Option<u64>,
+    /// A snapshot every this many seconds of simulated time (the final state is always written).
+    #[serde(default)]
+    pub snapshot_every_s: Option<f64>,
+    /// Snapshot formats.
+    #[serde(default = "default_formats")]
+    pub snapshot_formats: Vec<SnapshotFormat>,
+    /// A checkpoint every this many events.
+    #[serde(default)]
+    pub checkpoint_every_events: Option<u64>,
+}
+
+fn default_formats() -> Vec<SnapshotFormat> {
+    vec![SnapshotFormat::Xyz, SnapshotFormat::LammpsDump]
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        OutputSpec {
+            series_every_s: None,
+            series_every_events: None,
+            snapshot_every_s: None,
+            snapshot_formats: default_formats(),
+            checkpoint_every_events: None,
+        }
+    }
+}
+
+/// A scenario with the text and path it came from, for error locations.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    /// The parsed scenario.
+    pub scenario: Scenario,
+    /// The RON text.
+    pub text: String,
+    /// The file, if any.
+    pub path: Option<PathBuf>,
+}
+
+impl LoadedScenario {
+    /// Reads and parses a scenario file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_text(text, Some(path.to_path_buf()))
+    }
+
+    /// Parses scenario text; `path` is only used in messages and to resolve relative files.
+    pub fn from_text(text: String, path: Option<PathBuf>) -> Result<Self> {
+        let scenario: Scenario = match ron::from_str(&text) {
+            Ok(s) => s,
+            Err(e) => {
+                let mut loc = Location { path: path.clone(), ..Default::default() };
+                loc = loc.at(e.span.start.line, e.span.start.col);
+                return Err(Error::input(loc, ron_message(&e.code)));
+            }
+        };
+        let loaded = LoadedScenario { scenario, text, path };
+        loaded.scenario.validate().map_err(|e| loaded.locate(e))?;
+        Ok(loaded)
+    }
+
+    /// A scenario built in memory (its errors carry field paths only).
+    pub fn from_value(scenario: Scenario) -> Result<Self> {
+        let text = ron::ser::to_string_pretty(&scenario, ron::ser::PrettyConfig::default())
+            .map_err(|e| Error::field("scenario", e.to_string()))?;
+        scenario.validate()?;
+        Ok(LoadedScenario { scenario, text, path: None })
+    }
+
+    /// Directory relative file names in the scenario are resolved against.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path.as_ref().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default()
+    }
+
+    /// Adds file, line and column to an input error that only names a field.
+    pub fn locate(&self, err: Error) -> Error {
+        match err {
+            Error::Input { mut location, message } => {
+                if location.path.is_none() {
+                    location.path = self.path.clone();
+                }
+                if location.line.is_none() {
+                    if let Some(off) = location.field.as_deref().and_then(|f| locate::locate(&self.text, f)) {
+                        let (l, c) = locate::line_col(&self.text, off);
+                        location = location.at(l, c);
+                    }
+                }
+                Error::Input { location, message }
+            }
+            other => other,
+        }
+    }
+}
+
+fn ron_message(code: &ron::error::Error) -> String {
+    use ron::error::Error as E;
+    match code {
+        E::NoSuchStructField { expected, found, outer } => format!(
+            "unknown field `{found}`{} (expected one of: {})",
+            outer.as_ref().map(|o| format!(" in `{o}`")).unwrap_or_default(),
+            expected.join(", ")
+        ),
+        E::NoSuchEnumVariant { expected, found, outer } => format!(
+            "unknown variant `{found}`{} (expected one of: {})",
+            outer.as_ref().map(|o| format!(" of `{o}`")).unwrap_or_default(),
+            expected.join(", ")
+        ),
+        E::MissingStructField { field, outer } => format!(
+            "missing field `{field}`{}",
+            outer.as_ref().map(|o| format!(" in `{o}`")).unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
+impl Scenario {
+    /// Checks values that serde cannot (signs, ranges, names); errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
+            return Err(Error::field("name", "must be a non-empty name without path separators"));
+        }
+        if !(self.temperature_k.is_finite() && self.temperature_k > 0.0) {
+            return Err(Error::field("temperature_k", format!("must be a positive number of kelvin, got {}", self.temperature_k)));
+        }
+        if self.species.is_empty() {
+            return Err(Error::field("species", "at least one species is needed"));
+        }
+        if self.species.len() > crate::state::MAX_SPECIES {
+            return Err(Error::field("species", format!("at most {} species, got {}", crate::state::MAX_SPECIES, self.species.len())));
+        }
+        for (i, s) in self.species.iter().enumerate() {
+            if s.is_empty() || self.species[..i].contains(s) {
+                return Err(Error::field(format!("species[{i}]"), format!("species names must be unique and non-empty (`{s}`)")));
+            }
+        }
+        let l = &self.lattice;
+        if !(l.lattice_constant_a.is_finite() && l.lattice_constant_a > 0.0) {
+            return Err(Error::field("lattice.lattice_constant_a", format!("must be a positive number of Å, got {}", l.lattice_constant_a)));
+        }
+        if let Some(s) = &l.substrate_species {
+            self.species_id(s, "lattice.substrate_species")?;
+        }
+        if l.kind.is_2d() && l.substrate_layers > 0 {
+            return Err(Error::field("lattice.substrate_layers", "a 2-D lattice has a single layer and no substrate"));
+        }
+        if let Some(h) = l.height_layers {
+            if l.substrate_layers > h {
+                return Err(Error::field(
+                    "lattice.substrate_layers",
+                    format!("{} substrate layers do not fit in a box of height_layers = {h}", l.substrate_layers),
+                ));
+            }
+        }
+        if l.frozen_layers > l.substrate_layers {
+            return Err(Error::field("lattice.frozen_layers", "cannot freeze more layers than the substrate has"));
+        }
+        for (i, d) in self.deposition.iter().enumerate() {
+            self.species_id(&d.species, &format!("deposition[{i}].species"))?;
+            if !(d.flux_ml_per_s.is_finite() && d.flux_ml_per_s >= 0.0) {
+                return Err(Error::field(
+                    format!("deposition[{i}].flux_ml_per_s"),
+                    format!("must be a non-negative number of monolayers per second, got {}", d.flux_ml_per_s),
+                ));
+            }
+        }
+        for (i, a) in self.initial.iter().enumerate() {
+            match a {
+                InitialAtoms::RandomLayer { species, coverage, .. } => {
+                    self.species_id(species, &format!("initial[{i}].species"))?;
+                    if !(0.0..=1.0).contains(coverage) {
+                        return Err(Error::field(format!("initial[{i}].coverage"), format!("must lie in [0, 1], got {coverage}")));
+                    }
+                }
+                InitialAtoms::Atoms { species, .. } => {
+                    self.species_id(species, &format!("initial[{i}].species"))?;
+                }
+            }
+        }
+        let s = &self.stop;
+        if s.time_s.is_none() && s.coverage_ml.is_none() && s.events.is_none() {
+            return Err(Error::field("stop", "give at least one of time_s, coverage_ml, events"));
+        }
+        for (v, f) in [(s.time_s, "stop.time_s"), (s.coverage_ml, "stop.coverage_ml")] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(Error::field(f, format!("must be a non-negative number, got {v}")));
+                }
+            }
+        }
+        let o = &self.output;
+        for (v, f) in [(o.series_every_s, "output.series_every_s"), (o.snapshot_every_s, "output.snapshot_every_s")] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(Error::field(f, format!("must be a positive number of seconds, got {v}")));
+                }
+            }
+        }
+        for (v, f) in [(o.series_every_events, "output.series_every_events"), (o.checkpoint_every_events, "output.checkpoint_every_events")] {
+            if v == Some(0) {
+                return Err(Error::field(f, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Species id (1-based) of a name.
+    pub fn species_id(&self, name: &str, field: &str) -> Result<u8> {
+        self.species.iter().position(|s| s == name).map(|p| p as u8 + 1).ok_or_else(|| {
+            Error::field(field, format!("unknown species `{name}` (the scenario's species are {})", self.species.join(", ")))
+        })
+    }
+
+    /// A stable fingerprint of everything that determines the trajectory (not the stop or
+    /// output settings), stored in checkpoints so a checkpoint is only resumed with its own
+    /// physics.
+    pub fn physics_fingerprint(&self) -> u32 {
+        let mut s = self.clone();
+        s.stop = StopSpec::default();
+        s.output = OutputSpec::default();
+        s.name = String::new();
+        let text = ron::to_string(&s).unwrap_or_default();
+        crc32fast::hash(text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,522 @@
+//! A simulation built from a scenario, and the runner that drives it with output.
+//!
+//! [`Simulation`] is the library's front door: build it from a scenario (file, text or value),
+//! advance it by events or simulated time, read its state and observables, checkpoint it.
+//! [`Runner`] adds the output directory: the time series, snapshots, checkpoints and summary
+//! that `kmc run` writes.
+
+use crate::deposit::AtomDeposition;
+use crate::engine::{Counters, Engine, EngineSnapshot, Source, Step};
+use crate::error::{Error, Result};
+use crate::lattice::Lattice;
+use crate::observe::write::{Series, write_json, write_lammps_dump, write_xyz};
+use crate::observe::{Observables, SERIES_HEADER, checkpoint};
+use crate::rates::AnyRateModel;
+use crate::rng::{rng_from_seed, rng_stream, uniform};
+use crate::sampler::AnySampler;
+use crate::scenario::{InitialAtoms, LoadedScenario, Scenario, SnapshotFormat};
+use crate::state::State;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Why a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopReason {
+    /// The simulated-time limit.
+    Time,
+    /// The deposited-coverage limit.
+    Coverage,
+    /// The event-count limit.
+    Events,
+    /// Nothing can happen any more (total rate zero).
+    Idle,
+}
+
+/// A lattice KMC simulation.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    loaded: LoadedScenario,
+    engine: Engine<AnyRateModel, AnySampler>,
+}
+
+impl Simulation {
+    /// Builds from a scenario file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        Self::new(LoadedScenario::from_file(path)?)
+    }
+
+    /// Builds from a parsed scenario.
+    pub fn new(loaded: LoadedScenario) -> Result<Self> {
+        let engine = build_engine(&loaded.scenario, &loaded.base_dir()).map_err(|e| loaded.locate(e))?;
+        Ok(Simulation { loaded, engine })
+    }
+
+    /// The scenario.
+    pub fn scenario(&self) -> &Scenario {
+        &self.loaded.scenario
+    }
+
+    /// The scenario with its source text.
+    pub fn loaded(&self) -> &LoadedScenario {
+        &self.loaded
+    }
+
+    /// The engine (state, rates, clock).
+    pub fn engine(&self) -> &Engine<AnyRateModel, AnySampler> {
+        &self.engine
+    }
+
+    /// The lattice state.
+    pub fn state(&self) -> &State {
+        self.engine.state()
+    }
+
+    /// Simulated time, s.
+    pub fn time(&self) -> f64 {
+        self.engine.time()
+    }
+
+    /// Event counts.
+    pub fn counters(&self) -> Counters {
+        self.engine.counters()
+    }
+
+    /// Deposited monolayers.
+    pub fn deposited_ml(&self) -> f64 {
+        self.engine.counters().deposited as f64 / self.state().lattice().layer_size() as f64
+    }
+
+    /// Measures the observables now.
+    pub fn observables(&self) -> Observables {
+        let s = self.scenario();
+        Observables::measure(self.state(), s.lattice.substrate_layers, self.time(), self.counters().events(), s.species.len())
+    }
+
+    /// Executes up to `n` events (fewer if nothing can happen); returns how many ran.
+    pub fn run_events(&mut self, n: u64) -> u64 {
+        let mut done = 0;
+        while done < n && self.engine.step_until(f64::INFINITY) == Step::Executed {
+            done += 1;
+        }
+        done
+    }
+
+    /// Runs until the clock reaches `time_s` (or nothing can happen); returns true if the time
+    /// was reached.
+    pub fn run_until(&mut self, time_s: f64) -> bool {
+        loop {
+            match self.engine.step_until(time_s) {
+                Step::Executed => {}
+                Step::ReachedTime => return true,
+                Step::Idle => return false,
+            }
+        }
+    }
+
+    /// Replaces the occupancy by a species map (one byte per site, 0 = empty; a whole number
+    /// of layers) and recomputes every rate. The clock and counters are kept.
+    pub fn set_species_map(&mut self, species: &[u8]) -> Result<()> {
+        let n = self.scenario().species.len();
+        if let Some(bad) = species.iter().find(|&&s| s as usize > n) {
+            return Err(Error::Simulation(format!("species map holds species {bad}, the scenario has {n}")));
+        }
+        let mut st = self.engine.state().clone();
+        st.load_species(species)?;
+        self.engine.replace_state(st);
+        Ok(())
+    }
+
+    /// The engine's resumable state.
+    pub fn snapshot(&self) -> EngineSnapshot<AnySampler> {
+        self.engine.snapshot()
+    }
+
+    /// Restores a snapshot taken from a simulation of the same scenario.
+    pub fn restore(&mut self, snap: &EngineSnapshot<AnySampler>) -> Result<()> {
+        self.engine.restore(snap)
+    }
+}
+
+/// Builds the engine a scenario describes.
+pub fn build_engine(s: &Scenario, _base_dir: &Path) -> Result<Engine<AnyRateModel, AnySampler>> {
+    let l = &s.lattice;
+    let expected_ml = s.stop.coverage_ml.unwrap_or_else(|| {
+        let flux: f64 = s.deposition.iter().map(|d| d.flux_ml_per_s).sum();
+        s.stop.time_s.map_or(2.0, |t| flux * t)
+    });
+    let initial_layers = s.initial.iter().filter_map(|a| match a {
+        InitialAtoms::RandomLayer { layer_above_substrate, .. } => Some(layer_above_substrate + 1),
+        InitialAtoms::Atoms { sites, .. } => sites.iter().map(|x| x.2 + 1).max().map(|m| m.saturating_sub(l.substrate_layers)),
+    });
+    let film = (2.0 * expected_ml.min(1e4)).ceil() as usize + initial_layers.max().unwrap_or(0) + 4;
+    let layers = l.height_layers.unwrap_or(l.substrate_layers + film);
+    let lattice = Lattice::new(l.kind, l.lattice_constant_a, [l.size.0, l.size.1], layers.max(1))?;
+    let mut state = State::new(lattice);
+    let substrate_species = match &l.substrate_species {
+        Some(name) => s.species_id(name, "lattice.substrate_species")?,
+        None => 1,
+    };
+    state.fill_layers(l.substrate_layers, substrate_species)?;
+    state.set_frozen_layers(l.frozen_layers);
+    // Initial atoms draw from their own stream so adding them never shifts the run's stream.
+    let mut init_rng = rng_stream(s.seed, 1);
+    for (i, a) in s.initial.iter().enumerate() {
+        match a {
+            InitialAtoms::RandomLayer { species, layer_above_substrate, coverage } => {
+                let sp = s.species_id(species, &format!("initial[{i}].species"))?;
+                let layer = l.substrate_layers + layer_above_substrate;
+                grow_to(&mut state, layer + 1);
+                let (nx, ny) = state.lattice().grid();
+                for y in 0..ny {
+                    for x in 0..nx {
+                        let site = state.lattice().site(x, y, layer);
+                        if uniform(&mut init_rng) < *coverage && !state.cell(site.idx).occupied() {
+                            state.place(&site, sp);
+                        }
+                    }
+                }
+            }
+            InitialAtoms::Atoms { species, sites } => {
+                let sp = s.species_id(species, &format!("initial[{i}].species"))?;
+                for (k, &(x, y, layer)) in sites.iter().enumerate() {
+                    grow_to(&mut state, layer + 1);
+                    let (nx, ny) = state.lattice().grid();
+                    if x >= nx || y >= ny {
+                        return Err(Error::field(
+                            format!("initial[{i}].sites[{k}]"),
+                            format!("({x}, {y}, {layer}) lies outside the {nx} × {ny} grid"),
+                        ));
+                    }
+                    let site = state.lattice().site(x, y, layer);
+                    if state.cell(site.idx).occupied() {
+                        return Err(Error::field(format!("initial[{i}].sites[{k}]"), format!("({x}, {y}, {layer}) is already occupied")));
+                    }
+                    state.place(&site, sp);
+                }
+            }
+        }
+    }
+    let model = s.rate_model.build(&s.species, state.lattice(), s.temperature_k)?;
+    let ls = state.lattice().layer_size();
+    let mut sources = Vec::new();
+    for (i, d) in s.deposition.iter().enumerate() {
+        let sp = s.species_id(&d.species, &format!("deposition[{i}].species"))?;
+        sources.push(Source::Atoms(AtomDeposition::new(d, sp, ls, &format!("deposition[{i}]"))?));
+    }
+    Ok(Engine::new(state, model, s.sampler.build(0), sources, rng_from_seed(s.seed)))
+}
+
+fn grow_to(state: &mut State, layers: usize) {
+    if state.lattice().layers() < layers {
+        let mut lat = state.lattice().clone();
+        lat.grow(layers - lat.layers());
+        let mut bigger = State::new(lat);
+        bigger.load_species(&state.species_map()).expect("same lattice");
+        bigger.set_frozen_layers(state.frozen_layers());
+        *state = bigger;
+    }
+}
+
+/// Progress reported to the caller of [`Runner::run`].
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Simulated time, s.
+    pub time_s: f64,
+    /// Executed events.
+    pub events: u64,
+    /// Deposited monolayers.
+    pub deposited_ml: f64,
+    /// Fraction of the run done, by the stop condition closest to being met.
+    pub fraction: f64,
+}
+
+/// Scheduling state of a run, saved in checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RunState {
+    series: Series,
+    next_series_s: Option<f64>,
+    next_series_events: Option<u64>,
+    next_snapshot_s: Option<f64>,
+    snapshots: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CheckpointPayload {
+    engine: EngineSnapshot<AnySampler>,
+    run: RunState,
+}
+
+/// Options of a run beyond the scenario (the CLI's flags).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides `stop.events`.
+    pub events: Option<u64>,
+    /// Overrides `stop.time_s`.
+    pub until_time_s: Option<f64>,
+    /// Overrides `output.checkpoint_every_events`.
+    pub checkpoint_every: Option<u64>,
+    /// Resume from this checkpoint.
+    pub resume: Option<PathBuf>,
+}
+
+/// What a finished run reports (also written to `summary.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed.
+    pub seed: u64,
+    /// Why the run stopped.
+    pub stop_reason: StopReason,
+    /// Wall-clock seconds of this process's run (excluding set-up).
+    pub wall_time_s: f64,
+    /// Events executed by this process.
+    pub events_this_run: u64,
+    /// Events per wall-clock second in this process.
+    pub events_per_s: f64,
+    /// Event counts since the start of the simulation.
+    pub counters: Counters,
+    /// Sites of the lattice (allocated).
+    pub sites: usize,
+    /// Peak resident memory of the process, bytes (Linux; 0 elsewhere).
+    pub peak_memory_bytes: u64,
+    /// Final observables.
+    pub final_observables: Observables,
+    /// Files written.
+    pub files: Vec<String>,
+}
+
+/// Drives a simulation and writes its output directory.
+pub struct Runner {
+    sim: Simulation,
+    out: PathBuf,
+    opts: RunOptions,
+    run: RunState,
+}
+
+impl Runner {
+    /// Prepares a run writing to `out` (created if missing); resumes if asked to.
+    pub fn new(sim: Simulation, out: PathBuf, opts: RunOptions) -> Result<Self> {
+        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+        let o = &sim.scenario().output;
+        let stop_t = opts.until_time_s.or(sim.scenario().stop.time_s);
+        // Without an explicit schedule, 100 rows over the run.
+        let (series_s, series_ev) = match (o.series_every_s, o.series_every_events) {
+            (None, None) => match (stop_t, opts.events.or(sim.scenario().stop.events)) {
+                (Some(t), _) if t > 0.0 => (Some(t / 100.0), None),
+                (_, Some(n)) => (None, Some((n / 100).max(1))),
+                _ => (None, Some(10_000)),
+            },
+            x => x,
+        };
+        let mut run = RunState {
+            series: Series::new(SERIES_HEADER),
+            next_series_s: series_s,
+            next_series_events: series_ev,
+            next_snapshot_s: o.snapshot_every_s,
+            snapshots: 0,
+        };
+        let mut sim = sim;
+        if let Some(ck) = &opts.resume {
+            let fp = sim.scenario().physics_fingerprint();
+            let payload: CheckpointPayload = checkpoint::read(ck, fp)?;
+            sim.restore(&payload.engine)
+                .map_err(|e| Error::Checkpoint { path: ck.clone(), message: e.to_string() })?;
+            run = payload.run;
+        } else {
+            let row = series_row(&sim);
+            run.series.rows.push(row);
+        }
+        Ok(Runner { sim, out, opts, run })
+    }
+
+    /// The simulation.
+    pub fn simulation(&self) -> &Simulation {
+        &self.sim
+    }
+
+    /// Runs to the end, calling `progress` now and then; writes the output files.
+    pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<Summary> {
+        let start = Instant::now();
+        let events0 = self.sim.counters().events();
+        let sc = self.sim.scenario().clone();
+        let stop_t = self.opts.until_time_s.or(sc.stop.time_s).unwrap_or(f64::INFINITY);
+        let stop_ev = self.opts.events.or(sc.stop.events).unwrap_or(u64::MAX);
+        let stop_cov = sc.stop.coverage_ml.unwrap_or(f64::INFINITY);
+        let ck_every = self.opts.checkpoint_every.or(sc.output.checkpoint_every_events);
+        let series_path = self.out.join("series.csv");
+        let mut last_report = Instant::now();
+        let reason = loop {
+            let c = self.sim.counters();
+            if c.events() >= stop_ev {
+                break StopReason::Events;
+            }
+            if self.sim.deposited_ml() >= stop_cov {
+                break StopReason::Coverage;
+            }
+            if self.sim.time() >= stop_t {
+                break StopReason::Time;
+            }
+            let mut t_lim = stop_t;
+            for t in [self.run.next_series_s, self.run.next_snapshot_s].into_iter().flatten() {
+                t_lim = t_lim.min(t);
+            }
+            match self.sim.engine.step_until(t_lim) {
+                Step::Executed => {
+                    let ev = self.sim.counters().events();
+                    if let Some(n) = self.run.next_series_events {
+                        if ev % n == 0 {
+                            let row = series_row(&self.sim);
+                            self.run.series.rows.push(row);
+                        }
+                    }
+                    if let Some(n) = ck_every {
+                        if ev % n == 0 {
+                            self.run.series.write(&series_path)?;
+                            self.write_checkpoint()?;
+                        }
+                    }
+                    if ev & 0xFFF == 0 && last_report.elapsed().as_millis() >= 200 {
+                        last_report = Instant::now();
+                        progress(self.progress(stop_t, stop_ev, stop_cov));
+                    }
+                }
+                Step::ReachedTime => {
+                    let t = self.sim.time();
+                    if let Some(ts) = self.run.next_series_s {
+                        if t >= ts {
+                            let row = series_row(&self.sim);
+                            self.run.series.rows.push(row);
+                            self.run.next_series_s = Some(next_multiple(ts, sc.output.series_every_s.unwrap_or(ts), t));
+                        }
+                    }
+                    if let Some(ts) = self.run.next_snapshot_s {
+                        if t >= ts {
+                            self.run.snapshots += 1;
+                            let name = format!("snapshot_{:04}", self.run.snapshots);
+                            self.write_snapshots(&name)?;
+                            let every = sc.output.snapshot_every_s.unwrap_or(ts);
+                            self.run.next_snapshot_s = Some(next_multiple(ts, every, t));
+                        }
+                    }
+                }
+                Step::Idle => break StopReason::Idle,
+            }
+        };
+        // The final row, unless a scheduled row was just taken at this very state.
+        let last = series_row(&self.sim);
+        if self.run.series.rows.last() != Some(&last) {
+            self.run.series.rows.push(last);
+        }
+        self.run.series.write(&series_path)?;
+        let mut files = vec!["series.csv".to_string()];
+        files.extend(self.write_snapshots("final")?);
+        if ck_every.is_some() {
+            self.write_checkpoint()?;
+            files.push("checkpoint.kmc".into());
+        }
+        progress(self.progress(stop_t, stop_ev, stop_cov));
+        let wall = start.elapsed().as_secs_f64();
+        let events_run = self.sim.counters().events() - events0;
+        files.push("summary.json".into());
+        let summary = Summary {
+            scenario: sc.name.clone(),
+            seed: sc.seed,
+            stop_reason: reason,
+            wall_time_s: wall,
+            events_this_run: events_run,
+            events_per_s: if wall > 0.0 { events_run as f64 / wall } else { 0.0 },
+            counters: self.sim.counters(),
+            sites: self.sim.state().lattice().n_sites(),
+            peak_memory_bytes: peak_memory_bytes(),
+            final_observables: self.sim.observables(),
+            files,
+        };
+        write_json(&self.out.join("summary.json"), &summary)?;
+        Ok(summary)
+    }
+
+    fn progress(&self, stop_t: f64, stop_ev: u64, stop_cov: f64) -> Progress {
+        let t = self.sim.time();
+        let ev = self.sim.counters().events();
+        let cov = self.sim.deposited_ml();
+        let mut f: f64 = 0.0;
+        if stop_t.is_finite() && stop_t > 0.0 {
+            f = f.max(t / stop_t);
+        }
+        if stop_ev < u64::MAX {
+            f = f.max(ev as f64 / stop_ev.max(1) as f64);
+        }
+        if stop_cov.is_finite() && stop_cov > 0.0 {
+            f = f.max(cov / stop_cov);
+        }
+        Progress { time_s: t, events: ev, deposited_ml: cov, fraction: f.min(1.0) }
+    }
+
+    fn write_snapshots(&self, name: &str) -> Result<Vec<String>> {
+        let sc = self.sim.scenario();
+        let st = self.sim.state();
+        let mut files = Vec::new();
+        for f in &sc.output.snapshot_formats {
+            let file = match f {
+                SnapshotFormat::Xyz => {
+                    let file = format!("{name}.xyz");
+                    write_xyz(&self.out.join(&file), st, &sc.species, self.sim.time(), self.sim.counters().events())?;
+                    file
+                }
+                SnapshotFormat::LammpsDump => {
+                    let file = format!("{name}.dump");
+                    write_lammps_dump(&self.out.join(&file), st, &sc.species, self.sim.counters().events())?;
+                    file
+                }
+            };
+            files.push(file);
+        }
+        Ok(files)
+    }
+
+    fn write_checkpoint(&self) -> Result<()> {
+        let payload = CheckpointPayload { engine: self.sim.snapshot(), run: self.run.clone() };
+        checkpoint::write(&self.out.join("checkpoint.kmc"), self.sim.scenario().physics_fingerprint(), &payload)
+    }
+}
+
+fn next_multiple(current: f64, every: f64, now: f64) -> f64 {
+    let mut t = current;
+    while t <= now {
+        t += every;
+    }
+    t
+}
+
+fn series_row(sim: &Simulation) -> String {
+    let o = sim.observables();
+    let c = sim.counters();
+    format!(
+        "{},{},{},{},{},{},{},{},{},{},{}",
+        o.time_s,
+        o.events,
+        o.coverage_ml,
+        o.mean_height_ml,
+        o.roughness_ml,
+        o.islands,
+        o.mean_island_size,
+        c.hops,
+        c.deposited,
+        sim.engine().active_atoms(),
+        sim.engine().total_rate()
+    )
+}
+
+/// Peak resident set size of this process (VmHWM), bytes; 0 where unavailable.
+pub fn peak_memory_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).map(|kb| kb * 1024)
+            })
+        })
+        .unwrap_or(0)
+}
