@@ -2,7 +2,10 @@
 //! argon-like Lennard-Jones systems (ε = 0.0104 eV, σ = 3.40 Å, r_c = 2.5 σ, truncated and
 //! shifted).
 
-use kmc::md::build::{self, Axis};
+// Per-atom, per-component loops index several parallel arrays at once, as in the library.
+#![allow(clippy::needless_range_loop)]
+
+use kmc::md::build;
 use kmc::md::integrate::{CRescale, Integrator, Md};
 use kmc::md::lj::LennardJones;
 use kmc::md::mc::{McOptions, MonteCarlo, hybrid};
@@ -11,7 +14,6 @@ use kmc::md::system::{System, build_neighbor_list};
 use kmc::md::traj::{self, Frame, THERMO_HEADER, ThermoWriter, TrajFormat, TrajectoryWriter};
 use kmc::md::{Configuration, Evaluation, NeighborList, Potential, SimBox};
 use kmc::rng::{KmcRng, rng_from_seed};
-use kmc::units::K_B_EV_PER_K;
 
 const EPS: f64 = 0.0104;
 
@@ -270,7 +272,7 @@ fn langevin_samples_the_canonical_kinetic_energy() {
         temperature_k: 40.0,
         damping_fs: 250.0,
     };
-    let mut md = Md::new(s, &lj, integ, 5.0, 1.0).unwrap();
+    let mut md = Md::new(s, &lj, integ, 5.0, 2.0).unwrap();
     md.init_velocities(40.0, &mut rng);
     assert_eq!(md.system().dof(), 3 * 108);
     let (t, var, var_c, se) = sample_kinetic(&mut md, &mut rng, 2000, 4000, 10);
@@ -299,7 +301,7 @@ fn nose_hoover_chain_samples_the_canonical_kinetic_energy() {
         tau_fs: 250.0,
         chain_length: 3,
     };
-    let mut md = Md::new(s, &lj, integ, 4.0, 1.0).unwrap();
+    let mut md = Md::new(s, &lj, integ, 4.0, 2.0).unwrap();
     md.init_velocities(40.0, &mut rng);
     assert_eq!(md.system().dof(), 3 * 108 - 3);
     let h0 = md.thermo().total_energy_ev + md.thermostat_energy_ev();
@@ -782,4 +784,215 @@ fn mc_orders_an_alloy_with_unlike_attraction_and_hybrid_md_mc_runs() {
     assert!(acc > 0.0 && acc < 1.0);
     assert!(stats.displacement_acceptance().unwrap() > 0.0);
     assert!(t > 10.0 && t < 30.0, "{t}");
+}
+
+// ---------------------------------------------------------------- writers
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn xyz_and_dump_round_trip() {
+    // Two species in a slab box (periodic x, y; open z); three frames. Reading back must give
+    // the counts, elements, box, periodicity and positions/velocities/energies to the printed
+    // precision (10 decimals; velocities 11 significant digits).
+    let pot = BinaryLj::new(EPS, EPS, EPS);
+    let mut rng = rng_from_seed(13);
+    let mut s = alloy(&pot, 5.3, 2, &mut rng);
+    s.simbox.periodic = [true, true, false];
+    s.positions[0][2] = -1.25; // outside the nominal box along the open axis
+    s.init_velocities(50.0, &mut rng);
+    let energies: Vec<f64> = (0..s.len()).map(|i| -0.05 - 1e-3 * i as f64).collect();
+    let dir = scratch("round_trip");
+    let xyz = dir.join("t.xyz");
+    let dump = dir.join("t.lammpstrj");
+    let mut wx = TrajectoryWriter::create(&xyz, TrajFormat::ExtXyz).unwrap();
+    let mut wd = TrajectoryWriter::create(&dump, TrajFormat::LammpsDump).unwrap();
+    for step in [0u64, 10, 20] {
+        let f = Frame::of(&s, step, 2.0 * step as f64, Some(&energies));
+        wx.write(&f).unwrap();
+        wd.write(&f).unwrap();
+    }
+    assert_eq!(wx.frames(), 3);
+    for (frames, is_dump) in [
+        (traj::read_xyz(&xyz).unwrap(), false),
+        (traj::read_dump(&dump).unwrap(), true),
+    ] {
+        assert_eq!(frames.len(), 3);
+        let f = &frames[2];
+        assert_eq!(f.step, Some(20));
+        assert_eq!(f.positions.len(), s.len());
+        assert_eq!(f.periodic, [true, true, false]);
+        for i in 0..s.len() {
+            assert_eq!(f.elements[i], s.elements[s.species[i] as usize]);
+            for k in 0..3 {
+                assert!((f.positions[i][k] - s.positions[i][k]).abs() < 1e-9);
+                let v = s.velocities[i][k];
+                assert!((f.velocities[i][k] - v).abs() <= 1e-9 * v.abs() + 1e-15);
+            }
+            assert!((f.energies[i] - energies[i]).abs() < 1e-9);
+        }
+        if is_dump {
+            // The open axis is widened to hold the atom below zero.
+            assert!(f.lengths[2] >= s.simbox.lengths[2] + 1.25 - 1e-9);
+        } else {
+            assert!((f.lengths[0] - s.simbox.lengths[0]).abs() < 1e-9);
+        }
+    }
+    // Thermo CSV: header and one row per write, flushed as written.
+    let csv = dir.join("thermo.csv");
+    let mut tw = ThermoWriter::create(&csv).unwrap();
+    let mut md = Md::new(s, &pot, Integrator::VelocityVerlet, 2.0, 1.0).unwrap();
+    tw.write(&md.thermo()).unwrap();
+    md.run(5, &mut rng);
+    tw.write(&md.thermo()).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], THERMO_HEADER);
+    assert_eq!(
+        lines[0],
+        "step,time_fs,T_k,E_pot_ev,E_kin_ev,E_tot_ev,P_bar"
+    );
+    assert_eq!(lines.len(), 3);
+    assert!(lines[2].starts_with("5,10,"));
+    assert!(
+        lines[2].ends_with("NaN"),
+        "slab box has no pressure: {}",
+        lines[2]
+    );
+}
+
+#[test]
+fn atomic_write_replaces_whole_files_and_keeps_old_content_on_failure() {
+    let dir = scratch("atomic");
+    let p = dir.join("snap.xyz");
+    traj::write_atomic(&p, b"first").unwrap();
+    traj::write_atomic(&p, b"second").unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"second");
+    // A directory in the way: the rename fails, the directory is untouched, no temporary file
+    // is left behind.
+    let blocked = dir.join("blocked");
+    std::fs::create_dir_all(blocked.join("inside")).unwrap();
+    assert!(traj::write_atomic(&blocked, b"data").is_err());
+    assert!(blocked.join("inside").is_dir());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+// ---------------------------------------------------------------- scenarios
+
+#[test]
+fn lj_quick_scenario_runs_and_writes_its_files() {
+    let out = scratch("lj_quick");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/md_lj_quick.ron");
+    let mut calls = 0u64;
+    let summary = kmc::md::run::run_md_scenario(scenario, &out, &mut |p| {
+        calls += 1;
+        assert!(p.step <= p.steps);
+    })
+    .unwrap();
+    assert_eq!(calls, summary.steps);
+    assert!(summary.minimization.unwrap().converged);
+    let mc = summary.mc.unwrap();
+    assert!(mc.displacements_attempted > 0 && mc.displacements_accepted > 0);
+    // Thermostatted at 30 K: the last temperature is within a broad band around it
+    // (≈ 270 atoms: 1σ of the instantaneous T is about 5 %).
+    assert!((summary.last.temperature_k - 30.0).abs() < 10.0);
+    let thermo = std::fs::read_to_string(out.join("thermo.csv")).unwrap();
+    assert_eq!(thermo.lines().count(), 1 + 1 + 2000 / 20);
+    let frames = traj::read_xyz(out.join("traj.xyz")).unwrap();
+    assert_eq!(frames.len(), 1 + 2000 / 200);
+    assert_eq!(frames[0].positions.len(), summary.atoms);
+    assert_eq!(
+        traj::read_dump(out.join("traj.lammpstrj")).unwrap().len(),
+        frames.len()
+    );
+    let last = traj::read_xyz(out.join("final.xyz")).unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].step, Some(2000));
+}
+
+#[test]
+fn scenario_errors_name_file_line_and_field() {
+    use kmc::md::run::parse_md_scenario;
+    let good = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/md_lj_quick.ron"
+    ))
+    .unwrap();
+    let path = std::path::Path::new("quick.ron");
+    assert!(parse_md_scenario(&good, Some(path)).is_ok());
+    let line_of = |src: &str, pat: &str| src.lines().position(|l| l.contains(pat)).unwrap() + 1;
+
+    // An unknown field: ron's position, the field's name.
+    let bad = good.replace(
+        "timestep_fs: 5.0,",
+        "timestep_fs: 5.0,\n    time_step: 1.0,",
+    );
+    let e = parse_md_scenario(&bad, Some(path)).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!("quick.ron:{}:", line_of(&bad, "time_step:"))),
+        "{e}"
+    );
+    assert!(e.contains("time_step"), "{e}");
+
+    // A value that parses but is invalid: located by its field.
+    let bad = good.replace("timestep_fs: 5.0", "timestep_fs: -5.0");
+    let e = parse_md_scenario(&bad, Some(path)).unwrap_err().to_string();
+    let l = line_of(&bad, "timestep_fs");
+    assert!(
+        e.starts_with(&format!("quick.ron:{l}:5: field `timestep_fs`")),
+        "{e}"
+    );
+    assert!(e.contains("positive"), "{e}");
+
+    // A nested field.
+    let bad = good.replace("damping_fs: 500.0", "damping_fs: 0.0");
+    let e = parse_md_scenario(&bad, Some(path)).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!(":{}:", line_of(&bad, "damping_fs")))
+            && e.contains("ensemble.damping_fs"),
+        "{e}"
+    );
+
+    // Monte Carlo displacements larger than half the skin cannot keep the list valid.
+    let bad = good.replace("max_displacement_a: 0.1", "max_displacement_a: 0.8");
+    let e = parse_md_scenario(&bad, Some(path)).unwrap_err().to_string();
+    assert!(
+        e.contains("mc.max_displacement_a") && e.contains("skin"),
+        "{e}"
+    );
+
+    // NPT on a cluster in vacuum is refused.
+    let bad = good.replace(
+        "ensemble: Langevin(damping_fs: 500.0)",
+        "ensemble: Npt(thermostat: Langevin(damping_fs: 500.0), pressure_bar: 0.0, tau_p_fs: 1000.0, compressibility_per_bar: 3e-5)",
+    );
+    let e = parse_md_scenario(&bad, Some(path)).unwrap_err().to_string();
+    assert!(e.contains("`ensemble`") && e.contains("periodic"), "{e}");
+
+    // An element the potential does not have: reported when the structure is built.
+    let bad = good.replacen("[(\"Ar\", 1.0)]", "[(\"Cu\", 1.0)]", 1);
+    let dir = scratch("bad_element");
+    let p = dir.join("bad.ron");
+    std::fs::write(&p, &bad).unwrap();
+    let e = kmc::md::run::run_md_scenario(&p, dir.join("out"), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("structure.first.composition") && e.contains("Cu"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!("bad.ron:{}:", line_of(&bad, "composition"))),
+        "{e}"
+    );
 }

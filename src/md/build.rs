@@ -245,8 +245,8 @@ mod tests {
 
     #[test]
     fn sphere_counts_match_shell_sums() {
-        // Shells of the FCC lattice around an atom: 1 + 12 + 6 + 24 atoms within r = a√(3/2)/... :
-        // diameter 2 × a/√2 holds the centre and its 12 nearest neighbours.
+        // FCC shells around an atom: 12 at a/√2, 6 at a. A sphere of radius a/√2 holds the
+        // centre and its 12 nearest neighbours (the surface tolerance keeps them in).
         let a = 4.0;
         assert_eq!(fcc_sphere(a, 2.0 * a / 2f64.sqrt()).len(), 13);
         // Radius a: adds the 6 second neighbours at a → 19.

@@ -856,3 +856,18 @@ pub fn run_scenario(
         files,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::find_field;
+
+    #[test]
+    fn fields_are_found_by_path() {
+        let src =
+            "A(\n  x: 1,\n  ensemble: Langevin(\n    damping_fs: 3,\n  ),\n  my_damping_fs: 2,\n)";
+        assert_eq!(find_field(src, "x"), Some((2, 3)));
+        assert_eq!(find_field(src, "ensemble.damping_fs"), Some((4, 5)));
+        assert_eq!(find_field(src, "my_damping_fs"), Some((6, 3)));
+        assert_eq!(find_field(src, "absent"), None);
+    }
+}

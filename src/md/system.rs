@@ -427,3 +427,46 @@ pub fn max_force_norm(forces: &[[f64; 3]], fixed: &[bool]) -> f64 {
         .map(|(f, _)| (f[0] * f[0] + f[1] * f[1] + f[2] * f[2]).sqrt())
         .fold(0.0, f64::max)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::md::lj::LennardJones;
+    use crate::rng::rng_from_seed;
+
+    #[test]
+    fn velocities_have_exact_temperature_and_zero_momentum() {
+        let lj = LennardJones::argon();
+        let x: Vec<[f64; 3]> = (0..50).map(|i| [i as f64 * 4.0, 0.0, 0.0]).collect();
+        let mut s = System::new(x, vec![0; 50], SimBox::open([200.0; 3]), &lj).unwrap();
+        let mut rng = rng_from_seed(1);
+        s.init_velocities(300.0, &mut rng);
+        assert_eq!(s.dof(), 147);
+        assert!((s.temperature_k() - 300.0).abs() < 1e-9);
+        assert!(s.momentum().iter().all(|p| p.abs() < 1e-12));
+        // Fixed atoms: zero velocity, not counted.
+        s.fixed[0] = true;
+        s.init_velocities(300.0, &mut rng);
+        assert_eq!(s.dof(), 147);
+        assert_eq!(s.velocities[0], [0.0; 3]);
+        assert!((s.temperature_k() - 300.0).abs() < 1e-9);
+        assert!(System::new(vec![[0.0; 3]], vec![1], SimBox::open([1.0; 3]), &lj).is_err());
+    }
+
+    #[test]
+    fn verlet_list_validity_accounts_for_box_shrinkage() {
+        let lj = LennardJones::argon();
+        let mut v = VerletList::new(1.0, true);
+        let mut x = vec![[1.0, 1.0, 1.0], [5.0, 1.0, 1.0]];
+        let b = SimBox::periodic([20.0; 3]);
+        assert!(v.ensure(&mut x, &b, lj.cutoff()));
+        assert!(!v.ensure(&mut x, &b, lj.cutoff()));
+        // (8.5 + 1) · 0.95 − 2 · 0.3 = 8.425 < 8.5: shrinkage plus a 0.3 Å move invalidates the
+        // list, either alone does not.
+        let small = SimBox::periodic([19.0; 3]);
+        let d = v.max_displacement(&x, &b);
+        assert!(v.valid_with(lj.cutoff(), d, &small));
+        assert!(!v.valid_with(lj.cutoff(), 0.3, &small));
+        assert!(v.valid_with(lj.cutoff(), 0.3, &b));
+    }
+}
