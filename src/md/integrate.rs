@@ -420,6 +420,9 @@ impl<'p> Md<'p> {
         let m = self.chain.xi.len();
         let kt = K_B_EV_PER_K * temperature_k;
         let dof = self.system.dof() as f64;
+        if dof == 0.0 || kt <= 0.0 {
+            return; // nothing to thermostat (all atoms fixed)
+        }
         // Coefficients for a half step of the chain: kicks dt/4, inner scalings dt/8, particle
         // scaling and ξ drift dt/2.
         let w = self.dt;
