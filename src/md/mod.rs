@@ -5,8 +5,15 @@
 //! The seams are the [`Potential`] trait and the [`NeighborList`] it reads; everything else is
 //! concrete code.
 
+pub mod build;
+pub mod integrate;
 pub mod lj;
+pub mod mc;
+pub mod minimize;
 pub mod neighbor;
+pub mod run;
+pub mod system;
+pub mod traj;
 
 pub use neighbor::{NeighborEntry, NeighborList};
 
