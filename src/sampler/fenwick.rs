@@ -113,12 +113,14 @@ impl Fenwick {
                 self.nodes[parent].add(child.sum, child.carry);
             }
         }
+        self.nonzero = self.rates.iter().filter(|&&r| r > 0.0).count();
         self.updates = 0;
         self.drift = 0.0;
     }
 
-    /// Moves the leaves into a tree with `cap` slots and rebuilds it.
-    fn reallocate(&mut self, cap: usize) {
+    /// Keeps the first `keep` leaves in a tree with `cap` slots and rebuilds it.
+    fn reallocate(&mut self, keep: usize, cap: usize) {
+        self.rates.truncate(keep.min(self.len));
         self.rates.resize(cap, 0.0);
         self.nodes = vec![Node::default(); cap + 1];
         self.cap = cap;
@@ -139,9 +141,10 @@ impl Fenwick {
             let v = self.nodes[pos + step].value();
             // Blocks of sum <= target (zero blocks included) are skipped; the chosen leaf is
             // the first whose prefix sum exceeds the target.
-            let skip = v <= target;
-            target -= if skip { v } else { 0.0 };
-            pos += if skip { step } else { 0 };
+            if v <= target {
+                target -= v;
+                pos += step;
+            }
             step /= 2;
         }
         if pos < self.len && self.rates[pos] > 0.0 {
@@ -169,14 +172,13 @@ impl RateSampler for Fenwick {
 
     fn resize(&mut self, n: usize) {
         if n > self.cap {
-            // Doubling keeps growth one leaf at a time amortised O(1) per leaf.
-            self.reallocate(n.next_power_of_two().max(2 * self.cap));
-        } else if n < self.len {
+            // At least doubling keeps growth one leaf at a time amortised O(1) per leaf.
+            self.reallocate(n, n.next_power_of_two().max(2 * self.cap));
+        } else if n < self.cap / 4 {
+            self.reallocate(n, n.next_power_of_two());
+        } else {
             for i in n..self.len {
                 self.set(i, 0.0);
-            }
-            if n < self.cap / 4 {
-                self.reallocate(n.next_power_of_two());
             }
         }
         self.len = n;
@@ -240,7 +242,6 @@ impl RateSampler for Fenwick {
         self.nodes.resize(cap + 1, Node::default());
         self.cap = cap;
         self.len = rates.len();
-        self.nonzero = rates.iter().filter(|&&r| r > 0.0).count();
         self.rebuild();
     }
 }

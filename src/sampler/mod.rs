@@ -3,6 +3,17 @@
 //! One leaf per active site (or per global event such as deposition). The engine sets a leaf when
 //! that site's total rate changes and asks for a selection once per event. Every sampler gives the
 //! same distribution; they differ in cost, which `kmc bench samplers` measures.
+//!
+//! | kind | select | update | total kept exact by |
+//! |---|---|---|---|
+//! | [`SumTree`] (default) | O(log N) walk | O(log N) | recomputing ancestors from children |
+//! | [`Linear`] | O(N) scan | O(1) | a compensated sum on every call |
+//! | [`Fenwick`] | O(log N) bit search | O(log N) | compensated nodes, periodic rebuild |
+//! | [`CompositionRejection`] | O(1) expected | O(1) | exact integer group sums |
+//!
+//! A sampler owns whatever set of leaves it is given (a whole lattice or one sector of it); leaf
+//! indices are the caller's business. Leaves added by `resize` start at rate zero, and growing one
+//! leaf at a time is amortised O(1).
 
 pub mod bench;
 mod composition;

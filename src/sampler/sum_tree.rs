@@ -67,11 +67,11 @@ impl SumTree {
         Some(k - self.cap)
     }
 
-    /// Moves the leaves into a tree with `cap` slots and rebuilds the sums.
-    fn reallocate(&mut self, cap: usize) {
+    /// Moves the first `keep` leaves into a tree with `cap` slots and rebuilds the sums.
+    fn reallocate(&mut self, keep: usize, cap: usize) {
+        let keep = keep.min(self.len);
         let mut tree = vec![0.0; 2 * cap];
-        let kept = self.len.min(cap);
-        tree[cap..cap + kept].copy_from_slice(&self.tree[self.cap..self.cap + kept]);
+        tree[cap..cap + keep].copy_from_slice(&self.tree[self.cap..self.cap + keep]);
         self.tree = tree;
         self.cap = cap;
         self.rebuild();
@@ -85,17 +85,15 @@ impl RateSampler for SumTree {
 
     fn resize(&mut self, n: usize) {
         if n > self.cap {
-            // Doubling at least keeps growth one leaf at a time amortised O(1) per leaf.
-            self.reallocate(n.next_power_of_two().max(2 * self.cap));
-        } else if n < self.len {
+            // At least doubling keeps growth one leaf at a time amortised O(1) per leaf.
+            self.reallocate(n, n.next_power_of_two().max(2 * self.cap));
+        } else if n < self.cap / 4 {
+            // Give memory back only well below capacity, so a grow/shrink cycle at the boundary
+            // does not rebuild every time.
+            self.reallocate(n, n.next_power_of_two());
+        } else {
             for i in n..self.len {
                 self.set(i, 0.0);
-            }
-            if n < self.cap / 4 {
-                // Give memory back only well below capacity, so shrinking stays amortised O(1)
-                // and a grow/shrink cycle at the boundary does not rebuild every time.
-                self.len = n;
-                self.reallocate(n.next_power_of_two());
             }
         }
         self.len = n;
