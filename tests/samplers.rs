@@ -777,3 +777,33 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The bench command's library function (what it returns, not how fast anything is).
+
+#[test]
+fn bench_samplers_returns_one_row_per_measured_pair() {
+    use kmc::sampler::{bench::LINEAR_MAX_LEAVES, bench_samplers};
+    let big = LINEAR_MAX_LEAVES * 2;
+    let rows = bench_samplers(
+        &[SamplerKind::Linear, SamplerKind::SumTree],
+        &[10, big],
+        2.0,
+        1,
+    );
+    let pairs: Vec<(SamplerKind, usize)> = rows.iter().map(|r| (r.kind, r.leaves)).collect();
+    // Linear is skipped above LINEAR_MAX_LEAVES.
+    assert_eq!(
+        pairs,
+        [
+            (SamplerKind::Linear, 10),
+            (SamplerKind::SumTree, 10),
+            (SamplerKind::SumTree, big)
+        ]
+    );
+    for row in rows {
+        assert!(row.iterations >= 1000);
+        assert!(row.ns_per_event.is_finite() && row.ns_per_event > 0.0);
+        assert_eq!(row.spread, 2.0);
+    }
+}

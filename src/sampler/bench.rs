@@ -9,6 +9,7 @@
 use super::{RateSampler, SamplerKind};
 use crate::rng::{KmcRng, rng_stream, uniform};
 use rand::RngExt;
+use serde::Serialize;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ pub const LINEAR_MAX_LEAVES: usize = 100_000;
 pub const DEFAULT_MEASURE_TIME: Duration = Duration::from_millis(300);
 
 /// One measured (kind, size) pair.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SamplerBenchRow {
     /// Sampler measured.
     pub kind: SamplerKind,
