@@ -3,6 +3,29 @@
 //! One leaf per active site (or per global event such as deposition). The engine sets a leaf when
 //! that site's total rate changes and asks for a selection once per event. Every sampler gives the
 //! same distribution; they differ in cost, which `kmc bench samplers` measures.
+//!
+//! | kind | select | update | total kept exact by |
+//! |---|---|---|---|
+//! | [`SumTree`] (default) | O(log N) walk | O(log N) | recomputing ancestors from children |
+//! | [`Linear`] | O(N) scan | O(1) | a compensated sum on every call |
+//! | [`Fenwick`] | O(log N) bit search | O(log N) | compensated nodes, periodic rebuild |
+//! | [`CompositionRejection`] | O(1) expected | O(1) | exact integer group sums |
+//!
+//! A sampler owns whatever set of leaves it is given (a whole lattice or one sector of it); leaf
+//! indices are the caller's business. Leaves added by `resize` start at rate zero, and growing one
+//! leaf at a time is amortised O(1).
+
+pub mod bench;
+mod composition;
+mod fenwick;
+mod linear;
+mod sum_tree;
+
+pub use bench::{SamplerBenchRow, bench_sampler, bench_samplers};
+pub use composition::CompositionRejection;
+pub use fenwick::Fenwick;
+pub use linear::{Linear, compensated_sum};
+pub use sum_tree::SumTree;
 
 use crate::rng::KmcRng;
 use serde::{Deserialize, Serialize};
@@ -72,5 +95,92 @@ impl SamplerKind {
             SamplerKind::Fenwick => "fenwick",
             SamplerKind::CompositionRejection => "composition-rejection",
         }
+    }
+
+    /// A sampler of this kind with `n` leaves of rate zero.
+    pub fn build(self, n: usize) -> AnySampler {
+        match self {
+            SamplerKind::SumTree => AnySampler::SumTree(SumTree::new(n)),
+            SamplerKind::Linear => AnySampler::Linear(Linear::new(n)),
+            SamplerKind::Fenwick => AnySampler::Fenwick(Fenwick::new(n)),
+            SamplerKind::CompositionRejection => {
+                AnySampler::CompositionRejection(CompositionRejection::new(n))
+            }
+        }
+    }
+}
+
+/// Any sampler, chosen at run time (from a scenario's `sampler:`); dispatches by `match`.
+///
+/// Code that knows its sampler at compile time can be generic over `S: RateSampler` instead.
+#[derive(Debug, Clone)]
+pub enum AnySampler {
+    /// See [`SumTree`].
+    SumTree(SumTree),
+    /// See [`Linear`].
+    Linear(Linear),
+    /// See [`Fenwick`].
+    Fenwick(Fenwick),
+    /// See [`CompositionRejection`].
+    CompositionRejection(CompositionRejection),
+}
+
+impl AnySampler {
+    /// Which kind this is.
+    pub fn kind(&self) -> SamplerKind {
+        match self {
+            AnySampler::SumTree(_) => SamplerKind::SumTree,
+            AnySampler::Linear(_) => SamplerKind::Linear,
+            AnySampler::Fenwick(_) => SamplerKind::Fenwick,
+            AnySampler::CompositionRejection(_) => SamplerKind::CompositionRejection,
+        }
+    }
+}
+
+impl Default for AnySampler {
+    fn default() -> Self {
+        SamplerKind::default().build(0)
+    }
+}
+
+/// Forwards a method call to whichever sampler `self` holds.
+macro_rules! dispatch {
+    ($self:expr, $s:ident => $call:expr) => {
+        match $self {
+            AnySampler::SumTree($s) => $call,
+            AnySampler::Linear($s) => $call,
+            AnySampler::Fenwick($s) => $call,
+            AnySampler::CompositionRejection($s) => $call,
+        }
+    };
+}
+
+impl RateSampler for AnySampler {
+    #[inline]
+    fn len(&self) -> usize {
+        dispatch!(self, s => s.len())
+    }
+    #[inline]
+    fn resize(&mut self, n: usize) {
+        dispatch!(self, s => s.resize(n))
+    }
+    #[inline]
+    fn set(&mut self, i: usize, rate: f64) {
+        dispatch!(self, s => s.set(i, rate))
+    }
+    #[inline]
+    fn rate(&self, i: usize) -> f64 {
+        dispatch!(self, s => s.rate(i))
+    }
+    #[inline]
+    fn total(&self) -> f64 {
+        dispatch!(self, s => s.total())
+    }
+    #[inline]
+    fn select(&self, rng: &mut KmcRng) -> Option<usize> {
+        dispatch!(self, s => s.select(rng))
+    }
+    fn assign(&mut self, rates: &[f64]) {
+        dispatch!(self, s => s.assign(rates))
     }
 }
