@@ -48,7 +48,8 @@ impl Simulation {
 
     /// Builds from a parsed scenario.
     pub fn new(loaded: LoadedScenario) -> Result<Self> {
-        let engine = build_engine(&loaded.scenario, &loaded.base_dir()).map_err(|e| loaded.locate(e))?;
+        let engine =
+            build_engine(&loaded.scenario, &loaded.base_dir()).map_err(|e| loaded.locate(e))?;
         Ok(Simulation { loaded, engine })
     }
 
@@ -90,7 +91,13 @@ impl Simulation {
     /// Measures the observables now.
     pub fn observables(&self) -> Observables {
         let s = self.scenario();
-        Observables::measure(self.state(), s.lattice.substrate_layers, self.time(), self.counters().events(), s.species.len())
+        Observables::measure(
+            self.state(),
+            s.lattice.substrate_layers,
+            self.time(),
+            self.counters().events(),
+            s.species.len(),
+        )
     }
 
     /// Executes up to `n` events (fewer if nothing can happen); returns how many ran.
@@ -119,7 +126,9 @@ impl Simulation {
     pub fn set_species_map(&mut self, species: &[u8]) -> Result<()> {
         let n = self.scenario().species.len();
         if let Some(bad) = species.iter().find(|&&s| s as usize > n) {
-            return Err(Error::Simulation(format!("species map holds species {bad}, the scenario has {n}")));
+            return Err(Error::Simulation(format!(
+                "species map holds species {bad}, the scenario has {n}"
+            )));
         }
         let mut st = self.engine.state().clone();
         st.load_species(species)?;
@@ -146,12 +155,24 @@ pub fn build_engine(s: &Scenario, _base_dir: &Path) -> Result<Engine<AnyRateMode
         s.stop.time_s.map_or(2.0, |t| flux * t)
     });
     let initial_layers = s.initial.iter().filter_map(|a| match a {
-        InitialAtoms::RandomLayer { layer_above_substrate, .. } => Some(layer_above_substrate + 1),
-        InitialAtoms::Atoms { sites, .. } => sites.iter().map(|x| x.2 + 1).max().map(|m| m.saturating_sub(l.substrate_layers)),
+        InitialAtoms::RandomLayer {
+            layer_above_substrate,
+            ..
+        } => Some(layer_above_substrate + 1),
+        InitialAtoms::Atoms { sites, .. } => sites
+            .iter()
+            .map(|x| x.2 + 1)
+            .max()
+            .map(|m| m.saturating_sub(l.substrate_layers)),
     });
     let film = (2.0 * expected_ml.min(1e4)).ceil() as usize + initial_layers.max().unwrap_or(0) + 4;
     let layers = l.height_layers.unwrap_or(l.substrate_layers + film);
-    let lattice = Lattice::new(l.kind, l.lattice_constant_a, [l.size.0, l.size.1], layers.max(1))?;
+    let lattice = Lattice::new(
+        l.kind,
+        l.lattice_constant_a,
+        [l.size.0, l.size.1],
+        layers.max(1),
+    )?;
     let mut state = State::new(lattice);
     let substrate_species = match &l.substrate_species {
         Some(name) => s.species_id(name, "lattice.substrate_species")?,
@@ -163,7 +184,11 @@ pub fn build_engine(s: &Scenario, _base_dir: &Path) -> Result<Engine<AnyRateMode
     let mut init_rng = rng_stream(s.seed, 1);
     for (i, a) in s.initial.iter().enumerate() {
         match a {
-            InitialAtoms::RandomLayer { species, layer_above_substrate, coverage } => {
+            InitialAtoms::RandomLayer {
+                species,
+                layer_above_substrate,
+                coverage,
+            } => {
                 let sp = s.species_id(species, &format!("initial[{i}].species"))?;
                 let layer = l.substrate_layers + layer_above_substrate;
                 grow_to(&mut state, layer + 1);
@@ -190,21 +215,37 @@ pub fn build_engine(s: &Scenario, _base_dir: &Path) -> Result<Engine<AnyRateMode
                     }
                     let site = state.lattice().site(x, y, layer);
                     if state.cell(site.idx).occupied() {
-                        return Err(Error::field(format!("initial[{i}].sites[{k}]"), format!("({x}, {y}, {layer}) is already occupied")));
+                        return Err(Error::field(
+                            format!("initial[{i}].sites[{k}]"),
+                            format!("({x}, {y}, {layer}) is already occupied"),
+                        ));
                     }
                     state.place(&site, sp);
                 }
             }
         }
     }
-    let model = s.rate_model.build(&s.species, state.lattice(), s.temperature_k)?;
+    let model = s
+        .rate_model
+        .build(&s.species, state.lattice(), s.temperature_k)?;
     let ls = state.lattice().layer_size();
     let mut sources = Vec::new();
     for (i, d) in s.deposition.iter().enumerate() {
         let sp = s.species_id(&d.species, &format!("deposition[{i}].species"))?;
-        sources.push(Source::Atoms(AtomDeposition::new(d, sp, ls, &format!("deposition[{i}]"))?));
+        sources.push(Source::Atoms(AtomDeposition::new(
+            d,
+            sp,
+            ls,
+            &format!("deposition[{i}]"),
+        )?));
     }
-    Ok(Engine::new(state, model, s.sampler.build(0), sources, rng_from_seed(s.seed)))
+    Ok(Engine::new(
+        state,
+        model,
+        s.sampler.build(0),
+        sources,
+        rng_from_seed(s.seed),
+    ))
 }
 
 fn grow_to(state: &mut State, layers: usize) {
@@ -212,7 +253,9 @@ fn grow_to(state: &mut State, layers: usize) {
         let mut lat = state.lattice().clone();
         lat.grow(layers - lat.layers());
         let mut bigger = State::new(lat);
-        bigger.load_species(&state.species_map()).expect("same lattice");
+        bigger
+            .load_species(&state.species_map())
+            .expect("same lattice");
         bigger.set_frozen_layers(state.frozen_layers());
         *state = bigger;
     }
@@ -322,13 +365,21 @@ impl Runner {
             let fp = sim.scenario().physics_fingerprint();
             let payload: CheckpointPayload = checkpoint::read(ck, fp)?;
             sim.restore(&payload.engine)
-                .map_err(|e| Error::Checkpoint { path: ck.clone(), message: e.to_string() })?;
+                .map_err(|e| Error::Checkpoint {
+                    path: ck.clone(),
+                    message: e.to_string(),
+                })?;
             run = payload.run;
         } else {
             let row = series_row(&sim);
             run.series.rows.push(row);
         }
-        Ok(Runner { sim, out, opts, run })
+        Ok(Runner {
+            sim,
+            out,
+            opts,
+            run,
+        })
     }
 
     /// The simulation.
@@ -341,10 +392,17 @@ impl Runner {
         let start = Instant::now();
         let events0 = self.sim.counters().events();
         let sc = self.sim.scenario().clone();
-        let stop_t = self.opts.until_time_s.or(sc.stop.time_s).unwrap_or(f64::INFINITY);
+        let stop_t = self
+            .opts
+            .until_time_s
+            .or(sc.stop.time_s)
+            .unwrap_or(f64::INFINITY);
         let stop_ev = self.opts.events.or(sc.stop.events).unwrap_or(u64::MAX);
         let stop_cov = sc.stop.coverage_ml.unwrap_or(f64::INFINITY);
-        let ck_every = self.opts.checkpoint_every.or(sc.output.checkpoint_every_events);
+        let ck_every = self
+            .opts
+            .checkpoint_every
+            .or(sc.output.checkpoint_every_events);
         let series_path = self.out.join("series.csv");
         let mut last_report = Instant::now();
         let reason = loop {
@@ -359,7 +417,10 @@ impl Runner {
                 break StopReason::Time;
             }
             let mut t_lim = stop_t;
-            for t in [self.run.next_series_s, self.run.next_snapshot_s].into_iter().flatten() {
+            for t in [self.run.next_series_s, self.run.next_snapshot_s]
+                .into_iter()
+                .flatten()
+            {
                 t_lim = t_lim.min(t);
             }
             match self.sim.engine.step_until(t_lim) {
@@ -388,7 +449,8 @@ impl Runner {
                         if t >= ts {
                             let row = series_row(&self.sim);
                             self.run.series.rows.push(row);
-                            self.run.next_series_s = Some(next_multiple(ts, sc.output.series_every_s.unwrap_or(ts), t));
+                            self.run.next_series_s =
+                                Some(next_multiple(ts, sc.output.series_every_s.unwrap_or(ts), t));
                         }
                     }
                     if let Some(ts) = self.run.next_snapshot_s {
@@ -426,7 +488,11 @@ impl Runner {
             stop_reason: reason,
             wall_time_s: wall,
             events_this_run: events_run,
-            events_per_s: if wall > 0.0 { events_run as f64 / wall } else { 0.0 },
+            events_per_s: if wall > 0.0 {
+                events_run as f64 / wall
+            } else {
+                0.0
+            },
             counters: self.sim.counters(),
             sites: self.sim.state().lattice().n_sites(),
             peak_memory_bytes: peak_memory_bytes(),
@@ -451,7 +517,12 @@ impl Runner {
         if stop_cov.is_finite() && stop_cov > 0.0 {
             f = f.max(cov / stop_cov);
         }
-        Progress { time_s: t, events: ev, deposited_ml: cov, fraction: f.min(1.0) }
+        Progress {
+            time_s: t,
+            events: ev,
+            deposited_ml: cov,
+            fraction: f.min(1.0),
+        }
     }
 
     fn write_snapshots(&self, name: &str) -> Result<Vec<String>> {
@@ -462,12 +533,23 @@ impl Runner {
             let file = match f {
                 SnapshotFormat::Xyz => {
                     let file = format!("{name}.xyz");
-                    write_xyz(&self.out.join(&file), st, &sc.species, self.sim.time(), self.sim.counters().events())?;
+                    write_xyz(
+                        &self.out.join(&file),
+                        st,
+                        &sc.species,
+                        self.sim.time(),
+                        self.sim.counters().events(),
+                    )?;
                     file
                 }
                 SnapshotFormat::LammpsDump => {
                     let file = format!("{name}.dump");
-                    write_lammps_dump(&self.out.join(&file), st, &sc.species, self.sim.counters().events())?;
+                    write_lammps_dump(
+                        &self.out.join(&file),
+                        st,
+                        &sc.species,
+                        self.sim.counters().events(),
+                    )?;
                     file
                 }
             };
@@ -477,8 +559,15 @@ impl Runner {
     }
 
     fn write_checkpoint(&self) -> Result<()> {
-        let payload = CheckpointPayload { engine: self.sim.snapshot(), run: self.run.clone() };
-        checkpoint::write(&self.out.join("checkpoint.kmc"), self.sim.scenario().physics_fingerprint(), &payload)
+        let payload = CheckpointPayload {
+            engine: self.sim.snapshot(),
+            run: self.run.clone(),
+        };
+        checkpoint::write(
+            &self.out.join("checkpoint.kmc"),
+            self.sim.scenario().physics_fingerprint(),
+            &payload,
+        )
     }
 }
 
@@ -515,7 +604,10 @@ pub fn peak_memory_bytes() -> u64 {
         .ok()
         .and_then(|s| {
             s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).map(|kb| kb * 1024)
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(|kb| kb * 1024)
             })
         })
         .unwrap_or(0)

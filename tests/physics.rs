@@ -14,7 +14,13 @@ use std::collections::BTreeMap;
 
 fn bond_counting(barrier_ev: f64, bond_ev: f64) -> RateModelSpec {
     RateModelSpec::BondCounting(BondCountingSpec {
-        species: BTreeMap::from([("A".into(), HopParams { prefactor_hz: 1e13, barrier_ev })]),
+        species: BTreeMap::from([(
+            "A".into(),
+            HopParams {
+                prefactor_hz: 1e13,
+                barrier_ev,
+            },
+        )]),
         bonds_ev: vec![("A".into(), "A".into(), bond_ev)],
         count: BondCount::InLayer,
         ehrlich_schwoebel_ev: 0.0,
@@ -23,13 +29,32 @@ fn bond_counting(barrier_ev: f64, bond_ev: f64) -> RateModelSpec {
 }
 
 fn deposition(flux: f64, layer_size: usize, landing: Landing) -> Source {
-    let spec = AtomDepositionSpec { species: "A".into(), flux_ml_per_s: flux, polar_deg: 0.0, azimuth_deg: 0.0, landing, funnelling: false };
+    let spec = AtomDepositionSpec {
+        species: "A".into(),
+        flux_ml_per_s: flux,
+        polar_deg: 0.0,
+        azimuth_deg: 0.0,
+        landing,
+        funnelling: false,
+    };
     Source::Atoms(AtomDeposition::new(&spec, 1, layer_size, "deposition[0]").unwrap())
 }
 
-fn build(state: State, model: &RateModelSpec, t: f64, sources: Vec<Source>, seed: u64) -> Engine<AnyRateModel, AnySampler> {
+fn build(
+    state: State,
+    model: &RateModelSpec,
+    t: f64,
+    sources: Vec<Source>,
+    seed: u64,
+) -> Engine<AnyRateModel, AnySampler> {
     let m = model.build(&["A".into()], state.lattice(), t).unwrap();
-    Engine::new(state, m, SamplerKind::SumTree.build(0), sources, rng_from_seed(seed))
+    Engine::new(
+        state,
+        m,
+        SamplerKind::SumTree.build(0),
+        sources,
+        rng_from_seed(seed),
+    )
 }
 
 /// Mean squared lateral displacement of a single adatom over windows of length `window`,
@@ -80,7 +105,11 @@ fn single_adatom_random_walk_on_square_and_fcc100() {
     let mut e = build(st, &bond_counting(e0, 0.3), t, vec![], 1);
     let msd = msd_of_walk(&mut e, window, windows);
     let expected = 4.0 * r * 2.5f64.powi(2) * window;
-    assert!((msd / expected - 1.0).abs() < 0.05, "square: MSD {msd} vs 4Dt {expected}");
+    println!("square: MSD/(4Dt) = {:.4}", msd / expected);
+    assert!(
+        (msd / expected - 1.0).abs() < 0.05,
+        "square: MSD {msd} vs 4Dt {expected}"
+    );
 
     // FCC(100): an adatom on a frozen substrate; jump length a/√2.
     let a = 3.615;
@@ -93,7 +122,11 @@ fn single_adatom_random_walk_on_square_and_fcc100() {
     let mut e = build(st, &bond_counting(e0, 0.3), t, vec![], 2);
     let msd = msd_of_walk(&mut e, window, windows);
     let expected = 4.0 * r * (a * a / 2.0) * window;
-    assert!((msd / expected - 1.0).abs() < 0.05, "fcc(100): MSD {msd} vs 4Dt {expected}");
+    println!("fcc(100): MSD/(4Dt) = {:.4}", msd / expected);
+    assert!(
+        (msd / expected - 1.0).abs() < 0.05,
+        "fcc(100): MSD {msd} vs 4Dt {expected}"
+    );
 }
 
 /// Random deposition without diffusion: column heights are Poisson, so w² = mean height and
@@ -108,7 +141,13 @@ fn random_deposition_roughness_grows_as_t_to_the_half() {
     st.set_frozen_layers(1);
     let ls = st.lattice().layer_size();
     // Barriers so high that every hop rate underflows to zero: no diffusion at all.
-    let mut e = build(st, &bond_counting(50.0, 1.0), 300.0, vec![deposition(1.0, ls, Landing::Supported)], 3);
+    let mut e = build(
+        st,
+        &bond_counting(50.0, 1.0),
+        300.0,
+        vec![deposition(1.0, ls, Landing::Supported)],
+        3,
+    );
     assert_eq!(e.active_atoms(), 0);
     let mut pts = Vec::new();
     for k in 0..=6 {
@@ -118,6 +157,7 @@ fn random_deposition_roughness_grows_as_t_to_the_half() {
         pts.push((t.ln(), o.roughness_ml.ln()));
     }
     let beta = slope(&pts);
+    println!("random deposition: β = {beta:.4}");
     assert!((beta - 0.5).abs() < 0.02, "β = {beta}");
 }
 
@@ -140,7 +180,13 @@ fn island_density_scales_with_exponent_one_third() {
             let st = State::new(lat);
             let ls = st.lattice().layer_size();
             // Bonds of 5 eV: an atom with a neighbour never moves again (i = 1).
-            let mut e = build(st, &bond_counting(e0, 5.0), t, vec![deposition(flux, ls, Landing::Supported)], 100 + seed);
+            let mut e = build(
+                st,
+                &bond_counting(e0, 5.0),
+                t,
+                vec![deposition(flux, ls, Landing::Supported)],
+                100 + seed,
+            );
             while (e.counters().deposited as f64) < 0.1 * ls as f64 {
                 assert_eq!(e.step_until(f64::INFINITY), Step::Executed);
             }
@@ -150,6 +196,7 @@ fn island_density_scales_with_exponent_one_third() {
         pts.push((ratio.ln(), density.ln()));
     }
     let chi = -slope(&pts);
+    println!("nucleation: χ = {chi:.4}, points (ln D/F, ln N) {pts:?}");
     assert!((chi - 1.0 / 3.0).abs() < 0.03, "χ = {chi}, points {pts:?}");
 }
 
@@ -203,7 +250,11 @@ fn coordination_metropolis_obeys_detailed_balance() {
     let spec = RateModelSpec::CoordinationMetropolis(CoordinationMetropolisSpec {
         species: BTreeMap::from([(
             "A".into(),
-            CoordinationParams { prefactor_hz: 1e13, barrier_ev: 0.3, site_energy: SiteEnergy::Linear { coefficient_ev: c } },
+            CoordinationParams {
+                prefactor_hz: 1e13,
+                barrier_ev: 0.3,
+                site_energy: SiteEnergy::Linear { coefficient_ev: c },
+            },
         )]),
     });
     let lat = Lattice::new(LatticeKind::Square, 2.5, [6, 6], 1).unwrap();
@@ -228,5 +279,9 @@ fn coordination_metropolis_obeys_detailed_balance() {
     }
     let measured = t_bonded / t_apart;
     let expected = 72.0 / 558.0 * (-2.0 * c / kt_ev(t)).exp();
-    assert!((measured / expected - 1.0).abs() < 0.03, "P_b/P_a = {measured}, Boltzmann {expected}");
+    println!("detailed balance: P_b/P_a = {measured:.4}, Boltzmann {expected:.4}");
+    assert!(
+        (measured / expected - 1.0).abs() < 0.03,
+        "P_b/P_a = {measured}, Boltzmann {expected}"
+    );
 }

@@ -110,14 +110,28 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Command) -> Result<()> {
     match cmd {
-        Command::Run { scenario, out, seed, events, until_time, resume, checkpoint_every, quiet } => {
+        Command::Run {
+            scenario,
+            out,
+            seed,
+            events,
+            until_time,
+            resume,
+            checkpoint_every,
+            quiet,
+        } => {
             let mut loaded = LoadedScenario::from_file(&scenario)?;
             if let Some(s) = seed {
                 loaded.scenario.seed = s;
             }
             let out = out.unwrap_or_else(|| PathBuf::from("out").join(&loaded.scenario.name));
             let sim = Simulation::new(loaded)?;
-            let opts = RunOptions { events, until_time_s: until_time, checkpoint_every, resume };
+            let opts = RunOptions {
+                events,
+                until_time_s: until_time,
+                checkpoint_every,
+                resume,
+            };
             let mut runner = Runner::new(sim, out.clone(), opts)?;
             let bar = if quiet || !std::io::stderr().is_terminal() {
                 ProgressBar::hidden()
@@ -152,7 +166,11 @@ fn dispatch(cmd: Command) -> Result<()> {
                 o.roughness_ml,
                 o.islands
             );
-            println!("output written to {}/ ({})", out.display(), summary.files.join(", "));
+            println!(
+                "output written to {}/ ({})",
+                out.display(),
+                summary.files.join(", ")
+            );
             Ok(())
         }
         Command::Check { scenario } => {
@@ -176,11 +194,20 @@ fn dispatch(cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Bench { what } => match what {
-            BenchCommand::Samplers { sizes, spread, seed } => {
+            BenchCommand::Samplers {
+                sizes,
+                spread,
+                seed,
+            } => {
                 println!("{:>24} {:>10} {:>16}", "sampler", "N", "ns/select+update");
                 let rows = kmc::sampler::bench_samplers(&SamplerKind::ALL, &sizes, spread, seed);
                 for r in rows {
-                    println!("{:>24} {:>10} {:>16.1}", r.kind.name(), r.n, r.ns_per_op);
+                    println!(
+                        "{:>24} {:>10} {:>16.1}",
+                        r.kind.name(),
+                        r.leaves,
+                        r.ns_per_event
+                    );
                 }
                 Ok(())
             }
@@ -201,7 +228,9 @@ fn dispatch(cmd: Command) -> Result<()> {
                         let mut n = 0u64;
                         while n < stop_ev && sim.deposited_ml() < stop_cov {
                             let before = sim.counters().events();
-                            if !sim.run_until(stop_t.min(sim.time() + 1e9)) && sim.counters().events() == before {
+                            if !sim.run_until(stop_t.min(sim.time() + 1e9))
+                                && sim.counters().events() == before
+                            {
                                 break;
                             }
                             n = sim.counters().events();
@@ -215,18 +244,33 @@ fn dispatch(cmd: Command) -> Result<()> {
                 let wall = t1.elapsed().as_secs_f64();
                 let peak = peak_memory_bytes();
                 println!("scenario        {}", scenario.display());
-                println!("sites           {sites} ({} layers allocated)", sim.state().lattice().layers());
+                println!(
+                    "sites           {sites} ({} layers allocated)",
+                    sim.state().lattice().layers()
+                );
                 println!("set-up          {setup:.3} s");
-                println!("events          {n} ({} hops, {} depositions)", sim.counters().hops, sim.counters().deposited);
+                println!(
+                    "events          {n} ({} hops, {} depositions)",
+                    sim.counters().hops,
+                    sim.counters().deposited
+                );
                 println!("simulated time  {:.6e} s", sim.time());
                 println!("wall time       {wall:.3} s");
                 println!("events/s        {:.4e}", n as f64 / wall);
                 println!("ns/event        {:.1}", wall * 1e9 / n.max(1) as f64);
-                println!("peak memory     {:.1} MB ({:.2} bytes/site)", peak as f64 / 1e6, peak as f64 / sites as f64);
+                println!(
+                    "peak memory     {:.1} MB ({:.2} bytes/site)",
+                    peak as f64 / 1e6,
+                    peak as f64 / sites as f64
+                );
                 Ok(())
             }
         },
-        Command::Md { scenario, out, quiet } => md(scenario, out, quiet),
+        Command::Md {
+            scenario,
+            out,
+            quiet,
+        } => md(scenario, out, quiet),
         Command::Info => {
             println!("kmc {}", env!("CARGO_PKG_VERSION"));
             println!("\nlattices (lattice.kind; lattice.size unit):");
@@ -234,8 +278,12 @@ fn dispatch(cmd: Command) -> Result<()> {
                 println!("  {:<12} {}", format!("{k:?}"), k.size_unit());
             }
             println!("\nrate models (rate_model):");
-            println!("  BondCounting            E_a = E_0 + Σ ε(bonds) (+ Ehrlich–Schwoebel), optional exchange");
-            println!("  CoordinationMetropolis  E_a = Q + max(ΔE, 0), site energies E(n) (SPPARKS diffusion app)");
+            println!(
+                "  BondCounting            E_a = E_0 + Σ ε(bonds) (+ Ehrlich–Schwoebel), optional exchange"
+            );
+            println!(
+                "  CoordinationMetropolis  E_a = Q + max(ΔE, 0), site energies E(n) (SPPARKS diffusion app)"
+            );
             println!("\nsamplers (sampler):");
             for k in SamplerKind::ALL {
                 println!("  {:<22} {}", format!("{k:?}"), k.name());

@@ -384,13 +384,19 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     where
         S: Clone,
     {
-        let bad = |m: String| crate::Error::Simulation(format!("snapshot does not fit this scenario: {m}"));
+        let bad = |m: String| {
+            crate::Error::Simulation(format!("snapshot does not fit this scenario: {m}"))
+        };
         self.state.load_species(&snap.species)?;
         self.state.ensure_headroom();
         let n = self.state.lattice().n_sites();
         let g = self.sources.len();
         if snap.sampler.len() != g + snap.site_of_slot.len() {
-            return Err(bad(format!("sampler has {} leaves for {} slots", snap.sampler.len(), snap.site_of_slot.len())));
+            return Err(bad(format!(
+                "sampler has {} leaves for {} slots",
+                snap.sampler.len(),
+                snap.site_of_slot.len()
+            )));
         }
         let mut slot_of = vec![NO_SLOT; n];
         for (slot, &site) in snap.site_of_slot.iter().enumerate() {
@@ -405,15 +411,25 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         }
         for (k, src) in self.sources.iter().enumerate() {
             if snap.sampler.rate(k) != src.rate() {
-                return Err(bad(format!("source {k} has rate {} but the scenario gives {}", snap.sampler.rate(k), src.rate())));
+                return Err(bad(format!(
+                    "source {k} has rate {} but the scenario gives {}",
+                    snap.sampler.rate(k),
+                    src.rate()
+                )));
             }
         }
         for idx in 0..n {
             let s = self.state.lattice().site_at(idx);
             let r = site_rate(&self.state, &self.model, &s);
-            let cached = if slot_of[idx] == NO_SLOT { 0.0 } else { snap.sampler.rate(g + slot_of[idx] as usize) };
+            let cached = if slot_of[idx] == NO_SLOT {
+                0.0
+            } else {
+                snap.sampler.rate(g + slot_of[idx] as usize)
+            };
             if r != cached {
-                return Err(bad(format!("rate of site {idx} is {cached} in the snapshot but {r} recomputed")));
+                return Err(bad(format!(
+                    "rate of site {idx} is {cached} in the snapshot but {r} recomputed"
+                )));
             }
         }
         self.slot_of = slot_of;
@@ -472,6 +488,5 @@ fn dedup_sites(v: &mut Vec<SiteRef>) {
     v.dedup_by_key(|s| s.idx);
 }
 
-// Tests need the samplers (merged separately): enabled at merge.
-// #[cfg(test)]
-// mod tests;
+#[cfg(test)]
+mod tests;

@@ -4,18 +4,32 @@ use crate::lattice::{Lattice, LatticeKind};
 use crate::rates::*;
 use crate::rng::rng_from_seed;
 use crate::sampler::SamplerKind;
-use std::collections::BTreeMap;
 
 type TestEngine = Engine<AnyRateModel, crate::sampler::AnySampler>;
 
 fn bond_counting(species: &[&str], exchange: bool) -> RateModelSpec {
     RateModelSpec::BondCounting(BondCountingSpec {
-        species: species.iter().map(|s| (s.to_string(), HopParams { prefactor_hz: 1e13, barrier_ev: 0.45 })).collect(),
+        species: species
+            .iter()
+            .map(|s| {
+                (
+                    s.to_string(),
+                    HopParams {
+                        prefactor_hz: 1e13,
+                        barrier_ev: 0.45,
+                    },
+                )
+            })
+            .collect(),
         bonds_ev: {
             let mut v = Vec::new();
             for (i, a) in species.iter().enumerate() {
                 for b in &species[i..] {
-                    v.push((a.to_string(), b.to_string(), if a == b { 0.25 } else { 0.2 }));
+                    v.push((
+                        a.to_string(),
+                        b.to_string(),
+                        if a == b { 0.25 } else { 0.2 },
+                    ));
                 }
             }
             v
@@ -36,7 +50,9 @@ fn coordination(species: &[&str], coefficient: f64) -> RateModelSpec {
                     CoordinationParams {
                         prefactor_hz: 1e13,
                         barrier_ev: 0.45,
-                        site_energy: SiteEnergy::Sqrt { coefficient_ev: coefficient },
+                        site_energy: SiteEnergy::Sqrt {
+                            coefficient_ev: coefficient,
+                        },
                     },
                 )
             })
@@ -44,7 +60,14 @@ fn coordination(species: &[&str], coefficient: f64) -> RateModelSpec {
     })
 }
 
-fn engine(kind: LatticeKind, model: &RateModelSpec, species: &[&str], substrate: usize, flux: f64, seed: u64) -> TestEngine {
+fn engine(
+    kind: LatticeKind,
+    model: &RateModelSpec,
+    species: &[&str],
+    substrate: usize,
+    flux: f64,
+    seed: u64,
+) -> TestEngine {
     let names: Vec<String> = species.iter().map(|s| s.to_string()).collect();
     let lat = Lattice::new(kind, 3.615, [8, 8], substrate + 8).unwrap();
     let m = model.build(&names, &lat, 400.0).unwrap();
@@ -66,7 +89,13 @@ fn engine(kind: LatticeKind, model: &RateModelSpec, species: &[&str], substrate:
             Source::Atoms(AtomDeposition::new(&spec, sp as u8, ls, "d").unwrap())
         })
         .collect();
-    Engine::new(st, m, SamplerKind::SumTree.build(0), sources, rng_from_seed(seed))
+    Engine::new(
+        st,
+        m,
+        SamplerKind::SumTree.build(0),
+        sources,
+        rng_from_seed(seed),
+    )
 }
 
 /// Cached rates must equal recomputed ones after many events: this checks that every model's
@@ -83,7 +112,9 @@ fn cached_rates_stay_exact_on_every_lattice_and_model() {
         for (model, flux) in &models {
             let mut e = engine(kind, model, &["Cu", "Ag"], substrate, *flux, 11);
             let mut n = 0;
-            while n < 20_000 && e.counters().deposited < (e.state().lattice().layer_size() as u64 * 3) / 2 {
+            while n < 20_000
+                && e.counters().deposited < (e.state().lattice().layer_size() as u64 * 3) / 2
+            {
                 if e.step_until(f64::INFINITY) != Step::Executed {
                     break;
                 }
@@ -94,14 +125,25 @@ fn cached_rates_stay_exact_on_every_lattice_and_model() {
             assert_eq!(worst, 0.0, "{kind:?} {model:?}: stale rate");
             let mut st = e.state().clone();
             assert_eq!(st.rebuild_derived(), 0, "{kind:?}: coordination drifted");
-            assert!(e.counters().hops > 0 && e.counters().deposited > 0, "{kind:?} {:?}", e.counters());
+            assert!(
+                e.counters().hops > 0 && e.counters().deposited > 0,
+                "{kind:?} {:?}",
+                e.counters()
+            );
         }
     }
 }
 
 #[test]
 fn exchanges_happen_and_keep_the_atom_count() {
-    let mut e = engine(LatticeKind::Fcc100, &bond_counting(&["Cu", "Ag"], true), &["Cu", "Ag"], 3, 100.0, 5);
+    let mut e = engine(
+        LatticeKind::Fcc100,
+        &bond_counting(&["Cu", "Ag"], true),
+        &["Cu", "Ag"],
+        3,
+        100.0,
+        5,
+    );
     let atoms0 = e.state().n_atoms();
     for _ in 0..50_000 {
         e.step_until(f64::INFINITY);
@@ -114,11 +156,24 @@ fn exchanges_happen_and_keep_the_atom_count() {
 #[test]
 fn idle_when_nothing_can_happen() {
     // A full substrate, frozen, no deposition: total rate zero.
-    let mut e = engine(LatticeKind::Fcc100, &bond_counting(&["Cu"], false), &["Cu"], 3, 0.0, 1);
+    let mut e = engine(
+        LatticeKind::Fcc100,
+        &bond_counting(&["Cu"], false),
+        &["Cu"],
+        3,
+        0.0,
+        1,
+    );
     let mut st = e.state().clone();
     st.set_frozen_layers(3);
     let m = e.model().clone();
-    e = Engine::new(st, m, SamplerKind::SumTree.build(0), vec![], rng_from_seed(1));
+    e = Engine::new(
+        st,
+        m,
+        SamplerKind::SumTree.build(0),
+        vec![],
+        rng_from_seed(1),
+    );
     assert_eq!(e.total_rate(), 0.0);
     assert_eq!(e.step_until(1.0), Step::Idle);
 }
@@ -130,7 +185,7 @@ fn stopping_to_observe_does_not_change_the_trajectory() {
     let mut b = engine(LatticeKind::Fcc100, &model, &["Cu"], 3, 50.0, 9);
     let t_end = 2e-3;
     while a.step_until(t_end) == Step::Executed {}
-    let mut t = 0.0;
+    let mut t: f64 = 0.0;
     loop {
         t += 1e-5;
         while b.step_until(t.min(t_end)) == Step::Executed {}

@@ -14,7 +14,10 @@ const HEADER: usize = 8 + 4 + 4 + 8 + 4;
 
 /// Writes `payload` to `path` (atomically).
 pub fn write<T: Serialize>(path: &Path, fingerprint: u32, payload: &T) -> Result<()> {
-    let body = postcard::to_stdvec(payload).map_err(|e| Error::Checkpoint { path: path.to_path_buf(), message: format!("cannot encode: {e}") })?;
+    let body = postcard::to_stdvec(payload).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("cannot encode: {e}"),
+    })?;
     super::write::write_atomic(path, |w| {
         w.write_all(MAGIC)?;
         w.write_all(&VERSION.to_le_bytes())?;
@@ -28,9 +31,15 @@ pub fn write<T: Serialize>(path: &Path, fingerprint: u32, payload: &T) -> Result
 /// Reads a checkpoint written for the scenario with `fingerprint`.
 pub fn read<T: DeserializeOwned>(path: &Path, fingerprint: u32) -> Result<T> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let err = |message: String| Error::Checkpoint { path: path.to_path_buf(), message };
+    let err = |message: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message,
+    };
     if bytes.len() < HEADER {
-        return Err(err(format!("truncated: {} bytes, shorter than the {HEADER}-byte header", bytes.len())));
+        return Err(err(format!(
+            "truncated: {} bytes, shorter than the {HEADER}-byte header",
+            bytes.len()
+        )));
     }
     if &bytes[..8] != MAGIC {
         return Err(err("not a kmc checkpoint (bad magic number)".into()));
@@ -38,7 +47,9 @@ pub fn read<T: DeserializeOwned>(path: &Path, fingerprint: u32) -> Result<T> {
     let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
     let version = u32_at(8);
     if version != VERSION {
-        return Err(err(format!("format version {version}, this kmc reads version {VERSION}")));
+        return Err(err(format!(
+            "format version {version}, this kmc reads version {VERSION}"
+        )));
     }
     let fp = u32_at(12);
     if fp != fingerprint {
@@ -50,7 +61,10 @@ pub fn read<T: DeserializeOwned>(path: &Path, fingerprint: u32) -> Result<T> {
     let len = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes")) as usize;
     let body = &bytes[HEADER..];
     if body.len() != len {
-        return Err(err(format!("truncated or padded: payload has {} bytes, header says {len}", body.len())));
+        return Err(err(format!(
+            "truncated or padded: payload has {} bytes, header says {len}",
+            body.len()
+        )));
     }
     if crc32fast::hash(body) != u32_at(24) {
         return Err(err("corrupted: payload checksum does not match".into()));

@@ -33,12 +33,17 @@ pub struct Observables {
 }
 
 /// The columns of `series.csv`, in order.
-pub const SERIES_HEADER: &str =
-    "time_s,events,coverage_ml,mean_height_ml,roughness_ml,islands,mean_island_size,hops,deposited,active_atoms,total_rate_hz";
+pub const SERIES_HEADER: &str = "time_s,events,coverage_ml,mean_height_ml,roughness_ml,islands,mean_island_size,hops,deposited,active_atoms,total_rate_hz";
 
 impl Observables {
     /// Measures `state`, whose bottom `substrate_layers` layers are the substrate.
-    pub fn measure(state: &State, substrate_layers: usize, time_s: f64, events: u64, n_species: usize) -> Self {
+    pub fn measure(
+        state: &State,
+        substrate_layers: usize,
+        time_s: f64,
+        events: u64,
+        n_species: usize,
+    ) -> Self {
         let lat = state.lattice();
         let ls = lat.layer_size();
         let film: u64 = state.layer_atoms().iter().skip(substrate_layers).sum();
@@ -47,7 +52,10 @@ impl Observables {
             (coverage_ml, 0.0)
         } else {
             let base = substrate_layers as f64;
-            let heights = state.column_tops().iter().map(|&t| (t as f64 + 1.0 - base).max(0.0));
+            let heights = state
+                .column_tops()
+                .iter()
+                .map(|&t| (t as f64 + 1.0 - base).max(0.0));
             let n = ls as f64;
             let (s, s2) = heights.fold((0.0, 0.0), |(a, b), h| (a + h, b + h * h));
             let m = s / n;
@@ -61,7 +69,11 @@ impl Observables {
             mean_height_ml: mean,
             roughness_ml: rough,
             islands,
-            mean_island_size: if islands > 0 { film as f64 / islands as f64 } else { 0.0 },
+            mean_island_size: if islands > 0 {
+                film as f64 / islands as f64
+            } else {
+                0.0
+            },
             film_atoms_by_species: by_species,
         }
     }

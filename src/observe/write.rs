@@ -7,7 +7,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes `path` atomically: the content goes to `path.tmp`, which is then renamed.
-pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -37,7 +40,10 @@ pub struct Series {
 impl Series {
     /// An empty series with a header.
     pub fn new(header: &str) -> Self {
-        Series { header: header.to_string(), rows: Vec::new() }
+        Series {
+            header: header.to_string(),
+            rows: Vec::new(),
+        }
     }
 
     /// Writes the whole series to `path`.
@@ -69,12 +75,22 @@ pub fn atoms(state: &State, species: &[String]) -> Vec<(usize, [f64; 3], u8)> {
 fn box_height(state: &State) -> f64 {
     let lat = state.lattice();
     let h = lat.layer_spacing();
-    if h > 0.0 { h * lat.layers() as f64 } else { lat.lattice_constant() }
+    if h > 0.0 {
+        h * lat.layers() as f64
+    } else {
+        lat.lattice_constant()
+    }
 }
 
 /// Writes an extended-XYZ snapshot (species and Cartesian positions in Å; the cell and
 /// periodicity in the comment line), readable by ASE and OVITO.
-pub fn write_xyz(path: &Path, state: &State, species: &[String], time_s: f64, events: u64) -> Result<()> {
+pub fn write_xyz(
+    path: &Path,
+    state: &State,
+    species: &[String],
+    time_s: f64,
+    events: u64,
+) -> Result<()> {
     let lat = state.lattice();
     let [lx, ly] = lat.box_lengths();
     let lz = box_height(state);
@@ -87,7 +103,14 @@ pub fn write_xyz(path: &Path, state: &State, species: &[String], time_s: f64, ev
             lat.kind()
         )?;
         for (idx, p, sp) in &list {
-            writeln!(w, "{} {:.6} {:.6} {:.6} {idx}", species[*sp as usize - 1], p[0], p[1], p[2])?;
+            writeln!(
+                w,
+                "{} {:.6} {:.6} {:.6} {idx}",
+                species[*sp as usize - 1],
+                p[0],
+                p[1],
+                p[2]
+            )?;
         }
         Ok(())
     })
@@ -95,17 +118,35 @@ pub fn write_xyz(path: &Path, state: &State, species: &[String], time_s: f64, ev
 
 /// Writes a LAMMPS text dump (`id type element x y z`), readable by OVITO, ASE and LAMMPS's
 /// `read_dump`; the timestep is the event count.
-pub fn write_lammps_dump(path: &Path, state: &State, species: &[String], events: u64) -> Result<()> {
+pub fn write_lammps_dump(
+    path: &Path,
+    state: &State,
+    species: &[String],
+    events: u64,
+) -> Result<()> {
     let lat = state.lattice();
     let [lx, ly] = lat.box_lengths();
     let lz = box_height(state);
     let list = atoms(state, species);
     write_atomic(path, |w| {
-        writeln!(w, "ITEM: TIMESTEP\n{events}\nITEM: NUMBER OF ATOMS\n{}", list.len())?;
+        writeln!(
+            w,
+            "ITEM: TIMESTEP\n{events}\nITEM: NUMBER OF ATOMS\n{}",
+            list.len()
+        )?;
         writeln!(w, "ITEM: BOX BOUNDS pp pp ff\n0 {lx}\n0 {ly}\n0 {lz}")?;
         writeln!(w, "ITEM: ATOMS id type element x y z")?;
         for (k, (_, p, sp)) in list.iter().enumerate() {
-            writeln!(w, "{} {} {} {:.6} {:.6} {:.6}", k + 1, sp, species[*sp as usize - 1], p[0], p[1], p[2])?;
+            writeln!(
+                w,
+                "{} {} {} {:.6} {:.6} {:.6}",
+                k + 1,
+                sp,
+                species[*sp as usize - 1],
+                p[0],
+                p[1],
+                p[2]
+            )?;
         }
         Ok(())
     })
@@ -128,7 +169,7 @@ mod tests {
     fn snapshots_parse_back() {
         let dir = std::env::temp_dir().join(format!("kmc-write-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let lat = Lattice::new(LatticeKind::Fcc111, 4.0, [6, 6], 8).unwrap();
+        let lat = Lattice::new(LatticeKind::Fcc111, 4.0, [8, 8], 8).unwrap();
         let mut st = State::new(lat);
         st.fill_layers(2, 1).unwrap();
         let s = st.lattice().site(2, 2, 2);
@@ -139,7 +180,7 @@ mod tests {
         let text = std::fs::read_to_string(&xyz).unwrap();
         let mut lines = text.lines();
         let n: usize = lines.next().unwrap().parse().unwrap();
-        assert_eq!(n, 73);
+        assert_eq!(n, 129);
         assert!(lines.next().unwrap().contains("pbc=\"T T F\""));
         let last = text.lines().last().unwrap();
         let p = st.lattice().position(&s);
@@ -149,8 +190,8 @@ mod tests {
         let dump = dir.join("a.dump");
         write_lammps_dump(&dump, &st, &names, 7).unwrap();
         let d = std::fs::read_to_string(&dump).unwrap();
-        assert!(d.starts_with("ITEM: TIMESTEP\n7\nITEM: NUMBER OF ATOMS\n73\n"));
-        assert_eq!(d.lines().count(), 9 + 73);
+        assert!(d.starts_with("ITEM: TIMESTEP\n7\nITEM: NUMBER OF ATOMS\n129\n"));
+        assert_eq!(d.lines().count(), 9 + 129);
         assert!(!dir.join("a.dump.tmp").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }

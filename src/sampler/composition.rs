@@ -61,13 +61,13 @@ fn group_value(index: usize, mantissa_sum: u128) -> f64 {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Member {
     leaf: usize,
     mantissa: u64,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Group {
     members: Vec<Member>,
     /// Exact sum of the members' mantissas.
@@ -75,7 +75,7 @@ struct Group {
 }
 
 /// Composition–rejection sampler: O(1) expected select, O(1) update (plus a fixed 12-level tree).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CompositionRejection {
     rates: Vec<f64>,
     /// Position of each leaf in its group's `members`, or `NO_SLOT` for a zero rate.

@@ -33,7 +33,7 @@ fn two_sum(a: f64, b: f64) -> (f64, f64) {
 }
 
 /// A node: `sum + carry` is its value; `carry` collects the rounding errors of `sum`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct Node {
     sum: f64,
     carry: f64,
@@ -55,7 +55,7 @@ impl Node {
 }
 
 /// Fenwick tree with compensated nodes and periodic rebuild: O(log N) select and update.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Fenwick {
     /// Leaf rates, `rates.len() == cap`; entries past `len` are zero.
     rates: Vec<f64>,

@@ -8,7 +8,7 @@ use super::RateSampler;
 use crate::rng::{KmcRng, uniform};
 
 /// Flat array of rates with O(N) select and total, O(1) update.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Linear {
     rates: Vec<f64>,
 }

@@ -113,7 +113,7 @@ impl SamplerKind {
 /// Any sampler, chosen at run time (from a scenario's `sampler:`); dispatches by `match`.
 ///
 /// Code that knows its sampler at compile time can be generic over `S: RateSampler` instead.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AnySampler {
     /// See [`SumTree`].
     SumTree(SumTree),

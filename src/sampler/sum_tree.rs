@@ -10,7 +10,7 @@ use super::RateSampler;
 use crate::rng::{KmcRng, uniform};
 
 /// Binary sum tree: O(log N) select and update, O(1) amortised growth by one leaf.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SumTree {
     /// `tree[1]` is the root, `tree[cap + i]` is leaf `i`; `tree[0]` is unused.
     tree: Vec<f64>,

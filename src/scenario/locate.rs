@@ -113,7 +113,9 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
                 if w == k && matches!(toks.get(p + 1), Some(Tok::Open(..))) {
                     best = Some(*off);
                     pos = p + 1;
-                    while let (Some(Tok::Open(b'(', _)), Some(Tok::Open(..))) = (toks.get(pos), toks.get(pos + 1)) {
+                    while let (Some(Tok::Open(b'(', _)), Some(Tok::Open(..))) =
+                        (toks.get(pos), toks.get(pos + 1))
+                    {
                         pos += 1;
                     }
                     continue 'segments;
@@ -124,7 +126,9 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
         while let (Some(Tok::Open(b'(', _)), Some(Tok::Open(..))) = (toks.get(p), toks.get(p + 1)) {
             p += 1;
         }
-        let Some(Tok::Open(..)) = toks.get(p) else { return best };
+        let Some(Tok::Open(..)) = toks.get(p) else {
+            return best;
+        };
         let mut depth = 0usize;
         let mut index = 0usize;
         let mut elem_start = p + 1;
@@ -153,7 +157,9 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
                     elem_start = q + 1;
                 }
                 Tok::Colon if depth == 0 => {
-                    if let (Segment::Key(k), Some(Tok::Word(w, off))) = (seg, q.checked_sub(1).and_then(|x| toks.get(x))) {
+                    if let (Segment::Key(k), Some(Tok::Word(w, off))) =
+                        (seg, q.checked_sub(1).and_then(|x| toks.get(x)))
+                    {
                         if w == k {
                             best = Some(*off);
                             found = Some(q + 1);
@@ -177,7 +183,10 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |p| before.len() - p - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |p| before.len() - p - 1)
+        + 1;
     (line, col)
 }
 
@@ -206,7 +215,7 @@ mod tests {
         assert_eq!(lc("name"), (3, 5));
         assert_eq!(lc("deposition[1].flux_ml_per_s"), (9, 25));
         assert_eq!(lc("deposition[1]"), (9, 9));
-        assert_eq!(lc("rate_model.BondCounting.species.Cu.barrier_ev"), (5, 48));
+        assert_eq!(lc("rate_model.BondCounting.species.Cu.barrier_ev"), (5, 47));
         assert_eq!(lc("rate_model.BondCounting.species.Cu"), (5, 20));
         // A path that cannot be followed to the end points at the deepest part found.
         assert_eq!(lc("deposition[1].nothing"), (9, 9));

@@ -176,15 +176,22 @@ impl LoadedScenario {
 
     /// Parses scenario text; `path` is only used in messages and to resolve relative files.
     pub fn from_text(text: String, path: Option<PathBuf>) -> Result<Self> {
-        let scenario: Scenario = match ron::from_str(&text) {
+        let scenario: Scenario = match ron_options().from_str(&text) {
             Ok(s) => s,
             Err(e) => {
-                let mut loc = Location { path: path.clone(), ..Default::default() };
+                let mut loc = Location {
+                    path: path.clone(),
+                    ..Default::default()
+                };
                 loc = loc.at(e.span.start.line, e.span.start.col);
                 return Err(Error::input(loc, ron_message(&e.code)));
             }
         };
-        let loaded = LoadedScenario { scenario, text, path };
+        let loaded = LoadedScenario {
+            scenario,
+            text,
+            path,
+        };
         loaded.scenario.validate().map_err(|e| loaded.locate(e))?;
         Ok(loaded)
     }
@@ -194,23 +201,37 @@ impl LoadedScenario {
         let text = ron::ser::to_string_pretty(&scenario, ron::ser::PrettyConfig::default())
             .map_err(|e| Error::field("scenario", e.to_string()))?;
         scenario.validate()?;
-        Ok(LoadedScenario { scenario, text, path: None })
+        Ok(LoadedScenario {
+            scenario,
+            text,
+            path: None,
+        })
     }
 
     /// Directory relative file names in the scenario are resolved against.
     pub fn base_dir(&self) -> PathBuf {
-        self.path.as_ref().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default()
+        self.path
+            .as_ref()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_default()
     }
 
     /// Adds file, line and column to an input error that only names a field.
     pub fn locate(&self, err: Error) -> Error {
         match err {
-            Error::Input { mut location, message } => {
+            Error::Input {
+                mut location,
+                message,
+            } => {
                 if location.path.is_none() {
                     location.path = self.path.clone();
                 }
                 if location.line.is_none() {
-                    if let Some(off) = location.field.as_deref().and_then(|f| locate::locate(&self.text, f)) {
+                    if let Some(off) = location
+                        .field
+                        .as_deref()
+                        .and_then(|f| locate::locate(&self.text, f))
+                    {
                         let (l, c) = locate::line_col(&self.text, off);
                         location = location.at(l, c);
                     }
@@ -222,22 +243,44 @@ impl LoadedScenario {
     }
 }
 
+/// RON as scenarios are read: optional fields may be written without `Some(...)`.
+pub fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+}
+
 fn ron_message(code: &ron::error::Error) -> String {
     use ron::error::Error as E;
     match code {
-        E::NoSuchStructField { expected, found, outer } => format!(
+        E::NoSuchStructField {
+            expected,
+            found,
+            outer,
+        } => format!(
             "unknown field `{found}`{} (expected one of: {})",
-            outer.as_ref().map(|o| format!(" in `{o}`")).unwrap_or_default(),
+            outer
+                .as_ref()
+                .map(|o| format!(" in `{o}`"))
+                .unwrap_or_default(),
             expected.join(", ")
         ),
-        E::NoSuchEnumVariant { expected, found, outer } => format!(
+        E::NoSuchEnumVariant {
+            expected,
+            found,
+            outer,
+        } => format!(
             "unknown variant `{found}`{} (expected one of: {})",
-            outer.as_ref().map(|o| format!(" of `{o}`")).unwrap_or_default(),
+            outer
+                .as_ref()
+                .map(|o| format!(" of `{o}`"))
+                .unwrap_or_default(),
             expected.join(", ")
         ),
         E::MissingStructField { field, outer } => format!(
             "missing field `{field}`{}",
-            outer.as_ref().map(|o| format!(" in `{o}`")).unwrap_or_default()
+            outer
+                .as_ref()
+                .map(|o| format!(" in `{o}`"))
+                .unwrap_or_default()
         ),
         other => other.to_string(),
     }
@@ -247,58 +290,100 @@ impl Scenario {
     /// Checks values that serde cannot (signs, ranges, names); errors name the field.
     pub fn validate(&self) -> Result<()> {
         if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
-            return Err(Error::field("name", "must be a non-empty name without path separators"));
+            return Err(Error::field(
+                "name",
+                "must be a non-empty name without path separators",
+            ));
         }
         if !(self.temperature_k.is_finite() && self.temperature_k > 0.0) {
-            return Err(Error::field("temperature_k", format!("must be a positive number of kelvin, got {}", self.temperature_k)));
+            return Err(Error::field(
+                "temperature_k",
+                format!(
+                    "must be a positive number of kelvin, got {}",
+                    self.temperature_k
+                ),
+            ));
         }
         if self.species.is_empty() {
             return Err(Error::field("species", "at least one species is needed"));
         }
         if self.species.len() > crate::state::MAX_SPECIES {
-            return Err(Error::field("species", format!("at most {} species, got {}", crate::state::MAX_SPECIES, self.species.len())));
+            return Err(Error::field(
+                "species",
+                format!(
+                    "at most {} species, got {}",
+                    crate::state::MAX_SPECIES,
+                    self.species.len()
+                ),
+            ));
         }
         for (i, s) in self.species.iter().enumerate() {
             if s.is_empty() || self.species[..i].contains(s) {
-                return Err(Error::field(format!("species[{i}]"), format!("species names must be unique and non-empty (`{s}`)")));
+                return Err(Error::field(
+                    format!("species[{i}]"),
+                    format!("species names must be unique and non-empty (`{s}`)"),
+                ));
             }
         }
         let l = &self.lattice;
         if !(l.lattice_constant_a.is_finite() && l.lattice_constant_a > 0.0) {
-            return Err(Error::field("lattice.lattice_constant_a", format!("must be a positive number of Å, got {}", l.lattice_constant_a)));
+            return Err(Error::field(
+                "lattice.lattice_constant_a",
+                format!(
+                    "must be a positive number of Å, got {}",
+                    l.lattice_constant_a
+                ),
+            ));
         }
         if let Some(s) = &l.substrate_species {
             self.species_id(s, "lattice.substrate_species")?;
         }
         if l.kind.is_2d() && l.substrate_layers > 0 {
-            return Err(Error::field("lattice.substrate_layers", "a 2-D lattice has a single layer and no substrate"));
+            return Err(Error::field(
+                "lattice.substrate_layers",
+                "a 2-D lattice has a single layer and no substrate",
+            ));
         }
         if let Some(h) = l.height_layers {
             if l.substrate_layers > h {
                 return Err(Error::field(
                     "lattice.substrate_layers",
-                    format!("{} substrate layers do not fit in a box of height_layers = {h}", l.substrate_layers),
+                    format!(
+                        "{} substrate layers do not fit in a box of height_layers = {h}",
+                        l.substrate_layers
+                    ),
                 ));
             }
         }
         if l.frozen_layers > l.substrate_layers {
-            return Err(Error::field("lattice.frozen_layers", "cannot freeze more layers than the substrate has"));
+            return Err(Error::field(
+                "lattice.frozen_layers",
+                "cannot freeze more layers than the substrate has",
+            ));
         }
         for (i, d) in self.deposition.iter().enumerate() {
             self.species_id(&d.species, &format!("deposition[{i}].species"))?;
             if !(d.flux_ml_per_s.is_finite() && d.flux_ml_per_s >= 0.0) {
                 return Err(Error::field(
                     format!("deposition[{i}].flux_ml_per_s"),
-                    format!("must be a non-negative number of monolayers per second, got {}", d.flux_ml_per_s),
+                    format!(
+                        "must be a non-negative number of monolayers per second, got {}",
+                        d.flux_ml_per_s
+                    ),
                 ));
             }
         }
         for (i, a) in self.initial.iter().enumerate() {
             match a {
-                InitialAtoms::RandomLayer { species, coverage, .. } => {
+                InitialAtoms::RandomLayer {
+                    species, coverage, ..
+                } => {
                     self.species_id(species, &format!("initial[{i}].species"))?;
                     if !(0.0..=1.0).contains(coverage) {
-                        return Err(Error::field(format!("initial[{i}].coverage"), format!("must lie in [0, 1], got {coverage}")));
+                        return Err(Error::field(
+                            format!("initial[{i}].coverage"),
+                            format!("must lie in [0, 1], got {coverage}"),
+                        ));
                     }
                 }
                 InitialAtoms::Atoms { species, .. } => {
@@ -308,24 +393,42 @@ impl Scenario {
         }
         let s = &self.stop;
         if s.time_s.is_none() && s.coverage_ml.is_none() && s.events.is_none() {
-            return Err(Error::field("stop", "give at least one of time_s, coverage_ml, events"));
+            return Err(Error::field(
+                "stop",
+                "give at least one of time_s, coverage_ml, events",
+            ));
         }
-        for (v, f) in [(s.time_s, "stop.time_s"), (s.coverage_ml, "stop.coverage_ml")] {
+        for (v, f) in [
+            (s.time_s, "stop.time_s"),
+            (s.coverage_ml, "stop.coverage_ml"),
+        ] {
             if let Some(v) = v {
                 if !(v.is_finite() && v >= 0.0) {
-                    return Err(Error::field(f, format!("must be a non-negative number, got {v}")));
+                    return Err(Error::field(
+                        f,
+                        format!("must be a non-negative number, got {v}"),
+                    ));
                 }
             }
         }
         let o = &self.output;
-        for (v, f) in [(o.series_every_s, "output.series_every_s"), (o.snapshot_every_s, "output.snapshot_every_s")] {
+        for (v, f) in [
+            (o.series_every_s, "output.series_every_s"),
+            (o.snapshot_every_s, "output.snapshot_every_s"),
+        ] {
             if let Some(v) = v {
                 if !(v.is_finite() && v > 0.0) {
-                    return Err(Error::field(f, format!("must be a positive number of seconds, got {v}")));
+                    return Err(Error::field(
+                        f,
+                        format!("must be a positive number of seconds, got {v}"),
+                    ));
                 }
             }
         }
-        for (v, f) in [(o.series_every_events, "output.series_every_events"), (o.checkpoint_every_events, "output.checkpoint_every_events")] {
+        for (v, f) in [
+            (o.series_every_events, "output.series_every_events"),
+            (o.checkpoint_every_events, "output.checkpoint_every_events"),
+        ] {
             if v == Some(0) {
                 return Err(Error::field(f, "must be at least 1"));
             }
@@ -335,9 +438,19 @@ impl Scenario {
 
     /// Species id (1-based) of a name.
     pub fn species_id(&self, name: &str, field: &str) -> Result<u8> {
-        self.species.iter().position(|s| s == name).map(|p| p as u8 + 1).ok_or_else(|| {
-            Error::field(field, format!("unknown species `{name}` (the scenario's species are {})", self.species.join(", ")))
-        })
+        self.species
+            .iter()
+            .position(|s| s == name)
+            .map(|p| p as u8 + 1)
+            .ok_or_else(|| {
+                Error::field(
+                    field,
+                    format!(
+                        "unknown species `{name}` (the scenario's species are {})",
+                        self.species.join(", ")
+                    ),
+                )
+            })
     }
 
     /// A stable fingerprint of everything that determines the trajectory (not the stop or
