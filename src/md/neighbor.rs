@@ -2,7 +2,15 @@
 //!
 //! A list stores, for each atom `i`, entries `(j, image)` such that the displacement to the
 //! neighbour is `x[j] + image · L - x[i]`. Images make boxes smaller than two cutoffs work: the
-//! same `j` may appear with several images.
+//! same `j` may appear with several images (and an atom may see its own images).
+//!
+//! Lists are built with a cell (bin) grid in O(N) ([`NeighborList::build`]) and, with a skin,
+//! serve as Verlet lists: they stay valid until some atom has moved more than `skin / 2` since the
+//! build, which [`NeighborList::needs_rebuild`] tests cheaply.
+//!
+//! Positions along periodic axes may lie outside `[0, L)` (within a hundred box lengths); the
+//! images then account for the wrap. An integrator that wraps an atom back into the box moves it
+//! by a box length, which `needs_rebuild` reports, so the list never goes stale silently.
 
 use super::SimBox;
 
@@ -28,7 +36,12 @@ pub struct NeighborList {
     pub start: Vec<u32>,
     /// All neighbour entries.
     pub entries: Vec<NeighborEntry>,
+    /// Positions at the last build, for [`NeighborList::needs_rebuild`].
+    pub reference: Vec<[f64; 3]>,
 }
+
+/// Periodic axes: positions are accepted within this many box lengths of the box.
+const MAX_WRAP: f64 = 100.0;
 
 impl NeighborList {
     /// The neighbours of atom `i`.
@@ -58,6 +71,54 @@ impl NeighborList {
             xj[1] + e.image[1] as f64 * l[1] - xi[1],
             xj[2] + e.image[2] as f64 * l[2] - xi[2],
         ]
+    }
+
+    /// Builds a list of all pairs (and periodic images) closer than `cutoff + skin` with a cell
+    /// grid: O(N) for any box, including boxes smaller than two cutoffs, open and mixed axes.
+    ///
+    /// The set of `(i, j, image)` entries is exactly that of [`NeighborList::brute_force`].
+    pub fn build(
+        positions: &[[f64; 3]],
+        simbox: &SimBox,
+        cutoff: f64,
+        skin: f64,
+        half: bool,
+    ) -> Self {
+        let mut list = NeighborList {
+            half,
+            cutoff,
+            skin,
+            ..Default::default()
+        };
+        list.rebuild(positions, simbox);
+        list
+    }
+
+    /// Rebuilds the list in place for new positions (same cutoff, skin and kind), reusing its
+    /// storage.
+    pub fn rebuild(&mut self, positions: &[[f64; 3]], simbox: &SimBox) {
+        let grid = CellGrid::new(positions, simbox, self.cutoff + self.skin);
+        grid.fill(positions, simbox, self);
+        self.reference.clear();
+        self.reference.extend_from_slice(positions);
+    }
+
+    /// True if the list may have gone stale: some atom moved more than `skin / 2` since the build
+    /// (measured on raw coordinates, so a wrap into the box counts as a move), or the number of
+    /// atoms changed. A change of box lengths is not detected: rebuild after changing the box.
+    pub fn needs_rebuild(&self, positions: &[[f64; 3]]) -> bool {
+        if positions.len() != self.reference.len() || self.start.len() != positions.len() + 1 {
+            return true;
+        }
+        let limit = 0.25 * self.skin * self.skin;
+        // Branch-free max over all atoms; this runs every MD step and should stay cheap.
+        let mut max_d2 = 0.0f64;
+        for (x, x0) in positions.iter().zip(&self.reference) {
+            let d = [x[0] - x0[0], x[1] - x0[1], x[2] - x0[2]];
+            max_d2 = max_d2.max(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+        }
+        // NaN positions compare false; treat them as moved so the caller notices.
+        !(max_d2 <= limit)
     }
 
     /// Reference O(N² · images) construction: every pair (and every periodic image) within
@@ -113,6 +174,7 @@ impl NeighborList {
             skin,
             start,
             entries,
+            reference: positions.to_vec(),
         }
     }
 
@@ -127,5 +189,275 @@ impl NeighborList {
         // Self-images: keep the lexicographically positive image.
         let im = e.image;
         (im[0], im[1], im[2]) > (0, 0, 0)
+    }
+}
+
+/// A grid of cells over the box (periodic axes) or over the atoms' extent (open axes), with the
+/// atoms sorted by cell.
+struct CellGrid {
+    /// Cells per axis.
+    n: [usize; 3],
+    /// Cell coordinates of each atom.
+    cell_of: Vec<[u32; 3]>,
+    /// Wrap count of each atom along each periodic axis: `x = x_wrapped + wrap · L`.
+    wrap: Vec<[i32; 3]>,
+    /// `atoms[first[c] .. first[c + 1]]` are the atoms of cell `c`, in ascending order.
+    first: Vec<u32>,
+    atoms: Vec<u32>,
+    /// Cell offsets that can hold a neighbour within the list cutoff.
+    stencil: Vec<[i32; 3]>,
+    rc2: f64,
+}
+
+impl CellGrid {
+    fn new(positions: &[[f64; 3]], simbox: &SimBox, rc: f64) -> Self {
+        let n_atoms = positions.len();
+        let rc = rc.max(0.0);
+        let mut lo = [0.0f64; 3];
+        let mut extent = [0.0f64; 3];
+        for k in 0..3 {
+            if simbox.periodic[k] {
+                extent[k] = simbox.lengths[k];
+            } else {
+                let (mut a, mut b) = (f64::INFINITY, f64::NEG_INFINITY);
+                for x in positions {
+                    a = a.min(x[k]);
+                    b = b.max(x[k]);
+                }
+                if n_atoms == 0 || !a.is_finite() || !b.is_finite() {
+                    a = 0.0;
+                    b = 0.0;
+                }
+                lo[k] = a;
+                extent[k] = b - a;
+            }
+        }
+        // Cells of about rc/2 (a stencil of ~5³ small cells checks fewer candidates than 3³
+        // cells of rc), enlarged when a sparse open system would need too many cells.
+        let max_cells = (4 * n_atoms + 64) as f64;
+        let mut target = if rc > 0.0 { 0.5 * rc } else { 1.0 };
+        let (n, size) = loop {
+            let mut n = [1usize; 3];
+            let mut size = [0.0f64; 3];
+            for k in 0..3 {
+                let cells = (extent[k] / target).floor();
+                n[k] = if cells.is_finite() && cells >= 1.0 {
+                    cells.min(1e6) as usize
+                } else {
+                    1
+                };
+                size[k] = if simbox.periodic[k] {
+                    extent[k] / n[k] as f64
+                } else {
+                    // Open axes: n cells of `target` cover [lo, lo + n·target) ⊇ the extent
+                    // once n = floor(extent / target) + 1.
+                    n[k] = (n[k] + 1).min(1_000_000);
+                    target
+                };
+            }
+            if (n[0] * n[1] * n[2]) as f64 <= max_cells {
+                break (n, size);
+            }
+            target *= 1.5;
+        };
+        let mut cell_of = Vec::with_capacity(n_atoms);
+        let mut wrap = Vec::with_capacity(n_atoms);
+        for x in positions {
+            let mut c = [0u32; 3];
+            let mut w = [0i32; 3];
+            for k in 0..3 {
+                let u = if simbox.periodic[k] {
+                    let l = simbox.lengths[k];
+                    let wk = (x[k] / l).floor().clamp(-MAX_WRAP, MAX_WRAP);
+                    w[k] = if wk.is_finite() { wk as i32 } else { 0 };
+                    x[k] - w[k] as f64 * l
+                } else {
+                    x[k] - lo[k]
+                };
+                let ck = (u / size[k]).floor();
+                c[k] = if ck.is_finite() && ck > 0.0 {
+                    (ck as usize).min(n[k] - 1) as u32
+                } else {
+                    0
+                };
+            }
+            cell_of.push(c);
+            wrap.push(w);
+        }
+        // Counting sort by cell; iterating atoms in order keeps each cell's atoms ascending.
+        let n_cells = n[0] * n[1] * n[2];
+        let mut first = vec![0u32; n_cells + 1];
+        for c in &cell_of {
+            first[Self::index(n, *c) + 1] += 1;
+        }
+        for c in 0..n_cells {
+            first[c + 1] += first[c];
+        }
+        let mut fill = first.clone();
+        let mut atoms = vec![0u32; n_atoms];
+        for (i, c) in cell_of.iter().enumerate() {
+            let slot = &mut fill[Self::index(n, *c)];
+            atoms[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        // A neighbour within rc lies at most floor(rc / size) + 1 cells away along each axis;
+        // keep the offsets whose nearest points are closer than rc (with a margin for rounding
+        // in the cell assignment).
+        let mut reach = [0i32; 3];
+        for k in 0..3 {
+            let r = (rc / size[k]).floor() + 1.0;
+            reach[k] = if r.is_finite() { r.min(1e6) as i32 } else { 1 };
+            if !simbox.periodic[k] {
+                reach[k] = reach[k].min(n[k] as i32 - 1);
+            }
+        }
+        let mut stencil = Vec::new();
+        let margin = 1.0 - 1e-9;
+        for dx in -reach[0]..=reach[0] {
+            for dy in -reach[1]..=reach[1] {
+                for dz in -reach[2]..=reach[2] {
+                    let mut d2 = 0.0;
+                    for (k, d) in [dx, dy, dz].into_iter().enumerate() {
+                        let gap = (d.abs() - 1).max(0) as f64 * size[k] * margin;
+                        d2 += gap * gap;
+                    }
+                    if d2 < rc * rc {
+                        stencil.push([dx, dy, dz]);
+                    }
+                }
+            }
+        }
+        CellGrid {
+            n,
+            cell_of,
+            wrap,
+            first,
+            atoms,
+            stencil,
+            rc2: rc * rc,
+        }
+    }
+
+    #[inline]
+    fn index(n: [usize; 3], c: [u32; 3]) -> usize {
+        (c[0] as usize * n[1] + c[1] as usize) * n[2] + c[2] as usize
+    }
+
+    fn fill(&self, positions: &[[f64; 3]], simbox: &SimBox, list: &mut NeighborList) {
+        let n_atoms = positions.len();
+        let half = list.half;
+        list.start.clear();
+        list.start.reserve(n_atoms + 1);
+        list.start.push(0);
+        let mut entries = std::mem::take(&mut list.entries);
+        entries.clear();
+        let l = simbox.lengths;
+        let periodic = simbox.periodic;
+        let n = self.n;
+        for i in 0..n_atoms {
+            let xi = positions[i];
+            let ci = self.cell_of[i];
+            let wi = self.wrap[i];
+            for s in &self.stencil {
+                let mut cell = [0u32; 3];
+                let mut img = [0i32; 3];
+                let mut inside = true;
+                for k in 0..3 {
+                    let u = ci[k] as i32 + s[k];
+                    let nk = n[k] as i32;
+                    if periodic[k] {
+                        cell[k] = u.rem_euclid(nk) as u32;
+                        img[k] = u.div_euclid(nk);
+                    } else if u < 0 || u >= nk {
+                        inside = false;
+                    } else {
+                        cell[k] = u as u32;
+                    }
+                }
+                if !inside {
+                    continue;
+                }
+                let c = Self::index(n, cell);
+                let members = &self.atoms[self.first[c] as usize..self.first[c + 1] as usize];
+                // In a half list atom i owns pairs with j > i (and its own positive images):
+                // skip the ascending prefix j < i without looking at it.
+                let members = if half {
+                    &members[members.partition_point(|&j| (j as usize) < i)..]
+                } else {
+                    members
+                };
+                for &j in members {
+                    let wj = self.wrap[j as usize];
+                    let image = [
+                        (img[0] + wi[0] - wj[0]) as i8,
+                        (img[1] + wi[1] - wj[1]) as i8,
+                        (img[2] + wi[2] - wj[2]) as i8,
+                    ];
+                    if j as usize == i {
+                        if image == [0, 0, 0] {
+                            continue;
+                        }
+                        if half && (image[0], image[1], image[2]) < (0, 0, 0) {
+                            continue;
+                        }
+                    }
+                    let xj = positions[j as usize];
+                    let d = [
+                        xj[0] + image[0] as f64 * l[0] - xi[0],
+                        xj[1] + image[1] as f64 * l[1] - xi[1],
+                        xj[2] + image[2] as f64 * l[2] - xi[2],
+                    ];
+                    if d[0] * d[0] + d[1] * d[1] + d[2] * d[2] < self.rc2 {
+                        entries.push(NeighborEntry { j, image });
+                    }
+                }
+            }
+            list.start.push(entries.len() as u32);
+        }
+        list.entries = entries;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(list: &NeighborList) -> Vec<(usize, u32, [i8; 3])> {
+        let mut v = Vec::new();
+        for i in 0..list.n_atoms() {
+            for e in list.of(i) {
+                v.push((i, e.j, e.image));
+            }
+        }
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn tiny_periodic_box_sees_own_images() {
+        // One atom in a 2 Å cube with a 3 Å cutoff: its images at 2 Å (6) and 2√2 Å (12).
+        let x = vec![[0.5, 0.5, 0.5]];
+        let b = SimBox::periodic([2.0; 3]);
+        let full = NeighborList::build(&x, &b, 3.0, 0.0, false);
+        assert_eq!(full.of(0).len(), 18);
+        let half = NeighborList::build(&x, &b, 3.0, 0.0, true);
+        assert_eq!(half.of(0).len(), 9);
+        assert_eq!(
+            sorted(&full),
+            sorted(&NeighborList::brute_force(&x, &b, 3.0, 0.0, false))
+        );
+    }
+
+    #[test]
+    fn needs_rebuild_after_half_skin() {
+        let x = vec![[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]];
+        let b = SimBox::open([10.0; 3]);
+        let list = NeighborList::build(&x, &b, 3.0, 1.0, true);
+        let mut y = x.clone();
+        y[1][0] += 0.49;
+        assert!(!list.needs_rebuild(&y));
+        y[1][0] += 0.02;
+        assert!(list.needs_rebuild(&y));
+        assert!(list.needs_rebuild(&x[..1]));
     }
 }
