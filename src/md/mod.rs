@@ -5,10 +5,16 @@
 //! The seams are the [`Potential`] trait and the [`NeighborList`] it reads; everything else is
 //! concrete code.
 
+pub mod eam;
 pub mod lj;
+pub mod morse;
 pub mod neighbor;
+pub mod zhou04;
 
+pub use eam::{Eam, Funcfl, Setfl};
+pub use morse::Morse;
 pub use neighbor::{NeighborEntry, NeighborList};
+pub use zhou04::Zhou04;
 
 /// An orthorhombic box `[0, L_x) × [0, L_y) × [0, L_z)`, periodic or open along each axis.
 ///
