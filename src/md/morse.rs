@@ -32,7 +32,10 @@ impl Morse {
         cutoff_a: f64,
     ) -> Result<Self> {
         if elements.is_empty() {
-            return Err(Error::field("morse.elements", "expected at least one element"));
+            return Err(Error::field(
+                "morse.elements",
+                "expected at least one element",
+            ));
         }
         for (name, value, ok) in [
             ("morse.depth_ev", depth_ev, depth_ev > 0.0),
@@ -41,7 +44,10 @@ impl Morse {
             ("morse.cutoff_a", cutoff_a, cutoff_a > 0.0),
         ] {
             if !ok || !value.is_finite() {
-                return Err(Error::field(name, format!("expected a positive number, found {value}")));
+                return Err(Error::field(
+                    name,
+                    format!("expected a positive number, found {value}"),
+                ));
             }
         }
         if elements.iter().any(|(_, m)| !(*m > 0.0)) {
@@ -160,7 +166,10 @@ impl Potential for Morse {
         which: &[u32],
         out: &mut [f64],
     ) {
-        debug_assert!(!neighbors.half, "Morse::site_energies needs a full neighbour list");
+        debug_assert!(
+            !neighbors.half,
+            "Morse::site_energies needs a full neighbour list"
+        );
         let rc2 = self.cutoff_a * self.cutoff_a;
         let shift = self.shift();
         for (slot, &i) in out.iter_mut().zip(which) {

@@ -189,7 +189,10 @@ impl Zhou04 {
     /// `√10/2 · a0` of the element with the largest lattice constant.
     pub fn new(elements: &[&str]) -> Result<Self> {
         if elements.is_empty() {
-            return Err(Error::field("zhou04.elements", "expected at least one element"));
+            return Err(Error::field(
+                "zhou04.elements",
+                "expected at least one element",
+            ));
         }
         let mut params = Vec::with_capacity(elements.len());
         for (k, name) in elements.iter().enumerate() {
@@ -276,7 +279,10 @@ impl Zhou04 {
                 pair.push(r.iter().map(|&x| x * self.pair(a, b, x).0).collect());
             }
         }
-        let f_max = density.iter().flatten().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        let f_max = density
+            .iter()
+            .flatten()
+            .fold(f64::NEG_INFINITY, |m, &v| m.max(v));
         let rho_e_max = self.params.iter().map(|p| p.rho_e).fold(0.0, f64::max);
         let rho_max = f_max.max(2.0 * rho_e_max).max(100.0);
         let drho = rho_max / (tab.nrho - 1) as f64;

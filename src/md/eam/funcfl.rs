@@ -59,10 +59,7 @@ impl Funcfl {
     /// Parses funcfl text; `path` only labels errors.
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Self> {
         let mut lines = Lines::new(text, path);
-        let comment = lines
-            .raw_line("the comment line")?
-            .1
-            .to_string();
+        let comment = lines.raw_line("the comment line")?.1.to_string();
         let (ln, words) = lines.data_line("the header line `Z mass a0 lattice`")?;
         if words.len() < 2 {
             return Err(lines.error(

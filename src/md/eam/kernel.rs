@@ -219,7 +219,11 @@ pub(crate) fn compute<M: EamModel>(
 ) {
     debug_assert!(nl.half, "EAM compute needs a half neighbour list");
     let n = conf.positions.len();
-    assert_eq!(nl.n_atoms(), n, "neighbour list built for another number of atoms");
+    assert_eq!(
+        nl.n_atoms(),
+        n,
+        "neighbour list built for another number of atoms"
+    );
     assert_eq!(conf.species.len(), n, "one species per atom");
     out.energy = 0.0;
     out.virial = [0.0; 6];
@@ -342,7 +346,9 @@ fn compute_chunked<M: EamModel>(
             .zip(rho.par_chunks(size))
             .zip(out.per_atom.par_chunks_mut(size))
             .enumerate()
-            .map(|(c, ((fp, rho), pa))| embed_pass(model, conf.species, c * size, rho, fp, Some(pa)))
+            .map(|(c, ((fp, rho), pa))| {
+                embed_pass(model, conf.species, c * size, rho, fp, Some(pa))
+            })
             .collect()
     } else {
         fp.par_chunks_mut(size)

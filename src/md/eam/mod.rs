@@ -79,7 +79,11 @@ impl Eam {
             .iter()
             .map(|e| Spline::new(&e.density, setfl.dr))
             .collect();
-        let z2r = setfl.pair.iter().map(|p| Spline::new(p, setfl.dr)).collect();
+        let z2r = setfl
+            .pair
+            .iter()
+            .map(|p| Spline::new(p, setfl.dr))
+            .collect();
         Ok(Self::assemble(
             setfl.elements.iter().map(|e| e.name.clone()).collect(),
             setfl.elements.iter().map(|e| e.mass).collect(),
@@ -110,7 +114,8 @@ impl Eam {
         for (_, f) in files {
             f.validate()?;
         }
-        let (mut dr, mut drho, mut rmax, mut rhomax, mut cutoff) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        let (mut dr, mut drho, mut rmax, mut rhomax, mut cutoff) =
+            (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for (_, f) in files {
             dr = dr.max(f.dr);
             drho = drho.max(f.drho);

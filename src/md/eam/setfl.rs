@@ -79,7 +79,10 @@ impl Setfl {
         let mut lines = Lines::new(text, path);
         let mut comments: [String; 3] = Default::default();
         for c in comments.iter_mut() {
-            *c = lines.raw_line("a comment line (a setfl file starts with 3)")?.1.to_string();
+            *c = lines
+                .raw_line("a comment line (a setfl file starts with 3)")?
+                .1
+                .to_string();
         }
         let (ln, words) = lines.data_line("the element line `Nelements Element1 Element2 ...`")?;
         let n_el = parse_count(words[0], "number of elements").map_err(|m| lines.error(ln, m))?;
@@ -124,8 +127,8 @@ impl Setfl {
                 ));
             }
             let e = |m: String| lines.error(ln, m);
-            let atomic_number = parse_count(words[0], &format!("atomic number of {name}"))
-                .map_err(e)? as u32;
+            let atomic_number =
+                parse_count(words[0], &format!("atomic number of {name}")).map_err(e)? as u32;
             let mass = parse_f64(words[1], &format!("mass of {name}")).map_err(e)?;
             if mass <= 0.0 {
                 return Err(e(format!("mass of {name}: expected > 0, found {mass}")));
@@ -150,10 +153,7 @@ impl Setfl {
         let mut pair = Vec::with_capacity(n_el * (n_el + 1) / 2);
         for i in 0..n_el {
             for j in 0..=i {
-                let what = format!(
-                    "r*phi(r) of {}-{}",
-                    elements[i].name, elements[j].name
-                );
+                let what = format!("r*phi(r) of {}-{}", elements[i].name, elements[j].name);
                 pair.push(lines.table(nr, &what)?);
             }
         }
@@ -180,7 +180,10 @@ impl Setfl {
         check_grid(self.nrho, self.drho, self.nr, self.dr, self.cutoff)
             .map_err(|m| Error::field("setfl", m))?;
         if self.elements.is_empty() {
-            return Err(Error::field("setfl.elements", "expected at least one element"));
+            return Err(Error::field(
+                "setfl.elements",
+                "expected at least one element",
+            ));
         }
         let n_el = self.elements.len();
         for el in &self.elements {
@@ -290,7 +293,9 @@ pub(crate) fn check_grid(
     cutoff: f64,
 ) -> std::result::Result<(), String> {
     if nrho < 5 {
-        return Err(format!("Nrho: expected at least 5 grid points, found {nrho}"));
+        return Err(format!(
+            "Nrho: expected at least 5 grid points, found {nrho}"
+        ));
     }
     if nr < 5 {
         return Err(format!("Nr: expected at least 5 grid points, found {nr}"));
@@ -302,7 +307,9 @@ pub(crate) fn check_grid(
         return Err(format!("dr: expected a positive spacing, found {dr}"));
     }
     if !(cutoff > 0.0) {
-        return Err(format!("cutoff: expected a positive distance, found {cutoff}"));
+        return Err(format!(
+            "cutoff: expected a positive distance, found {cutoff}"
+        ));
     }
     Ok(())
 }

@@ -196,7 +196,11 @@ mod tests {
     fn parse_rejects_nan_and_words() {
         assert!(parse_f64("NaN", "F").unwrap_err().contains("finite"));
         assert!(parse_f64("inf", "F").unwrap_err().contains("finite"));
-        assert!(parse_f64("1.0x", "F").unwrap_err().contains("expected a number"));
+        assert!(
+            parse_f64("1.0x", "F")
+                .unwrap_err()
+                .contains("expected a number")
+        );
         assert_eq!(parse_f64("-1.5E+01", "F").unwrap(), -15.0);
     }
 }
