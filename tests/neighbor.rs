@@ -4,11 +4,17 @@
 use kmc::md::{NeighborList, SimBox};
 use proptest::prelude::*;
 
-fn entry_set(list: &NeighborList) -> Vec<(usize, u32, [i8; 3])> {
+/// The entries as `(i, j, image)`; for half lists each pair written from its canonical owner
+/// (a half list may store a pair on either atom, but must store it exactly once).
+fn entry_set(list: &NeighborList) -> Vec<(u32, u32, [i8; 3])> {
     let mut v = Vec::with_capacity(list.entries.len());
     for i in 0..list.n_atoms() {
-        for e in list.of(i) {
-            v.push((i, e.j, e.image));
+        for &e in list.of(i) {
+            v.push(if list.half {
+                NeighborList::canonical(i, e)
+            } else {
+                (i as u32, e.j, e.image)
+            });
         }
     }
     v.sort();

@@ -76,7 +76,11 @@ impl NeighborList {
     /// Builds a list of all pairs (and periodic images) closer than `cutoff + skin` with a cell
     /// grid: O(N) for any box, including boxes smaller than two cutoffs, open and mixed axes.
     ///
-    /// The set of `(i, j, image)` entries is exactly that of [`NeighborList::brute_force`].
+    /// A full list holds exactly the entries of [`NeighborList::brute_force`]. A half list holds
+    /// each of those pairs once, stored on the atom from whose cell the other lies at a
+    /// lexicographically positive cell offset (the lower index within one cell), as LAMMPS's
+    /// half stencils do: that halves the cells searched. It is therefore not always the atom
+    /// [`NeighborList::owns_pair`] names; [`NeighborList::canonical`] maps an entry to that form.
     pub fn build(
         positions: &[[f64; 3]],
         simbox: &SimBox,
@@ -98,7 +102,7 @@ impl NeighborList {
     /// storage.
     pub fn rebuild(&mut self, positions: &[[f64; 3]], simbox: &SimBox) {
         let grid = CellGrid::new(positions, simbox, self.cutoff + self.skin);
-        grid.fill(positions, simbox, self);
+        grid.fill(positions, self);
         self.reference.clear();
         self.reference.extend_from_slice(positions);
     }
@@ -178,8 +182,9 @@ impl NeighborList {
         }
     }
 
-    /// Which atom of a pair stores it in a half list: the pair `(i, j, image)` is the same pair
-    /// as `(j, i, -image)`, and exactly one of the two satisfies this rule.
+    /// A canonical owner for each pair (used by [`NeighborList::brute_force`] half lists): the
+    /// pair `(i, j, image)` is the same pair as `(j, i, -image)`, and exactly one of the two
+    /// satisfies this rule.
     #[inline]
     pub fn owns_pair(i: usize, e: NeighborEntry) -> bool {
         let j = e.j as usize;
@@ -190,6 +195,17 @@ impl NeighborList {
         let im = e.image;
         (im[0], im[1], im[2]) > (0, 0, 0)
     }
+
+    /// The pair of entry `e` of atom `i` written from its canonical owner
+    /// ([`NeighborList::owns_pair`]): `(owner, neighbour, image)`.
+    #[inline]
+    pub fn canonical(i: usize, e: NeighborEntry) -> (u32, u32, [i8; 3]) {
+        if Self::owns_pair(i, e) {
+            (i as u32, e.j, e.image)
+        } else {
+            (e.j, i as u32, [-e.image[0], -e.image[1], -e.image[2]])
+        }
+    }
 }
 
 /// A grid of cells over the box (periodic axes) or over the atoms' extent (open axes), with the
@@ -199,13 +215,24 @@ struct CellGrid {
     n: [usize; 3],
     /// Cell coordinates of each atom.
     cell_of: Vec<[u32; 3]>,
-    /// Wrap count of each atom along each periodic axis: `x = x_wrapped + wrap · L`.
-    wrap: Vec<[i32; 3]>,
-    /// `atoms[first[c] .. first[c + 1]]` are the atoms of cell `c`, in ascending order.
+    /// `first[c] .. first[c + 1]` index the atoms of cell `c` in the sorted arrays.
     first: Vec<u32>,
-    atoms: Vec<u32>,
+    /// Atom indices sorted by cell (ascending within a cell).
+    sorted_atom: Vec<u32>,
+    /// Wrapped positions in the same order, so a cell's candidates are contiguous in memory.
+    sorted_x: Vec<[f64; 3]>,
+    /// True if every wrap count is zero (all atoms inside the box along periodic axes).
+    all_wrapped: bool,
+    /// Wrap counts in the same order, along periodic axes: `x = x_wrapped + wrap · L`.
+    sorted_wrap: Vec<[i32; 3]>,
     /// Cell offsets that can hold a neighbour within the list cutoff.
     stencil: Vec<[i32; 3]>,
+    /// Per axis, for unwrapped cell coordinate `u + reach`: the cell it wraps to (`u32::MAX`
+    /// outside an open axis), its image, and the image's shift in Å.
+    axis_cell: [Vec<u32>; 3],
+    axis_image: [Vec<i32>; 3],
+    axis_shift: [Vec<f64>; 3],
+    reach: [i32; 3],
     rc2: f64,
 }
 
@@ -262,16 +289,20 @@ impl CellGrid {
         };
         let mut cell_of = Vec::with_capacity(n_atoms);
         let mut wrap = Vec::with_capacity(n_atoms);
+        let mut wrapped = Vec::with_capacity(n_atoms);
         for x in positions {
             let mut c = [0u32; 3];
             let mut w = [0i32; 3];
+            let mut xw = [0.0f64; 3];
             for k in 0..3 {
                 let u = if simbox.periodic[k] {
                     let l = simbox.lengths[k];
                     let wk = (x[k] / l).floor().clamp(-MAX_WRAP, MAX_WRAP);
                     w[k] = if wk.is_finite() { wk as i32 } else { 0 };
-                    x[k] - w[k] as f64 * l
+                    xw[k] = x[k] - w[k] as f64 * l;
+                    xw[k]
                 } else {
+                    xw[k] = x[k];
                     x[k] - lo[k]
                 };
                 let ck = (u / size[k]).floor();
@@ -283,6 +314,7 @@ impl CellGrid {
             }
             cell_of.push(c);
             wrap.push(w);
+            wrapped.push(xw);
         }
         // Counting sort by cell; iterating atoms in order keeps each cell's atoms ascending.
         let n_cells = n[0] * n[1] * n[2];
@@ -294,10 +326,14 @@ impl CellGrid {
             first[c + 1] += first[c];
         }
         let mut fill = first.clone();
-        let mut atoms = vec![0u32; n_atoms];
+        let mut sorted_atom = vec![0u32; n_atoms];
+        let mut sorted_x = vec![[0.0f64; 3]; n_atoms];
+        let mut sorted_wrap = vec![[0i32; 3]; n_atoms];
         for (i, c) in cell_of.iter().enumerate() {
             let slot = &mut fill[Self::index(n, *c)];
-            atoms[*slot as usize] = i as u32;
+            sorted_atom[*slot as usize] = i as u32;
+            sorted_x[*slot as usize] = wrapped[i];
+            sorted_wrap[*slot as usize] = wrap[i];
             *slot += 1;
         }
         // A neighbour within rc lies at most floor(rc / size) + 1 cells away along each axis;
@@ -327,13 +363,38 @@ impl CellGrid {
                 }
             }
         }
+        let mut axis_cell: [Vec<u32>; 3] = Default::default();
+        let mut axis_image: [Vec<i32>; 3] = Default::default();
+        let mut axis_shift: [Vec<f64>; 3] = Default::default();
+        for k in 0..3 {
+            let nk = n[k] as i32;
+            for u in -reach[k]..nk + reach[k] {
+                if simbox.periodic[k] {
+                    let img = u.div_euclid(nk);
+                    axis_cell[k].push(u.rem_euclid(nk) as u32);
+                    axis_image[k].push(img);
+                    axis_shift[k].push(img as f64 * simbox.lengths[k]);
+                } else {
+                    let inside = (0..nk).contains(&u);
+                    axis_cell[k].push(if inside { u as u32 } else { u32::MAX });
+                    axis_image[k].push(0);
+                    axis_shift[k].push(0.0);
+                }
+            }
+        }
         CellGrid {
             n,
             cell_of,
-            wrap,
             first,
-            atoms,
+            sorted_atom,
+            sorted_x,
+            all_wrapped: sorted_wrap.iter().all(|w| *w == [0; 3]),
+            sorted_wrap,
             stencil,
+            axis_cell,
+            axis_image,
+            axis_shift,
+            reach,
             rc2: rc * rc,
         }
     }
@@ -343,78 +404,158 @@ impl CellGrid {
         (c[0] as usize * n[1] + c[1] as usize) * n[2] + c[2] as usize
     }
 
-    fn fill(&self, positions: &[[f64; 3]], simbox: &SimBox, list: &mut NeighborList) {
+    fn fill(&self, positions: &[[f64; 3]], list: &mut NeighborList) {
         let n_atoms = positions.len();
         let half = list.half;
+        // Atoms are visited cell by cell, so each cell's stencil is set up once and the
+        // candidates of a cell are contiguous; the entries are then put in atom order.
+        let mut staged: Vec<NeighborEntry> = Vec::with_capacity(list.entries.len());
+        let mut span = vec![(0u32, 0u32); n_atoms];
+        let mut cells: Vec<(u32, u32, [f64; 3], [i32; 3])> = Vec::with_capacity(self.stencil.len());
+        let n_cells = self.first.len() - 1;
+        for c in 0..n_cells {
+            let (ca, cb) = (self.first[c] as usize, self.first[c + 1] as usize);
+            if ca == cb {
+                continue;
+            }
+            self.stencil_cells(
+                self.cell_of[self.sorted_atom[ca] as usize],
+                half,
+                &mut cells,
+            );
+            for slot in ca..cb {
+                let i = self.sorted_atom[slot] as usize;
+                let begin = staged.len() as u32;
+                self.neighbors_of(slot, &cells, half, &mut staged);
+                span[i] = (begin, staged.len() as u32);
+            }
+        }
         list.start.clear();
         list.start.reserve(n_atoms + 1);
         list.start.push(0);
-        let mut entries = std::mem::take(&mut list.entries);
-        entries.clear();
-        let l = simbox.lengths;
-        let periodic = simbox.periodic;
-        let n = self.n;
-        for i in 0..n_atoms {
-            let xi = positions[i];
-            let ci = self.cell_of[i];
-            let wi = self.wrap[i];
-            for s in &self.stencil {
-                let mut cell = [0u32; 3];
-                let mut img = [0i32; 3];
-                let mut inside = true;
-                for k in 0..3 {
-                    let u = ci[k] as i32 + s[k];
-                    let nk = n[k] as i32;
-                    if periodic[k] {
-                        cell[k] = u.rem_euclid(nk) as u32;
-                        img[k] = u.div_euclid(nk);
-                    } else if u < 0 || u >= nk {
-                        inside = false;
-                    } else {
-                        cell[k] = u as u32;
-                    }
-                }
-                if !inside {
-                    continue;
-                }
-                let c = Self::index(n, cell);
-                let members = &self.atoms[self.first[c] as usize..self.first[c + 1] as usize];
-                // In a half list atom i owns pairs with j > i (and its own positive images):
-                // skip the ascending prefix j < i without looking at it.
-                let members = if half {
-                    &members[members.partition_point(|&j| (j as usize) < i)..]
-                } else {
-                    members
-                };
-                for &j in members {
-                    let wj = self.wrap[j as usize];
-                    let image = [
-                        (img[0] + wi[0] - wj[0]) as i8,
-                        (img[1] + wi[1] - wj[1]) as i8,
-                        (img[2] + wi[2] - wj[2]) as i8,
-                    ];
-                    if j as usize == i {
-                        if image == [0, 0, 0] {
-                            continue;
-                        }
-                        if half && (image[0], image[1], image[2]) < (0, 0, 0) {
-                            continue;
-                        }
-                    }
-                    let xj = positions[j as usize];
-                    let d = [
-                        xj[0] + image[0] as f64 * l[0] - xi[0],
-                        xj[1] + image[1] as f64 * l[1] - xi[1],
-                        xj[2] + image[2] as f64 * l[2] - xi[2],
-                    ];
-                    if d[0] * d[0] + d[1] * d[1] + d[2] * d[2] < self.rc2 {
-                        entries.push(NeighborEntry { j, image });
+        list.entries.clear();
+        list.entries.reserve(staged.len());
+        for &(a, b) in &span {
+            list.entries
+                .extend_from_slice(&staged[a as usize..b as usize]);
+            list.start.push(list.entries.len() as u32);
+        }
+    }
+
+    /// The stencil of the cell at `ci`: for each neighbouring cell its range in the sorted
+    /// arrays, the Cartesian shift of its image and the image itself. A half list visits only
+    /// the offsets that are lexicographically ≥ 0 (see [`NeighborList::build`]).
+    fn stencil_cells(
+        &self,
+        ci: [u32; 3],
+        half: bool,
+        cells: &mut Vec<(u32, u32, [f64; 3], [i32; 3])>,
+    ) {
+        cells.clear();
+        for s in &self.stencil {
+            if half && (s[0], s[1], s[2]) < (0, 0, 0) {
+                continue;
+            }
+            let mut c = [0u32; 3];
+            let mut shift = [0.0f64; 3];
+            let mut img = [0i32; 3];
+            let mut inside = true;
+            for k in 0..3 {
+                let u = (ci[k] as i32 + s[k] + self.reach[k]) as usize;
+                c[k] = self.axis_cell[k][u];
+                inside &= c[k] != u32::MAX;
+                shift[k] = self.axis_shift[k][u];
+                img[k] = self.axis_image[k][u];
+            }
+            if inside {
+                let cell = Self::index(self.n, c);
+                let own = *s == [0, 0, 0];
+                // The own cell comes first so `neighbors_of` can recognise it.
+                if self.first[cell] != self.first[cell + 1] || own {
+                    cells.push((self.first[cell], self.first[cell + 1], shift, img));
+                    if own {
+                        let last = cells.len() - 1;
+                        cells.swap(0, last);
                     }
                 }
             }
-            list.start.push(entries.len() as u32);
         }
-        list.entries = entries;
+    }
+
+    /// Appends the neighbours of the atom at sorted position `slot` (atom `i`) found in
+    /// `cells` (own cell first).
+    #[inline]
+    fn neighbors_of(
+        &self,
+        slot: usize,
+        cells: &[(u32, u32, [f64; 3], [i32; 3])],
+        half: bool,
+        out: &mut Vec<NeighborEntry>,
+    ) {
+        let rc2 = self.rc2;
+        let wi = self.sorted_wrap[slot];
+        let xi = self.sorted_x[slot];
+        // Branch-free compaction: every candidate is written, and the length advances only
+        // for those within the cutoff. About a quarter of the candidates are kept, in no
+        // predictable pattern, so a branch per candidate would mispredict often.
+        let max_new: usize = cells.iter().map(|c| (c.1 - c.0) as usize).sum();
+        let base = out.len();
+        out.resize(
+            base + max_new,
+            NeighborEntry {
+                j: 0,
+                image: [0; 3],
+            },
+        );
+        let buf = &mut out[base..];
+        let mut len = 0;
+        for (n_cell, &(a, b, shift, img)) in cells.iter().enumerate() {
+            let (mut a, b) = (a as usize, b as usize);
+            if n_cell == 0 && half {
+                // Own cell in a half list: the pair goes to the lower index (cells are sorted
+                // ascending), so only the atoms after this one.
+                a = slot + 1;
+            }
+            // Relative to the shifted cell, so the loop body is three subtractions.
+            let rel = [xi[0] - shift[0], xi[1] - shift[1], xi[2] - shift[2]];
+            let xs = &self.sorted_x[a..b];
+            let js = &self.sorted_atom[a..b];
+            // The own slot (distance 0 to itself) is reachable in full lists only.
+            let own = if n_cell == 0 {
+                self.sorted_atom[slot]
+            } else {
+                u32::MAX
+            };
+            if self.all_wrapped {
+                // Every atom inside the box: the image is the cell's.
+                let image = [img[0] as i8, img[1] as i8, img[2] as i8];
+                for (xj, &j) in xs.iter().zip(js) {
+                    let d0 = xj[0] - rel[0];
+                    let d1 = xj[1] - rel[1];
+                    let d2 = xj[2] - rel[2];
+                    buf[len] = NeighborEntry { j, image };
+                    len += ((d0 * d0 + d1 * d1 + d2 * d2 < rc2) & (j != own)) as usize;
+                }
+            } else {
+                let base_image = [img[0] + wi[0], img[1] + wi[1], img[2] + wi[2]];
+                let ws = &self.sorted_wrap[a..b];
+                for ((xj, &j), wj) in xs.iter().zip(js).zip(ws) {
+                    let d0 = xj[0] - rel[0];
+                    let d1 = xj[1] - rel[1];
+                    let d2 = xj[2] - rel[2];
+                    buf[len] = NeighborEntry {
+                        j,
+                        image: [
+                            (base_image[0] - wj[0]) as i8,
+                            (base_image[1] - wj[1]) as i8,
+                            (base_image[2] - wj[2]) as i8,
+                        ],
+                    };
+                    len += ((d0 * d0 + d1 * d1 + d2 * d2 < rc2) & (j != own)) as usize;
+                }
+            }
+        }
+        out.truncate(base + len);
     }
 }
 

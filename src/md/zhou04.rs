@@ -380,6 +380,11 @@ impl EamModel for Zhou04 {
     fn embed(&self, s: usize, rho: f64) -> (f64, f64) {
         self.params[s].embedding(rho)
     }
+
+    #[inline]
+    fn n_species(&self) -> usize {
+        self.params.len()
+    }
 }
 
 impl Potential for Zhou04 {

@@ -30,6 +30,21 @@ pub(crate) trait EamModel: Sync {
     fn pair_energy(&self, a: usize, b: usize, at: Self::At, r: f64, recip: f64) -> f64;
     /// Embedding energy F_s(ρ) and dF/dρ.
     fn embed(&self, s: usize, rho: f64) -> (f64, f64);
+    /// Number of species.
+    fn n_species(&self) -> usize;
+}
+
+/// Runs `$body` with the const `$single` bound to whether the model has one species.
+macro_rules! with_single {
+    ($model:expr, $single:ident, $body:expr) => {
+        if $model.n_species() == 1 {
+            const $single: bool = true;
+            $body
+        } else {
+            const $single: bool = false;
+            $body
+        }
+    };
 }
 
 /// Chunks of the parallel path: fixed by the atom count (never by the thread count) so that
@@ -81,7 +96,9 @@ fn delta(xi: &[f64; 3], xj: &[f64; 3], image: [i8; 3], l: &[f64; 3]) -> [f64; 3]
 }
 
 /// Adds the densities of the pairs owned by atoms `range` to `rho` (both atoms of each pair).
-fn density_pass<M: EamModel>(
+/// `SINGLE`: one species only, so both atoms of a pair receive the same density and the species
+/// array need not be read (half the table look-ups of the general case).
+fn density_pass<M: EamModel, const SINGLE: bool>(
     model: &M,
     conf: &Configuration<'_>,
     nl: &NeighborList,
@@ -94,7 +111,7 @@ fn density_pass<M: EamModel>(
     let l = &conf.simbox.lengths;
     for i in range {
         let xi = &pos[i];
-        let si = species[i] as usize;
+        let si = if SINGLE { 0 } else { species[i] as usize };
         let mut acc = 0.0;
         for e in nl.of(i) {
             let j = e.j as usize;
@@ -102,8 +119,14 @@ fn density_pass<M: EamModel>(
             let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
             if r2 < rc2 {
                 let at = model.locate(r2.sqrt());
-                acc += model.density(species[j] as usize, at);
-                rho[j] += model.density(si, at);
+                if SINGLE {
+                    let v = model.density(0, at);
+                    acc += v;
+                    rho[j] += v;
+                } else {
+                    acc += model.density(species[j] as usize, at);
+                    rho[j] += model.density(si, at);
+                }
             }
         }
         rho[i] += acc;
@@ -133,7 +156,7 @@ fn embed_pass<M: EamModel>(
 
 /// Forces, pair energy and virial of the pairs owned by atoms `range`.
 #[allow(clippy::too_many_arguments)]
-fn force_pass<M: EamModel, const PER_ATOM: bool>(
+fn force_pass<M: EamModel, const PER_ATOM: bool, const SINGLE: bool>(
     model: &M,
     conf: &Configuration<'_>,
     nl: &NeighborList,
@@ -152,7 +175,7 @@ fn force_pass<M: EamModel, const PER_ATOM: bool>(
     let mut w = [0.0f64; 6];
     for i in range {
         let xi = &pos[i];
-        let si = species[i] as usize;
+        let si = if SINGLE { 0 } else { species[i] as usize };
         let fpi = fp[i];
         let mut fi = [0.0f64; 3];
         let mut ei = 0.0;
@@ -161,13 +184,17 @@ fn force_pass<M: EamModel, const PER_ATOM: bool>(
             let d = delta(xi, &pos[j], e.image, l);
             let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
             if r2 < rc2 {
-                let sj = species[j] as usize;
+                let sj = if SINGLE { 0 } else { species[j] as usize };
                 let r = r2.sqrt();
                 let recip = 1.0 / r;
                 let at = model.locate(r);
                 // rhoip: density at j due to i; rhojp: density at i due to j (LAMMPS names).
                 let rhoip = model.density_deriv(si, at);
-                let rhojp = model.density_deriv(sj, at);
+                let rhojp = if SINGLE {
+                    rhoip
+                } else {
+                    model.density_deriv(sj, at)
+                };
                 let (phi, phip) = model.pair(si, sj, at, r, recip);
                 let psip = fpi * rhojp + fp[j] * rhoip + phip;
                 // -dE/dr / r: positive when repulsive; d points from i to j.
@@ -264,7 +291,11 @@ fn compute_serial<M: EamModel>(
     rho.resize(n, 0.0);
     fp.clear();
     fp.resize(n, 0.0);
-    density_pass(model, conf, nl, 0..n, rho);
+    with_single!(
+        model,
+        SINGLE,
+        density_pass::<M, SINGLE>(model, conf, nl, 0..n, rho)
+    );
     let per_atom = !out.per_atom.is_empty();
     let e_embed = embed_pass(
         model,
@@ -276,28 +307,36 @@ fn compute_serial<M: EamModel>(
     );
     let mut e_pair = 0.0;
     if per_atom {
-        force_pass::<M, true>(
+        with_single!(
             model,
-            conf,
-            nl,
-            0..n,
-            fp,
-            &mut out.forces,
-            &mut out.per_atom,
-            &mut e_pair,
-            &mut out.virial,
+            SINGLE,
+            force_pass::<M, true, SINGLE>(
+                model,
+                conf,
+                nl,
+                0..n,
+                fp,
+                &mut out.forces,
+                &mut out.per_atom,
+                &mut e_pair,
+                &mut out.virial,
+            )
         );
     } else {
-        force_pass::<M, false>(
+        with_single!(
             model,
-            conf,
-            nl,
-            0..n,
-            fp,
-            &mut out.forces,
-            &mut [],
-            &mut e_pair,
-            &mut out.virial,
+            SINGLE,
+            force_pass::<M, false, SINGLE>(
+                model,
+                conf,
+                nl,
+                0..n,
+                fp,
+                &mut out.forces,
+                &mut [],
+                &mut e_pair,
+                &mut out.virial,
+            )
         );
     }
     out.energy = e_embed + e_pair;
@@ -324,7 +363,11 @@ fn compute_chunked<M: EamModel>(
     chunks.par_iter_mut().enumerate().for_each(|(c, ch)| {
         ch.rho.clear();
         ch.rho.resize(n, 0.0);
-        density_pass(model, conf, nl, range(c), &mut ch.rho);
+        with_single!(
+            model,
+            SINGLE,
+            density_pass::<M, SINGLE>(model, conf, nl, range(c), &mut ch.rho)
+        );
     });
     rho.clear();
     rho.resize(n, 0.0);
@@ -367,28 +410,36 @@ fn compute_chunked<M: EamModel>(
         if per_atom {
             ch.per_atom.clear();
             ch.per_atom.resize(n, 0.0);
-            force_pass::<M, true>(
+            with_single!(
                 model,
-                conf,
-                nl,
-                range(c),
-                fp,
-                &mut ch.forces,
-                &mut ch.per_atom,
-                &mut ch.energy,
-                &mut ch.virial,
+                SINGLE,
+                force_pass::<M, true, SINGLE>(
+                    model,
+                    conf,
+                    nl,
+                    range(c),
+                    fp,
+                    &mut ch.forces,
+                    &mut ch.per_atom,
+                    &mut ch.energy,
+                    &mut ch.virial,
+                )
             );
         } else {
-            force_pass::<M, false>(
+            with_single!(
                 model,
-                conf,
-                nl,
-                range(c),
-                fp,
-                &mut ch.forces,
-                &mut [],
-                &mut ch.energy,
-                &mut ch.virial,
+                SINGLE,
+                force_pass::<M, false, SINGLE>(
+                    model,
+                    conf,
+                    nl,
+                    range(c),
+                    fp,
+                    &mut ch.forces,
+                    &mut [],
+                    &mut ch.energy,
+                    &mut ch.virial,
+                )
             );
         }
     });

@@ -330,6 +330,11 @@ impl EamModel for Eam {
         }
         (f, fp)
     }
+
+    #[inline(always)]
+    fn n_species(&self) -> usize {
+        self.elements.len()
+    }
 }
 
 impl Potential for Eam {
