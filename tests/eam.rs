@@ -1,6 +1,6 @@
 //! EAM physics and LAMMPS-compatibility tests.
 
-use kmc::md::eam::{Eam, Funcfl, Setfl};
+use kmc::md::eam::{Eam, Funcfl};
 use kmc::md::zhou04::{self, Zhou04};
 use kmc::md::{Configuration, Evaluation, NeighborList, Potential, SimBox};
 use rand::{RngExt, SeedableRng};

@@ -3,6 +3,10 @@
 use super::{Configuration, Evaluation, NeighborList, Potential};
 use crate::{Error, Result};
 
+fn is_positive(x: f64) -> bool {
+    x > 0.0
+}
+
 /// `E(r) = D [e^{−2α(r − r0)} − 2 e^{−α(r − r0)}] − E_shift` for `r < r_c`, the same for every
 /// species pair. With `shifted`, `E_shift = E(r_c)` so the energy is continuous at the cutoff
 /// (the force is not).
@@ -50,7 +54,7 @@ impl Morse {
                 ));
             }
         }
-        if elements.iter().any(|(_, m)| !(*m > 0.0)) {
+        if elements.iter().any(|(_, m)| !is_positive(*m)) {
             return Err(Error::field("morse.elements", "masses must be positive"));
         }
         Ok(Morse {

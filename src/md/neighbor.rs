@@ -12,6 +12,8 @@
 //! images then account for the wrap. An integrator that wraps an atom back into the box moves it
 //! by a box length, which `needs_rebuild` reports, so the list never goes stale silently.
 
+use rayon::prelude::*;
+
 use super::SimBox;
 
 /// One neighbour of an atom.
@@ -42,6 +44,10 @@ pub struct NeighborList {
 
 /// Periodic axes: positions are accepted within this many box lengths of the box.
 const MAX_WRAP: f64 = 100.0;
+/// Lists for at least this many atoms are built in parallel (rayon).
+const PARALLEL_BUILD_ATOMS: usize = 8192;
+/// Chunks of a parallel build (fixed, so the work split does not depend on the machine).
+const BUILD_CHUNKS: usize = 8;
 
 impl NeighborList {
     /// The neighbours of atom `i`.
@@ -115,14 +121,13 @@ impl NeighborList {
             return true;
         }
         let limit = 0.25 * self.skin * self.skin;
-        // Branch-free max over all atoms; this runs every MD step and should stay cheap.
-        let mut max_d2 = 0.0f64;
-        for (x, x0) in positions.iter().zip(&self.reference) {
+        // Runs every MD step: one pass, exit at the first atom that moved too far (a NaN
+        // position counts as moved, so the caller notices).
+        positions.iter().zip(&self.reference).any(|(x, x0)| {
             let d = [x[0] - x0[0], x[1] - x0[1], x[2] - x0[2]];
-            max_d2 = max_d2.max(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-        }
-        // NaN positions compare false; treat them as moved so the caller notices.
-        !(max_d2 <= limit)
+            let d2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+            d2 > limit || d2.is_nan()
+        })
     }
 
     /// Reference O(N² · images) construction: every pair (and every periodic image) within
@@ -207,6 +212,13 @@ impl NeighborList {
         }
     }
 }
+
+/// One chunk's entries in cell order, with `(atom, begin, end)` of each atom's run.
+type Staged = (Vec<NeighborEntry>, Vec<(u32, u32, u32)>);
+
+/// A neighbouring cell of a stencil: its range in the sorted arrays, the Cartesian shift of its
+/// periodic image and the image.
+type StencilCell = (u32, u32, [f64; 3], [i32; 3]);
 
 /// A grid of cells over the box (periodic axes) or over the atoms' extent (open axes), with the
 /// atoms sorted by cell.
@@ -405,52 +417,89 @@ impl CellGrid {
     }
 
     fn fill(&self, positions: &[[f64; 3]], list: &mut NeighborList) {
-        let n_atoms = positions.len();
+        let n_chunks = if positions.len() >= PARALLEL_BUILD_ATOMS {
+            BUILD_CHUNKS
+        } else {
+            1
+        };
+        self.fill_chunked(positions.len(), list, n_chunks);
+    }
+
+    /// Atoms are visited cell by cell, so each cell's stencil is set up once and the
+    /// candidates of a cell are contiguous; the entries are then put in atom order. With
+    /// several chunks the cells are split into runs of about equal atom counts, built in
+    /// parallel; each atom's entries do not depend on the chunking.
+    fn fill_chunked(&self, n_atoms: usize, list: &mut NeighborList, n_chunks: usize) {
         let half = list.half;
-        // Atoms are visited cell by cell, so each cell's stencil is set up once and the
-        // candidates of a cell are contiguous; the entries are then put in atom order.
-        let mut staged: Vec<NeighborEntry> = Vec::with_capacity(list.entries.len());
-        let mut span = vec![(0u32, 0u32); n_atoms];
-        let mut cells: Vec<(u32, u32, [f64; 3], [i32; 3])> = Vec::with_capacity(self.stencil.len());
         let n_cells = self.first.len() - 1;
-        for c in 0..n_cells {
-            let (ca, cb) = (self.first[c] as usize, self.first[c + 1] as usize);
-            if ca == cb {
-                continue;
+        let mut cell_bounds = vec![0usize; n_chunks + 1];
+        for (k, bound) in cell_bounds.iter_mut().enumerate().skip(1) {
+            let target = (n_atoms * k / n_chunks) as u32;
+            *bound = self.first.partition_point(|&f| f < target).min(n_cells);
+        }
+        cell_bounds[n_chunks] = n_cells;
+        let build = |k: usize| {
+            let mut staged: Vec<NeighborEntry> = Vec::new();
+            let mut spans: Vec<(u32, u32, u32)> = Vec::new();
+            let mut cells = Vec::with_capacity(self.stencil.len());
+            for c in cell_bounds[k]..cell_bounds[k + 1] {
+                let (ca, cb) = (self.first[c] as usize, self.first[c + 1] as usize);
+                if ca == cb {
+                    continue;
+                }
+                self.stencil_cells(
+                    self.cell_of[self.sorted_atom[ca] as usize],
+                    half,
+                    &mut cells,
+                );
+                for slot in ca..cb {
+                    let begin = staged.len() as u32;
+                    self.neighbors_of(slot, &cells, half, &mut staged);
+                    spans.push((self.sorted_atom[slot], begin, staged.len() as u32));
+                }
             }
-            self.stencil_cells(
-                self.cell_of[self.sorted_atom[ca] as usize],
-                half,
-                &mut cells,
-            );
-            for slot in ca..cb {
-                let i = self.sorted_atom[slot] as usize;
-                let begin = staged.len() as u32;
-                self.neighbors_of(slot, &cells, half, &mut staged);
-                span[i] = (begin, staged.len() as u32);
+            (staged, spans)
+        };
+        let parts: Vec<Staged> = if n_chunks == 1 {
+            vec![build(0)]
+        } else {
+            (0..n_chunks).into_par_iter().map(build).collect()
+        };
+        let mut count = vec![0u32; n_atoms];
+        for (_, spans) in &parts {
+            for &(i, a, b) in spans {
+                count[i as usize] = b - a;
             }
         }
         list.start.clear();
         list.start.reserve(n_atoms + 1);
         list.start.push(0);
+        let mut total = 0u32;
+        for c in &count {
+            total += c;
+            list.start.push(total);
+        }
         list.entries.clear();
-        list.entries.reserve(staged.len());
-        for &(a, b) in &span {
-            list.entries
-                .extend_from_slice(&staged[a as usize..b as usize]);
-            list.start.push(list.entries.len() as u32);
+        list.entries.resize(
+            total as usize,
+            NeighborEntry {
+                j: 0,
+                image: [0; 3],
+            },
+        );
+        for (staged, spans) in &parts {
+            for &(i, a, b) in spans {
+                let at = list.start[i as usize] as usize;
+                list.entries[at..at + (b - a) as usize]
+                    .copy_from_slice(&staged[a as usize..b as usize]);
+            }
         }
     }
 
     /// The stencil of the cell at `ci`: for each neighbouring cell its range in the sorted
     /// arrays, the Cartesian shift of its image and the image itself. A half list visits only
     /// the offsets that are lexicographically ≥ 0 (see [`NeighborList::build`]).
-    fn stencil_cells(
-        &self,
-        ci: [u32; 3],
-        half: bool,
-        cells: &mut Vec<(u32, u32, [f64; 3], [i32; 3])>,
-    ) {
+    fn stencil_cells(&self, ci: [u32; 3], half: bool, cells: &mut Vec<StencilCell>) {
         cells.clear();
         for s in &self.stencil {
             if half && (s[0], s[1], s[2]) < (0, 0, 0) {
@@ -488,7 +537,7 @@ impl CellGrid {
     fn neighbors_of(
         &self,
         slot: usize,
-        cells: &[(u32, u32, [f64; 3], [i32; 3])],
+        cells: &[StencilCell],
         half: bool,
         out: &mut Vec<NeighborEntry>,
     ) {
@@ -587,6 +636,48 @@ mod tests {
             sorted(&full),
             sorted(&NeighborList::brute_force(&x, &b, 3.0, 0.0, false))
         );
+    }
+
+    #[test]
+    fn parallel_build_equals_serial_build() {
+        // 1372 atoms of a perturbed FCC crystal, periodic in x and y, some outside the box.
+        let mut x = Vec::new();
+        for i in 0..7 {
+            for j in 0..7 {
+                for k in 0..7 {
+                    for o in [
+                        [0.0, 0.0, 0.0],
+                        [0.5, 0.5, 0.0],
+                        [0.5, 0.0, 0.5],
+                        [0.0, 0.5, 0.5],
+                    ] {
+                        let t = (x.len() as f64 * 0.618).fract() - 0.5;
+                        x.push([
+                            (i as f64 + o[0]) * 3.6 + 0.2 * t,
+                            (j as f64 + o[1]) * 3.6 - 0.3 * t,
+                            (k as f64 + o[2]) * 3.6 + 0.1 * t,
+                        ]);
+                    }
+                }
+            }
+        }
+        let b = SimBox {
+            lengths: [25.2, 25.2, 25.2],
+            periodic: [true, true, false],
+        };
+        for half in [true, false] {
+            let grid = CellGrid::new(&x, &b, 6.5);
+            let mut serial = NeighborList {
+                half,
+                ..Default::default()
+            };
+            let mut parallel = serial.clone();
+            grid.fill_chunked(x.len(), &mut serial, 1);
+            grid.fill_chunked(x.len(), &mut parallel, 8);
+            assert_eq!(serial.start, parallel.start);
+            assert_eq!(serial.entries, parallel.entries);
+            assert!(serial.entries.len() > 30 * x.len());
+        }
     }
 
     #[test]

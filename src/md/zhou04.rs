@@ -367,12 +367,12 @@ impl EamModel for Zhou04 {
     }
 
     #[inline]
-    fn pair(&self, a: usize, b: usize, r: f64, _r: f64, _recip: f64) -> (f64, f64) {
+    fn pair(&self, a: usize, b: usize, r: f64, _dist: f64, _recip: f64) -> (f64, f64) {
         Zhou04::pair(self, a, b, r)
     }
 
     #[inline]
-    fn pair_energy(&self, a: usize, b: usize, r: f64, _r: f64, _recip: f64) -> f64 {
+    fn pair_energy(&self, a: usize, b: usize, r: f64, _dist: f64, _recip: f64) -> f64 {
         Zhou04::pair(self, a, b, r).0
     }
 

@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::setfl::check_grid;
+use super::setfl::{check_grid, is_positive};
 use super::text::{self, Lines, parse_count, parse_f64};
 use crate::{Error, Result};
 
@@ -139,7 +139,7 @@ impl Funcfl {
                 ),
             ));
         }
-        if !(self.mass > 0.0) {
+        if !is_positive(self.mass) {
             return Err(Error::field("funcfl.mass", "expected a positive mass"));
         }
         let all_finite = self

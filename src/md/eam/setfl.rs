@@ -205,7 +205,7 @@ impl Setfl {
                     ),
                 ));
             }
-            if !(el.mass > 0.0) {
+            if !is_positive(el.mass) {
                 return Err(Error::field(
                     format!("setfl.elements[{}].mass", el.name),
                     "expected a positive mass",
@@ -300,16 +300,21 @@ pub(crate) fn check_grid(
     if nr < 5 {
         return Err(format!("Nr: expected at least 5 grid points, found {nr}"));
     }
-    if !(drho > 0.0) {
+    if !is_positive(drho) {
         return Err(format!("drho: expected a positive spacing, found {drho}"));
     }
-    if !(dr > 0.0) {
+    if !is_positive(dr) {
         return Err(format!("dr: expected a positive spacing, found {dr}"));
     }
-    if !(cutoff > 0.0) {
+    if !is_positive(cutoff) {
         return Err(format!(
             "cutoff: expected a positive distance, found {cutoff}"
         ));
     }
     Ok(())
+}
+
+/// True for a positive number (false for NaN).
+pub(crate) fn is_positive(x: f64) -> bool {
+    x > 0.0
 }
