@@ -120,3 +120,26 @@ fn missing_file_is_an_io_error() {
     let err = Setfl::read(data("does_not_exist.setfl")).unwrap_err();
     assert!(matches!(err, Error::Io { .. }));
 }
+
+#[test]
+fn cli_writes_the_zhou04_setfl() {
+    let path = temp("cli_CuAg.setfl");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_kmc"))
+        .args(["potential", "zhou04", "Cu", "Ag", "--out"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        Setfl::read(&path).unwrap(),
+        zhou04::setfl(&["Cu", "Ag"]).unwrap()
+    );
+    // An unknown element fails with a message and a non-zero exit code.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kmc"))
+        .args(["potential", "zhou04", "Cu", "Xx", "--out"])
+        .arg(temp("never.setfl"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no Zhou 2004 parameters for `Xx`"));
+}

@@ -190,3 +190,96 @@ impl Potential for Morse {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::md::SimBox;
+
+    fn eval(m: &Morse, x: &[[f64; 3]], b: &SimBox) -> Evaluation {
+        let nl = NeighborList::build(x, b, m.cutoff(), 0.5, true);
+        let species = vec![0u8; x.len()];
+        let conf = Configuration {
+            positions: x,
+            species: &species,
+            simbox: b,
+        };
+        let mut out = Evaluation::default();
+        m.compute(&conf, &nl, true, &mut out);
+        out
+    }
+
+    #[test]
+    fn dimer_minimum_and_shift() {
+        let m = Morse::copper();
+        let b = SimBox::open([20.0; 3]);
+        let out = eval(&m, &[[0.0; 3], [m.r0_a, 0.0, 0.0]], &b);
+        // At r0 the unshifted energy is −D and the force vanishes.
+        let shift = m.raw(m.cutoff_a).0;
+        assert!((out.energy - (-m.depth_ev - shift)).abs() < 1e-14);
+        assert!(out.forces[0][0].abs() < 1e-14);
+        // Continuous at the cutoff, zero beyond.
+        assert!(m.pair_energy(m.cutoff_a * (1.0 - 1e-12)).abs() < 1e-12);
+        assert_eq!(m.pair_energy(m.cutoff_a), 0.0);
+        let far = eval(&m, &[[0.0; 3], [7.5, 0.0, 0.0]], &b);
+        assert_eq!(far.energy, 0.0);
+    }
+
+    #[test]
+    fn forces_virial_and_site_energies_are_consistent() {
+        let m = Morse::copper();
+        let b = SimBox::periodic([9.0, 9.5, 10.0]);
+        let x: Vec<[f64; 3]> = (0..40)
+            .map(|i| {
+                let t = i as f64;
+                [
+                    (t * 2.3 + 0.1 * (t * 0.7).sin()) % 9.0,
+                    (t * 1.7 + 0.2 * (t * 1.3).cos()) % 9.5,
+                    (t * 3.1) % 10.0,
+                ]
+            })
+            .collect();
+        let out = eval(&m, &x, &b);
+        let h = 1e-6;
+        for i in [0, 7, 23] {
+            for k in 0..3 {
+                let mut y = x.clone();
+                y[i][k] += h;
+                let ep = eval(&m, &y, &b).energy;
+                y[i][k] -= 2.0 * h;
+                let em = eval(&m, &y, &b).energy;
+                let fd = -(ep - em) / (2.0 * h);
+                assert!((fd - out.forces[i][k]).abs() < 1e-6 * (1.0 + fd.abs()));
+            }
+        }
+        // W_xx = −dE/dε for x → (1 + ε) x with the box.
+        let strained = |eps: f64| {
+            let y: Vec<[f64; 3]> = x.iter().map(|p| [p[0] * (1.0 + eps), p[1], p[2]]).collect();
+            let mut bb = b;
+            bb.lengths[0] *= 1.0 + eps;
+            eval(&m, &y, &bb).energy
+        };
+        let fd = -(strained(h) - strained(-h)) / (2.0 * h);
+        assert!((fd - out.virial[0]).abs() < 1e-6 * (1.0 + fd.abs()));
+        let full = NeighborList::build(&x, &b, m.cutoff(), 0.0, false);
+        let species = vec![0u8; x.len()];
+        let conf = Configuration {
+            positions: &x,
+            species: &species,
+            simbox: &b,
+        };
+        let which: Vec<u32> = (0..x.len() as u32).collect();
+        let mut e = vec![0.0; x.len()];
+        m.site_energies(&conf, &full, &which, &mut e);
+        for (a, b) in e.iter().zip(&out.per_atom) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        assert!(Morse::new(&[("Cu", 63.5)], -1.0, 1.0, 2.5, 6.0).is_err());
+        assert!(Morse::new(&[("Cu", 0.0)], 1.0, 1.0, 2.5, 6.0).is_err());
+        assert!(Morse::new(&[], 1.0, 1.0, 2.5, 6.0).is_err());
+    }
+}

@@ -460,4 +460,38 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn cross_pair_follows_the_mixing_rule() {
+        let z = Zhou04::new(&["Ag", "Ni"]).unwrap();
+        for r in [2.2, 2.9, 4.1] {
+            let (fa, fb) = (z.density(0, r).0, z.density(1, r).0);
+            let expected = 0.5 * (fb / fa * z.pair(0, 0, r).0 + fa / fb * z.pair(1, 1, r).0);
+            assert!((z.pair(0, 1, r).0 - expected).abs() < 1e-15);
+            assert_eq!(z.pair(0, 1, r), z.pair(1, 0, r));
+        }
+    }
+
+    #[test]
+    fn tabulation_conventions() {
+        let s = setfl(&["Cu", "Ag"]).unwrap();
+        // r_cut = √10/2 · a0(Ag), a0 = √2 r_e; 2000 × 2000 points; ρ_max = 100 here.
+        let a_ag = 2f64.sqrt() * 2.891814;
+        assert!((s.cutoff - 10f64.sqrt() / 2.0 * a_ag).abs() < 1e-12);
+        assert_eq!((s.nr, s.nrho), (2000, 2000));
+        assert!((s.dr - s.cutoff / 1999.0).abs() < 1e-15);
+        assert!((s.drho - 100.0 / 1999.0).abs() < 1e-15);
+        assert_eq!(s.elements[0].embedding[0], 0.0);
+        // Below 0.5 Å the tables hold the 0.5 Å values (r·φ included).
+        assert_eq!(
+            s.elements[1].density[0],
+            element("Ag").unwrap().density(R_START).0
+        );
+        assert_eq!(
+            s.pair[0][0],
+            R_START * element("Cu").unwrap().pair(R_START).0
+        );
+        assert!(Zhou04::new(&["Cu", "Cu"]).is_err());
+        assert!(Zhou04::new(&[]).is_err());
+    }
 }
