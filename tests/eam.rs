@@ -538,3 +538,17 @@ fn parallel_path_is_deterministic_across_thread_counts() {
         }
     }
 }
+
+#[test]
+fn embedding_continues_linearly_beyond_the_table() {
+    // LAMMPS: for ρ > ρ_max = (Nrho − 1) drho, F(ρ) = F(ρ_max) + F'(ρ_max) (ρ − ρ_max), so
+    // the energy stays consistent with the forces when atoms are pushed very close.
+    let eam = Eam::from_setfl(&zhou04::setfl(&["Pt"]).unwrap()).unwrap();
+    let (_, _, rho_max) = eam.rho_grid();
+    let (f0, d0) = eam.embedding(0, rho_max);
+    for extra in [0.5, 7.0, 30.0] {
+        let (f, d) = eam.embedding(0, rho_max + extra);
+        assert_eq!(d, d0);
+        assert!((f - (f0 + d0 * extra)).abs() < 1e-12 * f.abs().max(1.0));
+    }
+}

@@ -30,6 +30,13 @@ use kernel::{EamModel, Scratch};
 pub const DEFAULT_PARALLEL_THRESHOLD: usize = 4096;
 
 /// A tabulated EAM potential, splined as LAMMPS splines it.
+///
+/// [`Potential::compute`] takes a half list and runs serially below
+/// [`Eam::parallel_threshold`] atoms; above it, the atoms are cut into a fixed number of chunks
+/// (set by the atom count alone) evaluated with rayon, so results are bitwise identical for any
+/// number of threads (they differ from the single-chunk serial sums only by rounding, ~1e-16
+/// relative). Species bytes must be below `elements().len()`, and the list must be built for
+/// the same atoms; otherwise `compute` panics (these are programming errors, not input errors).
 #[derive(Debug, Clone)]
 pub struct Eam {
     elements: Vec<String>,
