@@ -438,8 +438,10 @@ impl CellGrid {
             *bound = self.first.partition_point(|&f| f < target).min(n_cells);
         }
         cell_bounds[n_chunks] = n_cells;
+        // A rebuild expects about as many entries as the last build held.
+        let expected = list.entries.len() / n_chunks + list.entries.len() / (16 * n_chunks);
         let build = |k: usize| {
-            let mut staged: Vec<NeighborEntry> = Vec::new();
+            let mut staged: Vec<NeighborEntry> = Vec::with_capacity(expected);
             let mut spans: Vec<(u32, u32, u32)> = Vec::new();
             let mut cells = Vec::with_capacity(self.stencil.len());
             for c in cell_bounds[k]..cell_bounds[k + 1] {
