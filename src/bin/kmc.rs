@@ -60,6 +60,9 @@ enum Command {
     },
     /// Lists lattices, rate models and samplers.
     Info,
+    /// Generates interatomic potential files.
+    #[command(subcommand)]
+    Potential(PotentialCommand),
     /// Runs a molecular-dynamics scenario (RON).
     Md {
         /// The scenario file.
@@ -70,6 +73,20 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PotentialCommand {
+    /// Tabulates the Zhou–Johnson–Wadley 2004 EAM (Cu Ag Au Ni Pd Pt Al) as a LAMMPS
+    /// `eam/alloy` setfl file.
+    Zhou04 {
+        /// Elements in species order, e.g. `Cu Ag`.
+        #[arg(required = true)]
+        elements: Vec<String>,
+        /// Output setfl file.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -271,6 +288,12 @@ fn dispatch(cmd: Command) -> Result<()> {
             out,
             quiet,
         } => md(scenario, out, quiet),
+        Command::Potential(PotentialCommand::Zhou04 { elements, out }) => {
+            let names: Vec<&str> = elements.iter().map(String::as_str).collect();
+            kmc::md::zhou04::write_setfl(&names, &out)?;
+            println!("wrote {} ({})", out.display(), names.join(" "));
+            Ok(())
+        }
         Command::Info => {
             println!("kmc {}", env!("CARGO_PKG_VERSION"));
             println!("\nlattices (lattice.kind; lattice.size unit):");

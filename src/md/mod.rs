@@ -6,16 +6,22 @@
 //! concrete code.
 
 pub mod build;
+pub mod eam;
 pub mod integrate;
 pub mod lj;
 pub mod mc;
 pub mod minimize;
+pub mod morse;
 pub mod neighbor;
 pub mod run;
 pub mod system;
 pub mod traj;
+pub mod zhou04;
 
+pub use eam::{Eam, Funcfl, Setfl};
+pub use morse::Morse;
 pub use neighbor::{NeighborEntry, NeighborList};
+pub use zhou04::Zhou04;
 
 /// An orthorhombic box `[0, L_x) × [0, L_y) × [0, L_z)`, periodic or open along each axis.
 ///

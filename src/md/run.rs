@@ -91,12 +91,33 @@ pub enum PotentialSpec {
         /// Cutoff.
         cutoff_a: f64,
     },
+    /// The Zhou–Johnson–Wadley 2004 EAM, tabulated as LAMMPS's `eam/alloy` would read it.
+    Zhou04 {
+        /// Elements in species order, e.g. `["Au", "Ag"]`.
+        elements: Vec<String>,
+    },
+    /// A LAMMPS `eam/alloy` setfl file (path relative to the scenario file).
+    Setfl {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 impl PotentialSpec {
     /// Builds the potential; relative file paths are resolved against `base_dir`.
-    pub fn build(&self, _base_dir: &Path) -> Result<Box<dyn Potential>> {
+    pub fn build(&self, base_dir: &Path) -> Result<Box<dyn Potential>> {
         match self {
+            PotentialSpec::Zhou04 { elements } => {
+                let names: Vec<&str> = elements.iter().map(String::as_str).collect();
+                let setfl = crate::md::zhou04::setfl(&names).map_err(|e| match e {
+                    Error::Input { message, .. } => Error::field("potential.elements", message),
+                    other => other,
+                })?;
+                Ok(Box::new(crate::md::Eam::from_setfl(&setfl)?))
+            }
+            PotentialSpec::Setfl { path } => {
+                Ok(Box::new(crate::md::Eam::read_setfl(base_dir.join(path))?))
+            }
             PotentialSpec::LennardJones {
                 element,
                 mass_amu,

@@ -241,8 +241,8 @@ pub fn normal_pair(rng: &mut KmcRng) -> (f64, f64) {
     (r * phi.cos(), r * phi.sin())
 }
 
-/// Builds a neighbour list. This is the one place lists are made: swap in the cell-list
-/// builder here.
+/// Builds a neighbour list (cell lists; see [`NeighborList::build`]). The one place MD code
+/// makes lists.
 pub fn build_neighbor_list(
     positions: &[[f64; 3]],
     simbox: &SimBox,
@@ -250,7 +250,7 @@ pub fn build_neighbor_list(
     skin: f64,
     half: bool,
 ) -> NeighborList {
-    NeighborList::brute_force(positions, simbox, cutoff, skin, half)
+    NeighborList::build(positions, simbox, cutoff, skin, half)
 }
 
 /// A Verlet list with skin and the reference state it was built from, so its validity can be
