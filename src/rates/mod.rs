@@ -7,10 +7,15 @@
 
 mod bond_counting;
 mod coordination;
+mod table;
 
 pub use bond_counting::{BondCount, BondCounting, BondCountingSpec, HopParams};
 pub use coordination::{
     CoordinationMetropolis, CoordinationMetropolisSpec, CoordinationParams, SiteEnergy,
+};
+pub use table::{
+    BarrierTable, BarrierTableFile, BarrierTableSpec, IN_PLANE_KEYS, INTERLAYER_N, KEY_SITES,
+    SpeciesBarriers, load_barrier_table, mirror_mask, parse_barrier_table, reverse_mask,
 };
 
 use crate::catalog::Event;
@@ -48,6 +53,8 @@ pub enum RateModelSpec {
     BondCounting(BondCountingSpec),
     /// `E_a = Q + max(ΔE, 0)` with site energies `E(n)` by coordination (SPPARKS's diffusion app).
     CoordinationMetropolis(CoordinationMetropolisSpec),
+    /// Barriers by species and local configuration from a RON table file (`rates/*.ron`).
+    BarrierTable(BarrierTableSpec),
 }
 
 /// A rate model built from a spec (enum dispatch: no virtual call in the hot loop).
@@ -57,6 +64,8 @@ pub enum AnyRateModel {
     BondCounting(BondCounting),
     /// See [`CoordinationMetropolis`].
     CoordinationMetropolis(CoordinationMetropolis),
+    /// See [`BarrierTable`].
+    BarrierTable(BarrierTable),
 }
 
 impl RateModelSpec {
@@ -75,6 +84,9 @@ impl RateModelSpec {
             RateModelSpec::CoordinationMetropolis(s) => AnyRateModel::CoordinationMetropolis(
                 CoordinationMetropolis::new(s, species, lattice, temperature_k)?,
             ),
+            RateModelSpec::BarrierTable(s) => {
+                AnyRateModel::BarrierTable(BarrierTable::new(s, species, lattice, temperature_k)?)
+            }
         })
     }
 }
@@ -84,6 +96,7 @@ impl RateModel for AnyRateModel {
         match self {
             AnyRateModel::BondCounting(m) => m.name(),
             AnyRateModel::CoordinationMetropolis(m) => m.name(),
+            AnyRateModel::BarrierTable(m) => m.name(),
         }
     }
 
@@ -91,6 +104,7 @@ impl RateModel for AnyRateModel {
         match self {
             AnyRateModel::BondCounting(m) => m.interaction_range(),
             AnyRateModel::CoordinationMetropolis(m) => m.interaction_range(),
+            AnyRateModel::BarrierTable(m) => m.interaction_range(),
         }
     }
 
@@ -99,6 +113,7 @@ impl RateModel for AnyRateModel {
         match self {
             AnyRateModel::BondCounting(m) => m.site_events(state, site, out),
             AnyRateModel::CoordinationMetropolis(m) => m.site_events(state, site, out),
+            AnyRateModel::BarrierTable(m) => m.site_events(state, site, out),
         }
     }
 
@@ -107,6 +122,7 @@ impl RateModel for AnyRateModel {
         match self {
             AnyRateModel::BondCounting(m) => m.site_rate(state, site),
             AnyRateModel::CoordinationMetropolis(m) => m.site_rate(state, site),
+            AnyRateModel::BarrierTable(m) => m.site_rate(state, site),
         }
     }
 }
