@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::lattice::Lattice;
 use crate::observe::write::{Series, write_json, write_lammps_dump, write_xyz};
 use crate::observe::{Observables, SERIES_HEADER, checkpoint};
-use crate::rates::AnyRateModel;
+use crate::rates::{AnyRateModel, RateModelSpec};
 use crate::rng::{rng_from_seed, rng_stream, uniform};
 use crate::sampler::AnySampler;
 use crate::scenario::{InitialAtoms, LoadedScenario, Scenario, SnapshotFormat};
@@ -148,7 +148,7 @@ impl Simulation {
 }
 
 /// Builds the engine a scenario describes.
-pub fn build_engine(s: &Scenario, _base_dir: &Path) -> Result<Engine<AnyRateModel, AnySampler>> {
+pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel, AnySampler>> {
     let l = &s.lattice;
     let expected_ml = s.stop.coverage_ml.unwrap_or_else(|| {
         let flux: f64 = s.deposition.iter().map(|d| d.flux_ml_per_s).sum();
