@@ -225,9 +225,12 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
             }
         }
     }
-    let model = s
-        .rate_model
-        .build(&s.species, state.lattice(), s.temperature_k)?;
+    let mut rate_model = s.rate_model.clone();
+    if let RateModelSpec::BarrierTable(t) = &mut rate_model {
+        // Table files are found relative to the scenario file.
+        t.base_dir.get_or_insert_with(|| base_dir.to_path_buf());
+    }
+    let model = rate_model.build(&s.species, state.lattice(), s.temperature_k)?;
     let ls = state.lattice().layer_size();
     let mut sources = Vec::new();
     for (i, d) in s.deposition.iter().enumerate() {
