@@ -301,8 +301,34 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         } = self;
         let g = sources.len();
         let lat = state.lattice();
+        // Only an atom can hold a slot, and an empty site only held one if its atom just left:
+        // release those first, then the walk below can skip every empty site unread.
+        let vacated: &[SiteRef] = match changed {
+            ChangedSites::Hop { from, .. } => std::slice::from_ref(from),
+            ChangedSites::Many(v) => v,
+            _ => &[],
+        };
+        for s in vacated {
+            let slot = slot_of[s.idx];
+            if slot != NO_SLOT && !state.cell(s.idx).occupied() {
+                sampler.set(g + slot as usize, 0.0);
+                site_of[slot as usize] = NO_SLOT;
+                slot_of[s.idx] = NO_SLOT;
+                free_slots.push(slot);
+            }
+        }
+        let z = lat.coordination() as u8;
+        let frozen = state.frozen_layers();
         let mut update = |s: SiteRef| {
-            let rate = site_rate(state, model, &s);
+            let c = state.cell(s.idx);
+            if !c.occupied() {
+                return;
+            }
+            let rate = if c.coordination() == z || (s.l as usize) < frozen {
+                0.0
+            } else {
+                model.site_rate(state, &s)
+            };
             let slot = slot_of[s.idx];
             if rate > 0.0 {
                 let slot = if slot == NO_SLOT {
@@ -320,10 +346,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 } else {
                     slot
                 };
-                let leaf = g + slot as usize;
-                if sampler.rate(leaf) != rate {
-                    sampler.set(leaf, rate);
-                }
+                sampler.set(g + slot as usize, rate);
             } else if slot != NO_SLOT {
                 sampler.set(g + slot as usize, 0.0);
                 site_of[slot as usize] = NO_SLOT;

@@ -391,6 +391,8 @@ impl Geometry {
                             v.push(mk(o));
                         }
                     }
+                    // Memory order: the walk then touches the lattice bytes front to back.
+                    v.sort_by_key(|o| (o.dl, o.dy, o.dx));
                     hs.push(v);
                 }
             }

@@ -309,8 +309,8 @@ impl Lattice {
         if l < 0 || l >= self.nl as i64 {
             return None;
         }
-        let x = (s.x as i64 + o.dx as i64).rem_euclid(self.nx as i64) as usize;
-        let y = (s.y as i64 + o.dy as i64).rem_euclid(self.ny as i64) as usize;
+        let x = wrap(s.x as i64 + o.dx as i64, self.nx as i64);
+        let y = wrap(s.y as i64 + o.dy as i64, self.ny as i64);
         Some((l as usize * self.ny + y) * self.nx + x)
     }
 
@@ -321,24 +321,9 @@ impl Lattice {
         if l < 0 || l >= self.nl as i64 {
             return None;
         }
-        let mut x = s.x as i64 + o.dx as i64;
-        let mut y = s.y as i64 + o.dy as i64;
-        if x < 0 {
-            x += self.nx as i64;
-        } else if x >= self.nx as i64 {
-            x -= self.nx as i64;
-        }
-        if y < 0 {
-            y += self.ny as i64;
-        } else if y >= self.ny as i64 {
-            y -= self.ny as i64;
-        }
-        if x < 0 || x >= self.nx as i64 || y < 0 || y >= self.ny as i64 {
-            // Offsets larger than the box (tiny lattices): wrap fully.
-            x = x.rem_euclid(self.nx as i64);
-            y = y.rem_euclid(self.ny as i64);
-        }
-        Some(self.site(x as usize, y as usize, l as usize))
+        let x = wrap(s.x as i64 + o.dx as i64, self.nx as i64);
+        let y = wrap(s.y as i64 + o.dy as i64, self.ny as i64);
+        Some(self.site(x, y, l as usize))
     }
 
     /// Nearest neighbours of `s` (existing sites only), as `(direction k, site)`.
@@ -367,6 +352,19 @@ impl Lattice {
         let (x, y) = g.nearest_in_layer(px, py, l as i64, self.nx, self.ny);
         self.site(x, y, l)
     }
+}
+
+/// `v` modulo `n` for `v` within a few box lengths of the box: compare-and-add instead of a
+/// division, which would dominate the boundary path.
+#[inline(always)]
+fn wrap(mut v: i64, n: i64) -> usize {
+    while v < 0 {
+        v += n;
+    }
+    while v >= n {
+        v -= n;
+    }
+    v as usize
 }
 
 #[cfg(test)]

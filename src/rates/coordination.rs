@@ -65,6 +65,43 @@ pub struct CoordinationMetropolis {
     /// `ν_s exp(−Q_s / kT)`.
     base: Vec<f64>,
     inv_kt: f64,
+    /// Per class and direction: index deltas of the destination and of the sites whose
+    /// coordination the hop changes, for the wrap-free interior path.
+    deltas: Vec<Vec<HopDeltas>>,
+}
+
+/// Linear-index deltas of one hop direction (interior sites only).
+#[derive(Debug, Clone, Copy)]
+struct HopDeltas {
+    to: isize,
+    n_from: usize,
+    n_to: usize,
+    /// `only_from` deltas then `only_to` deltas.
+    sites: [isize; 24],
+}
+
+fn hop_deltas(lattice: &Lattice) -> Vec<Vec<HopDeltas>> {
+    (0..lattice.n_classes())
+        .map(|c| {
+            let t = lattice.class_tables(c as u8);
+            t.hops
+                .iter()
+                .zip(&t.neighbors)
+                .map(|(h, to)| {
+                    let mut sites = [0isize; 24];
+                    for (slot, o) in sites.iter_mut().zip(h.only_from.iter().chain(&h.only_to)) {
+                        *slot = o.delta;
+                    }
+                    HopDeltas {
+                        to: to.delta,
+                        n_from: h.only_from.len(),
+                        n_to: h.only_to.len(),
+                        sites,
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 impl CoordinationMetropolis {
@@ -130,6 +167,7 @@ impl CoordinationMetropolis {
             }
         }
         Ok(CoordinationMetropolis {
+            deltas: hop_deltas(lattice),
             energy,
             d_minus,
             d_plus,
@@ -195,13 +233,43 @@ impl CoordinationMetropolis {
         }
     }
 
+    /// Total rate of an atom whose reads all resolve without wrap (the hot path).
     #[inline(always)]
-    fn total<const INTERIOR: bool>(&self, state: &State, b: &SiteRef) -> f64 {
+    fn total_interior(&self, state: &State, b: &SiteRef) -> f64 {
+        let cells = state.cells();
+        debug_assert!(b.interior);
+        // SAFETY: `b.interior` guarantees that every site within `READ_RADIUS` (3) steps of
+        // `b` lies inside the allocation at `b.idx + delta`; the deltas read here are at most
+        // two steps (a neighbour of a neighbour).
+        let at = |d: isize| unsafe { *cells.get_unchecked((b.idx as isize + d) as usize) };
+        let cb = cells[b.idx];
+        let e = &self.energy[(cb >> 4) as usize];
+        let e_b = e[(cb & 15) as usize];
+        let base = self.base[(cb >> 4) as usize];
+        let mut sum = 0.0;
+        for h in &self.deltas[b.class as usize] {
+            let cj = at(h.to);
+            if cj >= 16 {
+                continue;
+            }
+            let mut de = e[(cj & 15) as usize - 1] - e_b;
+            for &d in &h.sites[..h.n_from] {
+                de += self.d_minus[at(d) as usize];
+            }
+            for &d in &h.sites[h.n_from..h.n_from + h.n_to] {
+                de += self.d_plus[at(d) as usize];
+            }
+            sum += self.rate_of(base, de);
+        }
+        sum
+    }
+
+    fn total_wrapped(&self, state: &State, b: &SiteRef) -> f64 {
         let base = self.base[state.species(b.idx) as usize];
         let z = state.lattice().class_tables(b.class).neighbors.len();
         let mut sum = 0.0;
         for k in 0..z {
-            if let Some((_, de)) = self.hop_delta_e::<INTERIOR>(state, b, k) {
+            if let Some((_, de)) = self.hop_delta_e::<false>(state, b, k) {
                 sum += self.rate_of(base, de);
             }
         }
@@ -250,9 +318,9 @@ impl RateModel for CoordinationMetropolis {
     #[inline]
     fn site_rate(&self, state: &State, b: &SiteRef) -> f64 {
         if b.interior {
-            self.total::<true>(state, b)
+            self.total_interior(state, b)
         } else {
-            self.total::<false>(state, b)
+            self.total_wrapped(state, b)
         }
     }
 }
