@@ -469,18 +469,20 @@ impl Runner {
                 Step::Idle => break StopReason::Idle,
             }
         };
+        // The checkpoint holds the run as it stands, before the end-of-run row: a resumed run
+        // must continue exactly as the uninterrupted one would have.
+        let mut files = vec!["series.csv".to_string()];
+        if ck_every.is_some() {
+            self.write_checkpoint()?;
+            files.push("checkpoint.kmc".into());
+        }
         // The final row, unless a scheduled row was just taken at this very state.
         let last = series_row(&self.sim);
         if self.run.series.rows.last() != Some(&last) {
             self.run.series.rows.push(last);
         }
         self.run.series.write(&series_path)?;
-        let mut files = vec!["series.csv".to_string()];
         files.extend(self.write_snapshots("final")?);
-        if ck_every.is_some() {
-            self.write_checkpoint()?;
-            files.push("checkpoint.kmc".into());
-        }
         progress(self.progress(stop_t, stop_ev, stop_cov));
         let wall = start.elapsed().as_secs_f64();
         let events_run = self.sim.counters().events() - events0;

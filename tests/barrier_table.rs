@@ -144,7 +144,7 @@ fn isolated_adatom_hops_at_the_monomer_rate() {
     let t = shipped();
     let temperature = 300.0;
     let mut st = slab(8, 4);
-    let m = BarrierTable::from_table(&t, &names(&["Cu"]), st.lattice(), temperature).unwrap();
+    let mut m = BarrierTable::from_table(&t, &names(&["Cu"]), st.lattice(), temperature).unwrap();
     let b = st.lattice().site(3, 6, 4);
     st.place(&b, 1);
     let mut ev = Vec::new();
@@ -219,7 +219,8 @@ fn rotated_copies_of_a_configuration_give_equal_rates() {
     let mut rng = rng_from_seed(3);
     for substrate in [4usize, 5] {
         let base = slab(8, substrate);
-        let m = BarrierTable::from_table(&t, &names(&["Cu"]), base.lattice(), temperature).unwrap();
+        let mut m =
+            BarrierTable::from_table(&t, &names(&["Cu"]), base.lattice(), temperature).unwrap();
         for y in [6usize, 7] {
             let b = base.lattice().site(4, y, substrate);
             let dirs: Vec<usize> = base
@@ -269,7 +270,7 @@ fn step_edge_and_covered_atoms_follow_the_documented_rules() {
     let temperature = 400.0;
     let mut st = slab(8, 4);
     let lat = st.lattice().clone();
-    let m = BarrierTable::from_table(&t, &names(&["Cu"]), &lat, temperature).unwrap();
+    let mut m = BarrierTable::from_table(&t, &names(&["Cu"]), &lat, temperature).unwrap();
     let cu = &t.species["Cu"];
     let rate = |e: f64| arrhenius(1e13, e, temperature);
     // A stripe island in layer 4 bounded by two close-packed (diagonal) steps.

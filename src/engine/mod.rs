@@ -142,7 +142,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         let mut leaves: Vec<f64> = self.sources.iter().map(Source::rate).collect();
         for idx in 0..self.state.lattice().n_sites() {
             let s = self.state.lattice().site_at(idx);
-            let r = site_rate(&self.state, &self.model, &s);
+            let r = site_rate(&self.state, &mut self.model, &s);
             if r > 0.0 {
                 self.slot_of[idx] = self.site_of.len() as u32;
                 self.site_of.push(idx as u32);
@@ -443,7 +443,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         }
         for idx in 0..n {
             let s = self.state.lattice().site_at(idx);
-            let r = site_rate(&self.state, &self.model, &s);
+            let r = site_rate(&self.state, &mut self.model, &s);
             let cached = if slot_of[idx] == NO_SLOT {
                 0.0
             } else {
@@ -468,13 +468,13 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
 
     /// Checks every cached rate against a recomputation (tests and debugging); returns the
     /// largest relative difference and whether slot bookkeeping is consistent.
-    pub fn verify(&self) -> (f64, bool) {
+    pub fn verify(&mut self) -> (f64, bool) {
         let g = self.sources.len();
         let mut worst: f64 = 0.0;
         let mut ok = true;
         for idx in 0..self.state.lattice().n_sites() {
             let s = self.state.lattice().site_at(idx);
-            let r = site_rate(&self.state, &self.model, &s);
+            let r = site_rate(&self.state, &mut self.model, &s);
             let slot = self.slot_of[idx];
             let cached = if slot == NO_SLOT {
                 0.0
@@ -495,7 +495,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
 /// Rate of the site's atom: zero for empty sites, frozen atoms and fully coordinated atoms (the
 /// cheap test that skips the bulk), else the model's.
 #[inline]
-fn site_rate<M: RateModel>(state: &State, model: &M, s: &SiteRef) -> f64 {
+fn site_rate<M: RateModel>(state: &State, model: &mut M, s: &SiteRef) -> f64 {
     let c = state.cell(s.idx);
     if !c.occupied()
         || c.coordination() as usize == state.lattice().coordination()

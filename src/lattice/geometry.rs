@@ -396,7 +396,17 @@ impl Geometry {
                     hs.push(v);
                 }
             }
+            let mut exchanges = Vec::new();
+            for &v in nbrs[c].iter().filter(|v| v.2 < 0) {
+                for &(x, y, l) in &nbrs[cls(v)] {
+                    let t = (v.0 + x, v.1 + y, v.2 + l);
+                    if t.2 == 0 && t != (0, 0, 0) && !own.contains(&t) {
+                        exchanges.push((mk(v), mk(t)));
+                    }
+                }
+            }
             out.push(ClassTables {
+                exchanges,
                 neighbors: nbrs[c].iter().copied().map(mk).collect(),
                 neighbor_class: nbrs[c].iter().map(|&o| cls(o) as u8).collect(),
                 hops,

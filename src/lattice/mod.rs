@@ -60,6 +60,10 @@ pub struct ClassTables {
     /// `hop_shells[r][k]`: union of the `r`-shells of the origin and of neighbour `k`, relative
     /// to the origin, without duplicates: the sites whose rates a hop along `k` can change.
     pub hop_shells: Vec<Vec<Vec<Offset>>>,
+    /// Exchange geometries `(via, to)` relative to the origin: `via` a neighbour in a lower
+    /// layer, `to` a neighbour of `via` in the origin's layer that is neither the origin nor one
+    /// of its neighbours (the adatom–substrate exchange of fcc(100) and alike).
+    pub exchanges: Vec<(Offset, Offset)>,
 }
 
 /// Largest interaction range (in nearest-neighbour steps) the lattice precomputes shells for.

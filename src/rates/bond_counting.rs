@@ -248,47 +248,43 @@ impl BondCounting {
         e
     }
 
-    fn exchanges(&self, state: &State, b: &SiteRef, out: &mut Vec<(Event, f64)>) {
+    fn exchanges(&self, state: &State, b: &SiteRef, f: &mut impl FnMut(Event, f64)) {
         let Some(xb) = &self.exchange_base else {
             return;
         };
         let lat = state.lattice();
         let sb = state.species(b.idx);
-        for (_, s) in lat.neighbors(b) {
-            if s.l >= b.l || !state.is_mobile(&s) || !state.cell(s.idx).occupied() {
+        for (v, t) in &lat.class_tables(b.class).exchanges {
+            let (Some(s), Some(t)) = (lat.site_at_offset(b, v), lat.site_at_offset(b, t)) else {
+                continue;
+            };
+            if !state.cell(s.idx).occupied() || !state.is_mobile(&s) || state.cell(t.idx).occupied()
+            {
                 continue;
             }
-            for (_, t) in lat.neighbors(&s) {
-                if t.l != b.l
-                    || t.idx == b.idx
-                    || state.cell(t.idx).occupied()
-                    || lat.neighbors(b).any(|(_, n)| n.idx == t.idx)
-                {
-                    continue;
-                }
-                if self.three_d && state.coordination(t.idx) < 2 {
-                    continue;
-                }
-                let sites = [*b, s, t];
-                let ss = state.species(s.idx);
-                let before = self.local_energy(state, &sites, &[sb, ss, 0]);
-                let after = self.local_energy(state, &sites, &[0, sb, ss]);
-                let de = after - before;
-                let r = xb[sb as usize]
-                    * if de > 0.0 {
-                        (-de * self.inv_kt).exp()
-                    } else {
-                        1.0
-                    };
-                out.push((
-                    Event::Exchange {
-                        from: b.idx,
-                        via: s.idx,
-                        to: t.idx,
-                    },
-                    r,
-                ));
+            // The pushed-out atom needs support at its destination besides itself.
+            if self.three_d && state.coordination(t.idx) < 2 {
+                continue;
             }
+            let sites = [*b, s, t];
+            let ss = state.species(s.idx);
+            let before = self.local_energy(state, &sites, &[sb, ss, 0]);
+            let after = self.local_energy(state, &sites, &[0, sb, ss]);
+            let de = after - before;
+            let r = xb[sb as usize]
+                * if de > 0.0 {
+                    (-de * self.inv_kt).exp()
+                } else {
+                    1.0
+                };
+            f(
+                Event::Exchange {
+                    from: b.idx,
+                    via: s.idx,
+                    to: t.idx,
+                },
+                r,
+            );
         }
     }
 }
@@ -304,7 +300,22 @@ impl RateModel for BondCounting {
         if self.exchange_base.is_some() { 3 } else { 2 }
     }
 
-    fn site_events(&self, state: &State, b: &SiteRef, out: &mut Vec<(Event, f64)>) {
+    fn site_events(&mut self, state: &State, b: &SiteRef, out: &mut Vec<(Event, f64)>) {
+        self.visit(state, b, |e, r| out.push((e, r)));
+    }
+
+    fn site_rate(&mut self, state: &State, b: &SiteRef) -> f64 {
+        let mut sum = 0.0;
+        self.visit(state, b, |_, r| sum += r);
+        sum
+    }
+}
+
+impl BondCounting {
+    /// Calls `f` with every event of the atom at `b` and its rate; `site_events` and
+    /// `site_rate` both go through here, so their sums agree to the last bit.
+    #[inline]
+    fn visit(&self, state: &State, b: &SiteRef, mut f: impl FnMut(Event, f64)) {
         if !state.is_mobile(b) {
             return;
         }
@@ -333,15 +344,17 @@ impl RateModel for BondCounting {
             if o.dl != 0 {
                 r *= self.es_factor;
             }
-            out.push((
+            f(
                 Event::Hop {
                     from: b.idx,
                     to: j,
                     dir: k as u8,
                 },
                 r,
-            ));
+            );
         }
-        self.exchanges(state, b, out);
+        if self.exchange_base.is_some() {
+            self.exchanges(state, b, &mut f);
+        }
     }
 }

@@ -293,7 +293,7 @@ impl RateModel for CoordinationMetropolis {
         3
     }
 
-    fn site_events(&self, state: &State, b: &SiteRef, out: &mut Vec<(Event, f64)>) {
+    fn site_events(&mut self, state: &State, b: &SiteRef, out: &mut Vec<(Event, f64)>) {
         let base = self.base[state.species(b.idx) as usize];
         let z = state.lattice().class_tables(b.class).neighbors.len();
         for k in 0..z {
@@ -316,7 +316,7 @@ impl RateModel for CoordinationMetropolis {
     }
 
     #[inline]
-    fn site_rate(&self, state: &State, b: &SiteRef) -> f64 {
+    fn site_rate(&mut self, state: &State, b: &SiteRef) -> f64 {
         if b.interior {
             self.total_interior(state, b)
         } else {

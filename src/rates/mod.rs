@@ -25,6 +25,11 @@ use crate::state::State;
 use serde::{Deserialize, Serialize};
 
 /// A rate model.
+///
+/// Rates must be a pure function of the local configuration (the sites within
+/// [`crate::lattice::READ_RADIUS`] steps): the evaluation methods take `&mut self` only so a
+/// model can cache what it computed (an on-the-fly barrier, an exponential), never so that a
+/// rate depends on history.
 pub trait RateModel: Send + Sync {
     /// Short name for output.
     fn name(&self) -> &'static str;
@@ -35,11 +40,11 @@ pub trait RateModel: Send + Sync {
 
     /// The events of the atom at `site` with their rates (rates > 0 only), appended to `out`.
     /// Reads at most [`crate::lattice::READ_RADIUS`] steps around `site`.
-    fn site_events(&self, state: &State, site: &SiteRef, out: &mut Vec<(Event, f64)>);
+    fn site_events(&mut self, state: &State, site: &SiteRef, out: &mut Vec<(Event, f64)>);
 
     /// Total rate of the atom's events; must equal the sum of `site_events` computed in the
     /// same order (the engine relies on it to pick an event within the atom).
-    fn site_rate(&self, state: &State, site: &SiteRef) -> f64 {
+    fn site_rate(&mut self, state: &State, site: &SiteRef) -> f64 {
         let mut v = Vec::new();
         self.site_events(state, site, &mut v);
         v.iter().map(|e| e.1).sum()
@@ -109,7 +114,7 @@ impl RateModel for AnyRateModel {
     }
 
     #[inline]
-    fn site_events(&self, state: &State, site: &SiteRef, out: &mut Vec<(Event, f64)>) {
+    fn site_events(&mut self, state: &State, site: &SiteRef, out: &mut Vec<(Event, f64)>) {
         match self {
             AnyRateModel::BondCounting(m) => m.site_events(state, site, out),
             AnyRateModel::CoordinationMetropolis(m) => m.site_events(state, site, out),
@@ -118,7 +123,7 @@ impl RateModel for AnyRateModel {
     }
 
     #[inline]
-    fn site_rate(&self, state: &State, site: &SiteRef) -> f64 {
+    fn site_rate(&mut self, state: &State, site: &SiteRef) -> f64 {
         match self {
             AnyRateModel::BondCounting(m) => m.site_rate(state, site),
             AnyRateModel::CoordinationMetropolis(m) => m.site_rate(state, site),

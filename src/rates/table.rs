@@ -734,7 +734,7 @@ impl RateModel for BarrierTable {
         3
     }
 
-    fn site_events(&self, state: &State, b: &SiteRef, out: &mut Vec<(Event, f64)>) {
+    fn site_events(&mut self, state: &State, b: &SiteRef, out: &mut Vec<(Event, f64)>) {
         let mut push = |j: usize, k: usize, r: f64| {
             out.push((
                 Event::Hop {
@@ -753,7 +753,7 @@ impl RateModel for BarrierTable {
     }
 
     #[inline]
-    fn site_rate(&self, state: &State, b: &SiteRef) -> f64 {
+    fn site_rate(&mut self, state: &State, b: &SiteRef) -> f64 {
         let mut sum = 0.0;
         if b.interior {
             self.visit::<true>(state, b, |_, _, r| sum += r)

@@ -61,7 +61,7 @@ fn g(i: usize, j: usize, k: usize) -> (usize, usize, usize) {
 fn benchmark_model_reproduces_the_reference_energies() {
     // Figures from ../shared/reference/bench_fcc100.md ("useful checks of an implementation").
     let mut st = slab(8, 4);
-    let m = bench_model(st.lattice());
+    let mut m = bench_model(st.lattice());
     // Isolated adatom on layer 4 at half-grid (6, 6, 4): terrace hop ΔE = 0, rate 2.85e5 /s.
     let a = g(6, 6, 4);
     let s = st.lattice().site(a.0, a.1, a.2);
@@ -126,7 +126,7 @@ fn bond_counting_rates_and_support() {
         exchange_barrier_ev: None,
     };
     let t = 300.0;
-    let m = BondCounting::new(&spec, &["Cu".into()], &lat, t).unwrap();
+    let mut m = BondCounting::new(&spec, &["Cu".into()], &lat, t).unwrap();
     let mut st = State::new(lat);
     st.fill_layers(4, 1).unwrap();
     let s = st.lattice().site(3, 6, 4);

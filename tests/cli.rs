@@ -1,0 +1,147 @@
+//! The `kmc` binary end to end: shipped scenarios validate, bad scenarios give the expected
+//! message and a non-zero exit, and a checkpointed run resumes byte-identically.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn kmc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kmc"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kmc-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn bad_scenarios_give_their_expected_messages() {
+    let dir = Path::new("tests/scenarios/bad");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "ron") {
+            continue;
+        }
+        let expected = std::fs::read_to_string(path.with_extension("expected")).unwrap();
+        let out = kmc().arg("check").arg(&path).output().unwrap();
+        assert!(!out.status.success(), "{} passed the check", path.display());
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim_end(), expected.trim_end(), "{}", path.display());
+        assert!(!stderr.contains("panicked"));
+        n += 1;
+    }
+    assert!(n >= 9, "only {n} bad scenarios found");
+}
+
+#[test]
+fn shipped_and_good_scenarios_validate() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("tests/scenarios/good")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for f in ["quickstart", "cu100_growth", "bench_fcc100"] {
+        files.push(PathBuf::from(format!("scenarios/{f}.ron")));
+    }
+    for f in &files {
+        let out = kmc().arg("check").arg(f).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains(": ok"));
+    }
+}
+
+#[test]
+fn resumed_run_is_byte_identical_to_an_uninterrupted_one() {
+    let scenario = "tests/scenarios/good/small_growth.ron";
+    let whole = tmp("whole");
+    let split = tmp("split");
+    let run = |args: &[&str]| {
+        let out = kmc()
+            .arg("run")
+            .arg(scenario)
+            .args(args)
+            .arg("--quiet")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["--out", whole.to_str().unwrap()]);
+    // Stop at event 7000 with a checkpoint, then resume to the scenario's end.
+    run(&[
+        "--out",
+        split.to_str().unwrap(),
+        "--events",
+        "7000",
+        "--checkpoint-every",
+        "3000",
+    ]);
+    let ck = split.join("checkpoint.kmc");
+    assert!(ck.exists());
+    run(&[
+        "--out",
+        split.to_str().unwrap(),
+        "--resume",
+        ck.to_str().unwrap(),
+    ]);
+    for f in ["series.csv", "final.xyz", "final.dump", "snapshot_0001.xyz"] {
+        let a = std::fs::read(whole.join(f)).unwrap();
+        let b = std::fs::read(split.join(f)).unwrap();
+        assert!(
+            a == b,
+            "{f} differs between the uninterrupted and the resumed run"
+        );
+    }
+    let series = std::fs::read_to_string(whole.join("series.csv")).unwrap();
+    assert!(series.starts_with(
+        "time_s,events,coverage_ml,mean_height_ml,roughness_ml,islands,mean_island_size"
+    ));
+    assert!(series.lines().count() > 20);
+    // Damaged checkpoints are refused with a message, never a panic.
+    let bytes = std::fs::read(&ck).unwrap();
+    std::fs::write(&ck, &bytes[..bytes.len() / 2]).unwrap();
+    let out = kmc()
+        .arg("run")
+        .arg(scenario)
+        .args([
+            "--out",
+            split.to_str().unwrap(),
+            "--resume",
+            ck.to_str().unwrap(),
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("truncated") && err.contains("checkpoint.kmc"),
+        "{err}"
+    );
+    // A checkpoint of another scenario is refused too.
+    let other = kmc()
+        .arg("run")
+        .arg("tests/scenarios/good/square_nucleation.ron")
+        .args([
+            "--out",
+            split.to_str().unwrap(),
+            "--resume",
+            whole.join("nothing.kmc").to_str().unwrap(),
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(1));
+    std::fs::remove_dir_all(&whole).unwrap();
+    std::fs::remove_dir_all(&split).unwrap();
+}
