@@ -191,7 +191,7 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
             } => {
                 let sp = s.species_id(species, &format!("initial[{i}].species"))?;
                 let layer = l.substrate_layers + layer_above_substrate;
-                grow_to(&mut state, layer + 1);
+                state.ensure_layers(layer + 1);
                 let (nx, ny) = state.lattice().grid();
                 for y in 0..ny {
                     for x in 0..nx {
@@ -205,7 +205,7 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
             InitialAtoms::Atoms { species, sites } => {
                 let sp = s.species_id(species, &format!("initial[{i}].species"))?;
                 for (k, &(x, y, layer)) in sites.iter().enumerate() {
-                    grow_to(&mut state, layer + 1);
+                    state.ensure_layers(layer + 1);
                     let (nx, ny) = state.lattice().grid();
                     if x >= nx || y >= ny {
                         return Err(Error::field(
@@ -249,19 +249,6 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
         sources,
         rng_from_seed(s.seed),
     ))
-}
-
-fn grow_to(state: &mut State, layers: usize) {
-    if state.lattice().layers() < layers {
-        let mut lat = state.lattice().clone();
-        lat.grow(layers - lat.layers());
-        let mut bigger = State::new(lat);
-        bigger
-            .load_species(&state.species_map())
-            .expect("same lattice");
-        bigger.set_frozen_layers(state.frozen_layers());
-        *state = bigger;
-    }
 }
 
 /// Progress reported to the caller of [`Runner::run`].

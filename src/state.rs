@@ -212,10 +212,18 @@ impl State {
         let extra = (need - self.lattice.layers())
             .max(self.lattice.layers() / 4)
             .max(4);
-        self.lattice.grow(extra);
+        self.ensure_layers(self.lattice.layers() + extra);
+        true
+    }
+
+    /// Makes sure at least `layers` layers are allocated (3-D lattices; new layers are empty).
+    pub fn ensure_layers(&mut self, layers: usize) {
+        if self.lattice.kind().is_2d() || layers <= self.lattice.layers() {
+            return;
+        }
+        self.lattice.grow(layers - self.lattice.layers());
         self.cells.resize(self.lattice.n_sites(), 0);
         self.layer_atoms.resize(self.lattice.layers(), 0);
-        true
     }
 
     /// Fills layers `[0, layers)` with `species` (the substrate).

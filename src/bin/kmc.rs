@@ -307,6 +307,9 @@ fn dispatch(cmd: Command) -> Result<()> {
             println!(
                 "  CoordinationMetropolis  E_a = Q + max(ΔE, 0), site energies E(n) (SPPARKS diffusion app)"
             );
+            println!(
+                "  BarrierTable            barriers by species and local configuration, from a RON table (rates/)"
+            );
             println!("\nsamplers (sampler):");
             for k in SamplerKind::ALL {
                 println!("  {:<22} {}", format!("{k:?}"), k.name());

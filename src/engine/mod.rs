@@ -162,6 +162,34 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         self.rebuild_rates();
     }
 
+    /// Makes sure at least `layers` layers are allocated, so sites up there can be `apply`-ed.
+    pub fn ensure_layers(&mut self, layers: usize) {
+        self.state.ensure_layers(layers);
+        self.slot_of.resize(self.state.lattice().n_sites(), NO_SLOT);
+    }
+
+    /// Sets the species of the given sites (0 empties a site) and refreshes every rate within
+    /// the interaction range of them: the way code outside the KMC loop (a relaxer, an MD code
+    /// handing atoms back) changes the lattice. A drawn event is discarded.
+    pub fn apply(&mut self, changes: &[(usize, crate::state::Species)]) {
+        let mut changed = Vec::with_capacity(changes.len());
+        for &(idx, sp) in changes {
+            let s = self.state.lattice().site_at(idx);
+            let old = self.state.species(idx);
+            match (old, sp) {
+                (0, 0) => continue,
+                (0, _) => self.state.place(&s, sp),
+                (_, 0) => {
+                    self.state.remove(&s);
+                }
+                (a, b) if a != b => self.state.set_species(idx, sp),
+                _ => continue,
+            }
+            changed.push(s);
+        }
+        self.refresh(&ChangedSites::Many(changed));
+    }
+
     /// The lattice state.
     pub fn state(&self) -> &State {
         &self.state

@@ -219,3 +219,30 @@ fn snapshot_and_restore_continue_bit_identically() {
     assert_eq!(a.time().to_bits(), b.time().to_bits());
     assert_eq!(a.counters(), b.counters());
 }
+
+#[test]
+fn applied_changes_refresh_rates() {
+    let mut e = engine(LatticeKind::Fcc100, &bond_counting(&["Cu", "Ag"], false), &["Cu", "Ag"], 3, 10.0, 4);
+    for _ in 0..2000 {
+        e.step_until(f64::INFINITY);
+    }
+    let lat = e.state().lattice().clone();
+    // Empty a substrate site, fill two adatom sites, turn one atom into Ag.
+    let hole = lat.site(2, 2, 2).idx;
+    let adds = [lat.site(5, 5, 4).idx, lat.site(5, 6, 4).idx];
+    let mut changes = vec![(hole, 0u8), (lat.site(1, 1, 1).idx, 2u8)];
+    for a in adds {
+        if !e.state().cell(a).occupied() {
+            changes.push((a, 1));
+        }
+    }
+    let atoms = e.state().n_atoms() as i64 + changes.len() as i64 - 3;
+    e.apply(&changes);
+    assert_eq!(e.state().n_atoms() as i64, atoms);
+    assert_eq!(e.state().species(lat.site(1, 1, 1).idx), 2);
+    assert_eq!(e.verify(), (0.0, true));
+    for _ in 0..2000 {
+        e.step_until(f64::INFINITY);
+    }
+    assert_eq!(e.verify(), (0.0, true));
+}
