@@ -64,10 +64,43 @@ pub struct CoordinationMetropolis {
     d_plus: Box<[f64; 256]>,
     /// `ν_s exp(−Q_s / kT)`.
     base: Vec<f64>,
-    inv_kt: f64,
+    boltzmann: Boltzmann,
     /// Per class and direction: index deltas of the destination and of the sites whose
     /// coordination the hop changes, for the wrap-free interior path.
     deltas: Vec<Vec<HopDeltas>>,
+}
+
+/// `min(1, exp(−ΔE/kT))` with a small direct-mapped memo of the exponentials: a run meets
+/// the same few thousand ΔE values over and over (they are sums of a few table entries), and a
+/// memo hit is several times cheaper than `exp`. The value is `exp` either way.
+#[derive(Debug, Clone)]
+struct Boltzmann {
+    inv_kt: f64,
+    keys: Box<[u64; MEMO]>,
+    values: Box<[f64; MEMO]>,
+}
+
+const MEMO: usize = 2048;
+
+impl Boltzmann {
+    fn new(inv_kt: f64) -> Self {
+        // NaN bits: never the key of a finite ΔE.
+        Boltzmann { inv_kt, keys: Box::new([u64::MAX; MEMO]), values: Box::new([0.0; MEMO]) }
+    }
+
+    #[inline(always)]
+    fn rate(&mut self, base: f64, de: f64) -> f64 {
+        if de <= 0.0 {
+            return base;
+        }
+        let bits = de.to_bits();
+        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize % MEMO;
+        if self.keys[slot] != bits {
+            self.keys[slot] = bits;
+            self.values[slot] = (-de * self.inv_kt).exp();
+        }
+        base * self.values[slot]
+    }
 }
 
 /// Linear-index deltas of one hop direction (interior sites only).
@@ -172,7 +205,7 @@ impl CoordinationMetropolis {
             d_minus,
             d_plus,
             base,
-            inv_kt: 1.0 / kt,
+            boltzmann: Boltzmann::new(1.0 / kt),
         })
     }
 
@@ -224,18 +257,10 @@ impl CoordinationMetropolis {
         Some((j, de))
     }
 
-    #[inline(always)]
-    fn rate_of(&self, base: f64, de: f64) -> f64 {
-        if de <= 0.0 {
-            base
-        } else {
-            base * (-de * self.inv_kt).exp()
-        }
-    }
 
     /// Total rate of an atom whose reads all resolve without wrap (the hot path).
     #[inline(always)]
-    fn total_interior(&self, state: &State, b: &SiteRef) -> f64 {
+    fn total_interior(&mut self, state: &State, b: &SiteRef) -> f64 {
         let cells = state.cells();
         debug_assert!(b.interior);
         // SAFETY: `b.interior` guarantees that every site within `READ_RADIUS` (3) steps of
@@ -259,18 +284,18 @@ impl CoordinationMetropolis {
             for &d in &h.sites[h.n_from..h.n_from + h.n_to] {
                 de += self.d_plus[at(d) as usize];
             }
-            sum += self.rate_of(base, de);
+            sum += self.boltzmann.rate(base, de);
         }
         sum
     }
 
-    fn total_wrapped(&self, state: &State, b: &SiteRef) -> f64 {
+    fn total_wrapped(&mut self, state: &State, b: &SiteRef) -> f64 {
         let base = self.base[state.species(b.idx) as usize];
         let z = state.lattice().class_tables(b.class).neighbors.len();
         let mut sum = 0.0;
         for k in 0..z {
             if let Some((_, de)) = self.hop_delta_e::<false>(state, b, k) {
-                sum += self.rate_of(base, de);
+                sum += self.boltzmann.rate(base, de);
             }
         }
         sum
@@ -309,7 +334,7 @@ impl RateModel for CoordinationMetropolis {
                         to: j,
                         dir: k as u8,
                     },
-                    self.rate_of(base, de),
+                    self.boltzmann.rate(base, de),
                 ));
             }
         }
