@@ -818,7 +818,11 @@ pub fn run_scenario(
 
 #[cfg(test)]
 mod tests {
-    use super::find_field;
+    use crate::scenario::locate::{line_col, locate};
+
+    fn find_field(src: &str, path: &str) -> Option<(usize, usize)> {
+        locate(src, path).map(|o| line_col(src, o))
+    }
 
     #[test]
     fn fields_are_found_by_path() {
