@@ -28,6 +28,11 @@ pub fn write_atomic(
     })
 }
 
+/// Writes `bytes` to `path` atomically (see [`write_atomic`]).
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |w| w.write_all(bytes))
+}
+
 /// Rows of `series.csv`, kept in memory and rewritten atomically on every flush.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Series {
@@ -185,7 +190,11 @@ mod tests {
         assert!(comment.contains("pbc=\"T T F\""));
         // OVITO reads comment-line keys case-insensitively: a second `lattice=` key made it
         // reject the file (regression).
-        assert_eq!(comment.to_lowercase().matches("lattice=").count(), 1, "{comment}");
+        assert_eq!(
+            comment.to_lowercase().matches("lattice=").count(),
+            1,
+            "{comment}"
+        );
         let last = text.lines().last().unwrap();
         let p = st.lattice().position(&s);
         let f: Vec<&str> = last.split_whitespace().collect();
