@@ -13,6 +13,7 @@ pub mod mc;
 pub mod minimize;
 pub mod morse;
 pub mod neighbor;
+pub mod pair;
 pub mod run;
 pub mod system;
 pub mod traj;
