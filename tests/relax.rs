@@ -4,7 +4,7 @@
 
 use kmc::lattice::{Lattice, LatticeKind};
 use kmc::md::{Eam, Potential, zhou04};
-use kmc::relax::bench::{TwoParticles, apply_changes};
+use kmc::relax::bench::{ContactSample, apply_changes};
 use kmc::relax::{
     Centre, MapOptions, RegionSpec, RelaxParams, cut_region, map_region_back, map_to_lattice,
     relax_contact,
@@ -71,6 +71,10 @@ fn perfect_crystal_region_comes_back_unchanged() {
     // ~0.01 Å of their sites; the frozen shell (one cutoff) leaves the outermost densities
     // slightly short, which the 0.05 Å bound on the largest residual allows for.
     assert!(out.quench_converged);
+    eprintln!(
+        "perfect crystal: {} mobile, {} frozen, residual mean {:.4} Å, max {:.4} Å",
+        out.mobile_atoms, out.frozen_atoms, out.mapping.mean_residual_a, out.mapping.max_residual_a
+    );
     assert!(
         out.mapping.mean_residual_a < 0.01 && out.mapping.max_residual_a < 0.05,
         "residual mean {} max {}",
@@ -105,7 +109,7 @@ fn assert_valid_mapping(state: &State, released: &[usize], sites: &[usize]) {
 #[test]
 fn relaxations_conserve_every_species_and_never_double_occupy() {
     let pot = eam(&["Au", "Ag"]);
-    let pair = TwoParticles::new(2.0, au_a()).unwrap();
+    let pair = ContactSample::two_particles(2.0, au_a()).unwrap();
     let mut state = pair.state.clone();
     let mut rng = rng_from_seed(5);
     let occupied: Vec<usize> = (0..state.lattice().n_sites())
@@ -254,7 +258,7 @@ fn rotated_particle_maps_onto_distinct_sites() {
 
 #[test]
 fn handing_back_the_wrong_atoms_or_missing_species_is_an_error() {
-    let pair = TwoParticles::new(1.5, au_a()).unwrap();
+    let pair = ContactSample::two_particles(1.5, au_a()).unwrap();
     let state = &pair.state;
     let released: Vec<usize> = (0..state.lattice().n_sites())
         .filter(|&i| state.cell(i).occupied())
@@ -385,7 +389,7 @@ fn relaxed_adatom_is_applied_to_a_kmc_engine() {
 }
 
 /// Relaxes the 3 nm pair around its contact and returns the contact-plane atoms after.
-fn neck_after(pair: &TwoParticles, pot: &Eam, region_radius_a: f64, md_time_ps: f64) -> usize {
+fn neck_after(pair: &ContactSample, pot: &Eam, region_radius_a: f64, md_time_ps: f64) -> usize {
     let spec = RegionSpec {
         centre: Centre::Site(pair.contact),
         radius_a: region_radius_a,
@@ -406,7 +410,7 @@ fn neck_after(pair: &TwoParticles, pot: &Eam, region_radius_a: f64, md_time_ps: 
     pair.neck_atoms(&after)
 }
 
-/// Neck radius from contact-plane atoms, as `TwoParticles::neck_radius_a` computes it.
+/// Neck radius from contact-plane atoms, as `ContactSample::neck_radius_a` computes it.
 fn neck_radius(n: usize) -> f64 {
     (n as f64 * au_a() * au_a() / 2.0 / std::f64::consts::PI).sqrt()
 }
@@ -420,12 +424,13 @@ fn neck_radius(n: usize) -> f64 {
 #[test]
 fn two_gold_particles_form_a_neck_converged_in_md_time() {
     let pot = eam(&["Au"]);
-    let pair = TwoParticles::new(3.0, au_a()).unwrap();
+    let pair = ContactSample::two_particles(3.0, au_a()).unwrap();
     assert_eq!(pair.neck_atoms(&pair.state), 1);
     let n10 = neck_after(&pair, &pot, 15.0, 10.0);
     let n20 = neck_after(&pair, &pot, 15.0, 20.0);
     assert!(n10 >= 8, "no neck after 10 ps: {n10} contact-plane atoms");
     let (r10, r20) = (neck_radius(n10), neck_radius(n20));
+    eprintln!("neck: {n10} atoms ({r10:.2} Å) at 10 ps, {n20} ({r20:.2} Å) at 20 ps");
     assert!(
         (r20 - r10).abs() <= 0.5,
         "neck radius {r10:.2} Å at 10 ps, {r20:.2} Å at 20 ps"
@@ -441,11 +446,12 @@ fn two_gold_particles_form_a_neck_converged_in_md_time() {
 #[test]
 fn neck_radius_is_converged_in_region_radius() {
     let pot = eam(&["Au"]);
-    let pair = TwoParticles::new(3.0, au_a()).unwrap();
+    let pair = ContactSample::two_particles(3.0, au_a()).unwrap();
     let (small, large) = (
         neck_radius(neck_after(&pair, &pot, 10.0, 10.0)),
         neck_radius(neck_after(&pair, &pot, 15.0, 10.0)),
     );
+    eprintln!("neck radius: {small:.2} Å (10 Å region), {large:.2} Å (15 Å region)");
     assert!(
         (small - large).abs() <= 0.5,
         "neck radius {small:.2} Å with a 10 Å region, {large:.2} Å with 15 Å"

@@ -133,6 +133,9 @@ enum BenchCommand {
         /// Seed of the Langevin noise.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// One particle on a film of this many layers instead of two particles.
+        #[arg(long)]
+        on_film: Option<usize>,
     },
     /// Events per second, ns per event and memory of a scenario's engine (no output files).
     Run {
@@ -268,9 +271,14 @@ fn dispatch(cmd: Command) -> Result<()> {
                 timestep_fs,
                 damping_fs,
                 seed,
+                on_film,
             } => {
                 use kmc::relax::bench;
                 let mut setup = bench::BenchSetup {
+                    geometry: match on_film {
+                        Some(film_layers) => bench::Geometry::ParticleOnFilm { film_layers },
+                        None => bench::Geometry::TwoParticles,
+                    },
                     element,
                     diameter_nm: d_nm,
                     ..Default::default()

@@ -1,10 +1,12 @@
-//! The relaxer's reference problem: two spherical particles cut from an FCC(100) lattice,
-//! touching at one site, relaxed by MD; used by `kmc bench relax`, the tests and the
-//! convergence study (neck radius against MD time and region radius).
+//! The relaxer's reference problems, cut from an FCC(100) lattice: two spherical particles
+//! touching at one site, and one particle touching a (100) film at one site; used by
+//! `kmc bench relax`, the tests and the convergence study (neck radius against MD time and
+//! region radius).
 //!
 //! The neck is measured on the lattice state after mapping back (what KMC continues from): the
-//! atoms of the (200) plane through the contact site, perpendicular to the line of centres,
-//! give the neck radius `sqrt(N · A / π)` with `A = a²/2` the area per atom of that plane.
+//! atoms of the (200) plane through the contact site, perpendicular to the line of centres
+//! (x for the pair, z for the particle on the film), give the neck radius `sqrt(N · A / π)`
+//! with `A = a²/2` the area per atom of that plane.
 
 use std::fmt::Write as _;
 
@@ -16,25 +18,38 @@ use crate::lattice::{Lattice, LatticeKind};
 use crate::md::{Eam, Potential, zhou04};
 use crate::state::{Species, State};
 
-/// Two equal spheres of lattice sites on FCC(100), their centres on a line along x at one
-/// height, touching at the site `contact` (which belongs to both spheres).
+/// Which reference contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Geometry {
+    /// Two equal particles, centres on a line along x.
+    TwoParticles,
+    /// A particle sitting on a film of this many (100) layers (the lowest two frozen).
+    ParticleOnFilm {
+        /// Film thickness in atomic layers.
+        film_layers: usize,
+    },
+}
+
+/// A contact between spheres of lattice sites (species 1), touching at the site `contact`
+/// (which belongs to both bodies).
 #[derive(Debug, Clone)]
-pub struct TwoParticles {
-    /// The lattice state holding only the two particles.
+pub struct ContactSample {
+    /// The lattice state holding only the bodies.
     pub state: State,
     /// The contact site.
     pub contact: usize,
+    /// Normal of the contact plane: 0 (x) for two particles, 2 (z) for a particle on a film.
+    pub axis: usize,
     /// Particle radius, Å.
     pub radius_a: f64,
     /// Lattice constant, Å.
     pub lattice_constant_a: f64,
 }
 
-impl TwoParticles {
-    /// Builds the pair: particle diameter `diameter_nm`, lattice constant `a` (Å), species 1.
-    /// The box leaves a gap of at least 2 nm around the pair laterally and below, and
-    /// allocates enough empty layers above.
-    pub fn new(diameter_nm: f64, a: f64) -> Result<Self> {
+impl ContactSample {
+    /// Builds `geometry` with particles of diameter `diameter_nm` on a lattice of constant `a`
+    /// (Å). The box leaves at least 2 nm of vacuum laterally and allocates the layers above.
+    pub fn new(geometry: Geometry, diameter_nm: f64, a: f64) -> Result<Self> {
         if !(diameter_nm.is_finite() && diameter_nm > 0.2 && diameter_nm < 50.0) {
             return Err(Error::field(
                 "diameter_nm",
@@ -43,19 +58,36 @@ impl TwoParticles {
         }
         let r = 5.0 * diameter_nm;
         let gap = 20.0;
-        let cells_x = ((4.0 * r + 2.0 * gap) / a).ceil() as usize;
-        let cells_y = ((2.0 * r + 2.0 * gap) / a).ceil() as usize;
         let h = a / 2.0;
-        let l_c = ((r + gap) / h).ceil() as usize;
-        let layers = l_c + ((r + gap) / h).ceil() as usize + 1;
+        let (cells_x, l_c, film, axis) = match geometry {
+            Geometry::TwoParticles => (
+                ((4.0 * r + 2.0 * gap) / a).ceil() as usize,
+                ((r + gap) / h).ceil() as usize,
+                0,
+                0,
+            ),
+            Geometry::ParticleOnFilm { film_layers } => (
+                ((2.0 * r + 2.0 * gap) / a).ceil() as usize,
+                film_layers,
+                film_layers,
+                2,
+            ),
+        };
+        let cells_y = ((2.0 * r + 2.0 * gap) / a).ceil() as usize;
+        let layers = l_c + ((2.0 * r + gap) / h).ceil() as usize + 1;
         let lat = Lattice::new(LatticeKind::Fcc100, a, [cells_x, cells_y], layers)?;
         let (nx, ny) = lat.grid();
         let contact_site = lat.site(nx / 2, ny / 2, l_c);
         let pc = lat.position(&contact_site);
-        let centres = [[pc[0] - r, pc[1], pc[2]], [pc[0] + r, pc[1], pc[2]]];
+        let centres: Vec<[f64; 3]> = match geometry {
+            Geometry::TwoParticles => vec![[pc[0] - r, pc[1], pc[2]], [pc[0] + r, pc[1], pc[2]]],
+            Geometry::ParticleOnFilm { .. } => vec![[pc[0], pc[1], pc[2] + r]],
+        };
         let mut state = State::new(lat);
+        state.fill_layers(film, 1)?;
+        state.set_frozen_layers(film.min(2));
         let mut sites = Vec::new();
-        // Sites on a sphere's surface count as inside (the contact site lies on both).
+        // Sites on a sphere's surface count as inside (the contact site lies on it).
         let r_in = r * (1.0 + 1e-9);
         for c in centres {
             super::for_each_site_within(state.lattice(), c, r_in, |s, _, _| sites.push(s));
@@ -63,31 +95,34 @@ impl TwoParticles {
         sites.sort_by_key(|s| s.idx);
         sites.dedup_by_key(|s| s.idx);
         for s in &sites {
-            state.place(s, 1);
+            if !state.cell(s.idx).occupied() {
+                state.place(s, 1);
+            }
         }
-        Ok(TwoParticles {
+        Ok(ContactSample {
             state,
             contact: contact_site.idx,
+            axis,
             radius_a: r,
             lattice_constant_a: a,
         })
     }
 
-    /// Atoms in the contact plane of `state` (a state on this pair's lattice).
+    /// Two particles of diameter `diameter_nm` (see [`ContactSample::new`]).
+    pub fn two_particles(diameter_nm: f64, a: f64) -> Result<Self> {
+        Self::new(Geometry::TwoParticles, diameter_nm, a)
+    }
+
+    /// Atoms in the contact plane of `state` (a state on this sample's lattice).
     pub fn neck_atoms(&self, state: &State) -> usize {
         let lat = state.lattice();
-        let xc = lat.position_of(self.contact)[0];
+        let c = lat.position_of(self.contact)[self.axis];
         let eps = 0.25 * self.lattice_constant_a;
-        let mut n = 0;
-        for idx in 0..state.lattice().n_sites() {
-            if state.cell(idx).occupied() {
-                let x = lat.position_of(idx)[0];
-                if (x - xc).abs() < eps {
-                    n += 1;
-                }
-            }
-        }
-        n
+        (0..lat.n_sites())
+            .filter(|&idx| {
+                state.cell(idx).occupied() && (lat.position_of(idx)[self.axis] - c).abs() < eps
+            })
+            .count()
     }
 
     /// Neck radius in Å from the contact-plane atom count (see the module docs).
@@ -142,6 +177,8 @@ pub fn cases(radii_a: &[f64], md_times_ps: &[f64], early_stop: bool) -> Vec<Benc
 /// Settings shared by all cases.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchSetup {
+    /// The contact.
+    pub geometry: Geometry,
     /// Element (Zhou 2004 EAM).
     pub element: String,
     /// Particle diameter, nm.
@@ -156,6 +193,7 @@ pub struct BenchSetup {
 impl Default for BenchSetup {
     fn default() -> Self {
         BenchSetup {
+            geometry: Geometry::TwoParticles,
             element: "Au".into(),
             diameter_nm: 3.0,
             params: RelaxParams {
@@ -229,7 +267,7 @@ pub fn run(
     let el = zhou04::element(&setup.element)?;
     let mut eam = Eam::from_setfl(&zhou04::setfl(&[setup.element.as_str()])?)?;
     eam.parallel_threshold = setup.parallel_threshold;
-    let pair = TwoParticles::new(setup.diameter_nm, el.lattice_constant())?;
+    let pair = ContactSample::new(setup.geometry, setup.diameter_nm, el.lattice_constant())?;
     let names = vec![setup.element.clone()];
     let before = pair.neck_atoms(&pair.state);
     let mut rows = Vec::with_capacity(cases.len());
@@ -270,7 +308,7 @@ mod tests {
     #[test]
     fn pair_has_the_expected_size_and_a_one_atom_contact() {
         let a = 4.08;
-        let p = TwoParticles::new(3.0, a).unwrap();
+        let p = ContactSample::two_particles(3.0, a).unwrap();
         // A sphere of radius R holds about (4/3)πR³ · 4/a³ fcc sites; the two share one.
         let per_sphere = 4.0 / 3.0 * std::f64::consts::PI * 15f64.powi(3) * 4.0 / a.powi(3);
         let n = p.state.n_atoms() as f64;
@@ -282,5 +320,13 @@ mod tests {
         assert!((r / 15.0 - 1.0).abs() < 0.03, "equivalent radius {r}");
         assert_eq!(p.neck_atoms(&p.state), 1);
         assert_eq!(p.state.clone().rebuild_derived(), 0);
+        // On a film: one atom in the first layer above it, the film's own layer below.
+        let f = ContactSample::new(Geometry::ParticleOnFilm { film_layers: 6 }, 3.0, a).unwrap();
+        assert_eq!(f.neck_atoms(&f.state), 1);
+        let ls = f.state.lattice().layer_size();
+        assert_eq!(f.state.layer_atoms()[5], ls as u64);
+        assert!(
+            (f.state.n_atoms() as f64 - 6.0 * ls as f64 - per_sphere).abs() < 0.05 * per_sphere
+        );
     }
 }
