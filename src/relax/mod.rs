@@ -79,10 +79,18 @@ pub struct RegionSpec {
 
 impl RegionSpec {
     /// The region for a contact at `centre` between two bodies (particles, or a particle and
-    /// the film) whose smaller radius is `smaller_radius_a`: a sphere of
-    /// [`CONTACT_RADIUS_FACTOR`] × that radius, so the neck is free to grow to the size the
-    /// relaxer's convergence study found (see the module's bench), plus a frozen shell of one
-    /// potential cutoff.
+    /// the film) whose smaller radius is `smaller_radius_a` (see [`equivalent_radius_a`]): a
+    /// sphere of [`CONTACT_RADIUS_FACTOR`] × that radius plus a frozen shell of one potential
+    /// cutoff.
+    ///
+    /// Why that size (3 nm Au pair touching at one site, 600 K, 10 ps, four seeds, `kmc bench
+    /// relax`): the neck on the lattice is the same for regions of 10, 12.5 and 15 Å (mean 12.75
+    /// contact-plane atoms, r ≈ 5.8 Å) and 14.25 atoms at 17.5 Å, so the frozen shell does not
+    /// pin it; from 20 Å on, the region reaches past the particle centres, the particles turn
+    /// against each other and the mapping reports tens to hundreds of off-lattice atoms (with
+    /// whole particles free, about 1,500 of 1,655), which a lattice cannot hold. One particle
+    /// radius keeps each body anchored to the lattice and leaves the neck more than twice its
+    /// radius of room.
     pub fn for_contact(centre: Centre, smaller_radius_a: f64, potential: &dyn Potential) -> Self {
         RegionSpec {
             centre,
