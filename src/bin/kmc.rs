@@ -104,6 +104,39 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Relaxer: two particles touching at one site, relaxed by MD, per region radius and MD time.
+    Relax {
+        /// Element (Zhou 2004 EAM).
+        #[arg(long, default_value = "Au")]
+        element: String,
+        /// Particle diameter, nm.
+        #[arg(long, default_value_t = 3.0)]
+        d_nm: f64,
+        /// Temperature, K.
+        #[arg(long, default_value_t = 600.0)]
+        temperature: f64,
+        /// Region radii around the contact, Å.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![15.0])]
+        radii: Vec<f64>,
+        /// Longest MD times, ps.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![kmc::relax::RelaxParams::default().md_time_ps])]
+        times: Vec<f64>,
+        /// Runs the full MD time (no early stopping).
+        #[arg(long)]
+        no_early_stop: bool,
+        /// MD time step, fs (default: chosen from the atomic mass, 4 fs for Au).
+        #[arg(long)]
+        timestep_fs: Option<f64>,
+        /// Langevin damping time, fs.
+        #[arg(long, default_value_t = kmc::relax::RelaxParams::default().langevin_damping_fs)]
+        damping_fs: f64,
+        /// Seed of the Langevin noise.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// One particle on a film of this many layers instead of two particles.
+        #[arg(long)]
+        on_film: Option<usize>,
+    },
     /// Events per second, ns per event and memory of a scenario's engine (no output files).
     Run {
         /// Scenario file (.ron).
@@ -226,6 +259,37 @@ fn dispatch(cmd: Command) -> Result<()> {
                         r.ns_per_event
                     );
                 }
+                Ok(())
+            }
+            BenchCommand::Relax {
+                element,
+                d_nm,
+                temperature,
+                radii,
+                times,
+                no_early_stop,
+                timestep_fs,
+                damping_fs,
+                seed,
+                on_film,
+            } => {
+                use kmc::relax::bench;
+                let mut setup = bench::BenchSetup {
+                    geometry: match on_film {
+                        Some(film_layers) => bench::Geometry::ParticleOnFilm { film_layers },
+                        None => bench::Geometry::TwoParticles,
+                    },
+                    element,
+                    diameter_nm: d_nm,
+                    ..Default::default()
+                };
+                setup.params.temperature_k = temperature;
+                setup.params.seed = seed;
+                setup.params.timestep_fs = timestep_fs;
+                setup.params.langevin_damping_fs = damping_fs;
+                let cases = bench::cases(&radii, &times, !no_early_stop);
+                println!("{}", bench::BENCH_HEADER);
+                bench::run(&setup, &cases, |row| println!("{}", row.line()))?;
                 Ok(())
             }
             BenchCommand::Run { scenario, events } => {
