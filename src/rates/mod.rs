@@ -7,12 +7,14 @@
 
 mod bond_counting;
 mod coordination;
+mod custom;
 mod table;
 
 pub use bond_counting::{BondCount, BondCounting, BondCountingSpec, HopParams};
 pub use coordination::{
     CoordinationMetropolis, CoordinationMetropolisSpec, CoordinationParams, SiteEnergy,
 };
+pub use custom::{CloneRateModel, CustomRateModel};
 pub use table::{
     BarrierTable, BarrierTableFile, BarrierTableSpec, IN_PLANE_KEYS, INTERLAYER_N, KEY_SITES,
     SpeciesBarriers, load_barrier_table, mirror_mask, parse_barrier_table, reverse_mask,
@@ -71,6 +73,8 @@ pub enum AnyRateModel {
     CoordinationMetropolis(CoordinationMetropolis),
     /// See [`BarrierTable`].
     BarrierTable(BarrierTable),
+    /// A model defined outside the crate (see [`CustomRateModel`]).
+    Custom(CustomRateModel),
 }
 
 impl RateModelSpec {
@@ -102,6 +106,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.name(),
             AnyRateModel::CoordinationMetropolis(m) => m.name(),
             AnyRateModel::BarrierTable(m) => m.name(),
+            AnyRateModel::Custom(m) => m.name(),
         }
     }
 
@@ -110,6 +115,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.interaction_range(),
             AnyRateModel::CoordinationMetropolis(m) => m.interaction_range(),
             AnyRateModel::BarrierTable(m) => m.interaction_range(),
+            AnyRateModel::Custom(m) => m.interaction_range(),
         }
     }
 
@@ -119,6 +125,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.site_events(state, site, out),
             AnyRateModel::CoordinationMetropolis(m) => m.site_events(state, site, out),
             AnyRateModel::BarrierTable(m) => m.site_events(state, site, out),
+            AnyRateModel::Custom(m) => m.site_events(state, site, out),
         }
     }
 
@@ -128,6 +135,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.site_rate(state, site),
             AnyRateModel::CoordinationMetropolis(m) => m.site_rate(state, site),
             AnyRateModel::BarrierTable(m) => m.site_rate(state, site),
+            AnyRateModel::Custom(m) => m.site_rate(state, site),
         }
     }
 }
