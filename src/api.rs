@@ -146,9 +146,10 @@ impl<F: FnMut(&Simulation) + Send> Observer for F {
     }
 }
 
-/// Names a registered observer (see [`Simulation::remove_observer`]).
+/// Names a registered observer (see [`Simulation::remove_observer`]); the number counts
+/// registrations on this simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ObserverId(u64);
+pub struct ObserverId(pub u64);
 
 struct Entry {
     id: u64,

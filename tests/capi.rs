@@ -1,6 +1,8 @@
 //! The C ABI: the header in the repository is what cbindgen makes of src/ffi.rs, and the C
-//! example compiles against it, links the cdylib `cargo test` built, and runs clean (under
-//! valgrind's memcheck where valgrind is installed).
+//! example compiles against it, links the C library (the `kmc-capi` crate, built here by
+//! `cargo build --release -p kmc-capi` into this target directory: the same build of kmc that
+//! `cargo build --release` uses), and runs clean under valgrind's memcheck where valgrind is
+//! installed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,16 +38,29 @@ fn header_is_current() {
     );
 }
 
-/// The directory of the cdylib `cargo test` built alongside this test binary.
-fn lib_dir() -> PathBuf {
+/// Builds the C library; returns the directory holding `libkmc.so`.
+fn build_c_library() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap().to_path_buf();
+    // <target>/release/deps/capi-<hash>
+    let release = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    let target = release.parent().unwrap();
+    run(Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "kmc-capi",
+            "--target-dir",
+        ])
+        .arg(target)
+        .current_dir(root()));
     assert!(
-        deps.join("libkmc.so").exists(),
-        "{} has no libkmc.so (is the `capi` feature off?)",
-        deps.display()
+        release.join("libkmc.so").exists(),
+        "no libkmc.so in {}",
+        release.display()
     );
-    deps
+    release
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -69,7 +84,7 @@ fn have(tool: &str) -> bool {
 #[test]
 fn c_example_runs_clean() {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let lib = lib_dir();
+    let lib = build_c_library();
     let dir = std::env::temp_dir().join(format!("kmc-capi-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let exe = dir.join("kmc_example");
