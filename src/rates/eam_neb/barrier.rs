@@ -551,12 +551,28 @@ impl Calculator {
         let stray_i = strays(&init, &site_pos);
         let stray_f = strays(&fin, &fin_sites);
         if !stray_i.is_empty() {
-            // Spontaneous: only the mover left, it went to the hop's destination, and the final
-            // state is that same minimum.
+            // Spontaneous: only the mover left, and it went to the hop's destination (the final
+            // state is that same minimum) or to a symmetric copy of it (an empty neighbour
+            // whose hop has this very key: from a symmetric perch the kicks decide which way
+            // it falls, and both hops must then be the same event).
             let same = stray_f.is_empty()
                 && (0..init.len())
                     .all(|i| dist_pbc(&simbox, init.positions[i], fin.positions[i]) < 0.1);
-            let status = if case.kind == EventKind::Hop && stray_i == [i_mover] && same {
+            let copy = || {
+                let p = init.positions[i_mover];
+                let t = lat.class_tables(case.origin.class);
+                t.neighbors.iter().enumerate().any(|(k, o)| {
+                    lat.site_at_offset(&case.origin, o).is_some_and(|c| {
+                        !st.cell(c.idx).occupied()
+                            && dist_pbc(&simbox, place(&c), p) < limit
+                            && self.keys.hop_key(st, &case.origin, k, key.mover, self.bulk) == *key
+                    })
+                })
+            };
+            let to_copy =
+                stray_f.is_empty() && (ri.energy_ev - rf.energy_ev).abs() < 1e-3 && copy();
+            let status = if case.kind == EventKind::Hop && stray_i == [i_mover] && (same || to_copy)
+            {
                 Status::Spontaneous
             } else {
                 Status::UnstableInitial

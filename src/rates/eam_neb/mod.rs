@@ -899,3 +899,6 @@ impl RateModel for EamNeb {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod validation;
