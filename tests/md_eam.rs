@@ -439,7 +439,11 @@ fn fcc111_slab(pot: &dyn Potential, a: f64, cells: [usize; 3]) -> System {
         }
     }
     let n = x.len();
-    assert_eq!(n, 6 * cells[0] * cells[1] * cells[2], "sites of the (111) block");
+    assert_eq!(
+        n,
+        6 * cells[0] * cells[1] * cells[2],
+        "sites of the (111) block"
+    );
     let simbox = kmc::md::SimBox {
         lengths: l,
         periodic: [true, true, false],
