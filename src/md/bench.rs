@@ -74,7 +74,8 @@ pub struct MdBenchResult {
 
 /// Times NVE velocity Verlet of the Cu crystal on a pool of `threads` threads. With
 /// `threads == 1` the EAM kernel runs its serial single-chunk path; otherwise the chunked path
-/// (whose results do not depend on the thread count).
+/// (whose results do not depend on the thread count) from
+/// [`DEFAULT_PARALLEL_THRESHOLD`] atoms on, as in any MD run.
 pub fn bench_md(opts: &MdBenchOptions, threads: usize) -> Result<MdBenchResult> {
     if opts.cells == 0 || opts.steps == 0 || threads == 0 {
         return Err(Error::field(
@@ -92,9 +93,9 @@ pub fn bench_md(opts: &MdBenchOptions, threads: usize) -> Result<MdBenchResult> 
     } else {
         DEFAULT_PARALLEL_THRESHOLD
     };
-    let chunked = threads > 1;
     let atoms = build::fcc_crystal(opts.lattice_constant_a, [opts.cells; 3]);
     let n = atoms.positions.len();
+    let chunked = n >= eam.parallel_threshold;
     let system = System::new(atoms.positions, atoms.species, atoms.simbox, &eam)?;
     let mut rng = rng_from_seed(opts.seed);
     pool.install(|| -> Result<MdBenchResult> {
@@ -123,4 +124,31 @@ pub fn bench_md(opts: &MdBenchOptions, threads: usize) -> Result<MdBenchResult> 
             energy_drift_rel: ((e1 - e0) / e0).abs(),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_benchmark_runs_and_conserves_energy() {
+        // 3³ cells, 50 steps: the timed run is real NVE (energy conserved to 1e-6 relative at
+        // 1 fs) on both kernel paths, and bad options are errors.
+        let opts = MdBenchOptions {
+            cells: 3,
+            steps: 50,
+            ..Default::default()
+        };
+        for threads in [1, 2] {
+            let r = bench_md(&opts, threads).unwrap();
+            assert_eq!((r.atoms, r.steps, r.threads), (108, 50, threads));
+            // Below the parallel threshold both run the serial kernel.
+            assert!(!r.chunked);
+            assert!(r.seconds > 0.0 && r.us_per_atom_step > 0.0);
+            assert!(r.energy_drift_rel < 1e-6, "{r:?}");
+        }
+        let bad = MdBenchOptions { cells: 0, ..opts };
+        assert!(bench_md(&bad, 1).is_err());
+        assert!(bench_md(&opts, 0).is_err());
+    }
 }
