@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn small_benchmark_runs_and_conserves_energy() {
-        // 3³ cells, 50 steps: the timed run is real NVE (energy conserved to 1e-6 relative at
+        // 3³ cells, 50 steps: the timed run is real NVE (energy conserved to 1e-5 relative at
         // 1 fs) on both kernel paths, and bad options are errors.
         let opts = MdBenchOptions {
             cells: 3,
@@ -145,7 +145,7 @@ mod tests {
             // Below the parallel threshold both run the serial kernel.
             assert!(!r.chunked);
             assert!(r.seconds > 0.0 && r.us_per_atom_step > 0.0);
-            assert!(r.energy_drift_rel < 1e-6, "{r:?}");
+            assert!(r.energy_drift_rel < 1e-5, "{r:?}");
         }
         let bad = MdBenchOptions { cells: 0, ..opts };
         assert!(bench_md(&bad, 1).is_err());
