@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn small_benchmark_runs_and_conserves_energy() {
         // 3³ cells, 50 steps: the timed run is real NVE (energy conserved to 1e-5 relative at
-        // 1 fs) on both kernel paths, and bad options are errors.
+        // 1 fs) in pools of one and two threads, and bad options are errors.
         let opts = MdBenchOptions {
             cells: 3,
             steps: 50,
