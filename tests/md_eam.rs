@@ -504,3 +504,31 @@ fn surface_energies_of_cu_ag_au_are_ordered() {
         );
     }
 }
+
+// ---------------------------------------------------------------- shipped scenario
+
+#[test]
+fn two_au_particles_scenario_parses_and_builds() {
+    // The shipped scenario (run by `kmc md scenarios/md_two_au_particles.ron`, about a minute)
+    // must stay valid: it parses, its Zhou04 Au potential builds, and its structure is two
+    // 3 nm spheres of 887 atoms each (the FCC sites within 15 Å of an atom at a = 4.080056 Å)
+    // whose closest atoms are one nearest-neighbour distance, 2.885 Å, apart.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join("md_two_au_particles.ron");
+    let sc = kmc::md::run::load_md_scenario(&path).unwrap();
+    let pot = sc.potential.build(path.parent().unwrap()).unwrap();
+    assert_eq!(pot.elements(), ["Au".to_string()]);
+    let mut rng = rng_from_seed(sc.seed);
+    let s = kmc::md::run::build_structure(&sc.structure, pot.as_ref(), &mut rng).unwrap();
+    assert_eq!(s.len(), 2 * 887);
+    let n = s.len() / 2;
+    let mut closest = f64::INFINITY;
+    for p in &s.positions[..n] {
+        for q in &s.positions[n..] {
+            let d = s.simbox.delta(*p, *q);
+            closest = closest.min((d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt());
+        }
+    }
+    assert!((closest - 2.885).abs() < 0.05, "closest pair {closest} Å");
+}
