@@ -3,11 +3,12 @@
 //!
 //! `compute` follows LAMMPS's `PairEAM::compute` on a half list: a density pass (each pair adds
 //! to both atoms), an embedding pass (F(ρ_i) and F'(ρ_i)), and a force pass. Unlike LAMMPS, the
-//! density pass also evaluates everything of a pair that does not depend on F' (displacement,
-//! 1/r, df/dr, φ and dφ/dr) and records it, 64 bytes per pair within the cutoff; the force pass
-//! then streams through those records instead of recomputing distances and table look-ups
-//! (about 25 % less time per step on the 32,000-atom Cu benchmark, same results bit for bit
-//! except the summation order of per-atom energies in the serial path). Above a size
+//! density pass also evaluates everything of a pair that does not depend on F' (1/r, df/dr, φ
+//! and dφ/dr) and records it, 40 bytes per pair within the cutoff; the force pass then streams
+//! through those records instead of filtering the list by distance again, taking square roots
+//! and evaluating tables (about 25 % less time per step on the 32,000-atom Cu benchmark; forces,
+//! energy and virial bit for bit as before, per-atom energies of the serial path summed in
+//! another order). Above a size
 //! threshold the atoms are cut into a fixed number of chunks that depends only on the number of
 //! atoms; each chunk scatters into its own buffers, which are summed in chunk order, so the
 //! result does not depend on the number of threads or on scheduling.
@@ -16,7 +17,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::md::{Configuration, Evaluation, NeighborList};
+use crate::md::{Configuration, Evaluation, NeighborEntry, NeighborList};
 
 /// How an EAM model evaluates its functions. `At` caches what the functions of one pair
 /// distance share (for splines: interval index and fraction).
@@ -103,14 +104,13 @@ fn delta(xi: &[f64; 3], xj: &[f64; 3], image: [i8; 3], l: &[f64; 3]) -> [f64; 3]
 }
 
 /// What the force pass needs of one pair inside the cutoff, recorded by the density pass so
-/// that the force pass neither re-derives the displacement, distance and table interval nor
-/// evaluates any table: it only combines these with F'(ρ). One 64-byte cache line per pair.
+/// that the force pass evaluates no table and takes no square root or division: it only
+/// rebuilds the displacement and combines these with F'(ρ). 40 bytes per pair (the
+/// displacement is recomputed rather than stored: the records stream through memory, the
+/// positions stay in cache).
 #[derive(Clone, Copy)]
-#[repr(C, align(64))]
 struct PairTerm {
-    j: u32,
-    /// Displacement from atom i to atom j.
-    d: [f64; 3],
+    e: NeighborEntry,
     recip: f64,
     /// df/dr of the density atom i produces (felt by j) and of the one j produces (felt by i).
     rhoip: f64,
@@ -188,8 +188,7 @@ fn density_pass<M: EamModel, const SINGLE: bool, const PER_ATOM: bool>(
                     per_atom[j] += 0.5 * phi;
                 }
                 terms.push(PairTerm {
-                    j: e.j,
-                    d,
+                    e: *e,
                     recip,
                     rhoip,
                     rhojp,
@@ -229,23 +228,27 @@ fn embed_pass<M: EamModel>(
 
 /// Forces and virial of the pairs the density pass recorded for atoms `range`.
 fn force_pass(
+    conf: &Configuration<'_>,
     range: std::ops::Range<usize>,
     fp: &[f64],
     pairs: &PairTerms,
     forces: &mut [[f64; 3]],
     virial: &mut [f64; 6],
 ) {
+    let pos = conf.positions;
+    let l = &conf.simbox.lengths;
     let mut w = [0.0f64; 6];
     let PairTerms { terms, starts } = pairs;
     for (k, i) in range.enumerate() {
+        let xi = &pos[i];
         let fpi = fp[i];
         let mut fi = [0.0f64; 3];
         for t in &terms[starts[k] as usize..starts[k + 1] as usize] {
-            let j = t.j as usize;
+            let j = t.e.j as usize;
             let psip = fpi * t.rhojp + fp[j] * t.rhoip + t.phip;
             // -dE/dr / r: positive when repulsive; d points from i to j.
             let fpair = -psip * t.recip;
-            let d = t.d;
+            let d = delta(xi, &pos[j], t.e.image, l);
             let f = [fpair * d[0], fpair * d[1], fpair * d[2]];
             fi[0] -= f[0];
             fi[1] -= f[1];
@@ -370,7 +373,7 @@ fn compute_serial<M: EamModel>(
         fp,
         per_atom.then_some(&mut out.per_atom[..]),
     );
-    force_pass(0..n, fp, pairs, &mut out.forces, &mut out.virial);
+    force_pass(conf, 0..n, fp, pairs, &mut out.forces, &mut out.virial);
     out.energy = e_embed + e_pair;
 }
 
@@ -450,7 +453,14 @@ fn compute_chunked<M: EamModel>(
         ch.forces.clear();
         ch.forces.resize(n, [0.0; 3]);
         ch.virial = [0.0; 6];
-        force_pass(range(c), fp, &ch.pairs, &mut ch.forces, &mut ch.virial);
+        force_pass(
+            conf,
+            range(c),
+            fp,
+            &ch.pairs,
+            &mut ch.forces,
+            &mut ch.virial,
+        );
     });
     let chunks = &*chunks;
     out.forces
