@@ -145,6 +145,22 @@ enum BenchCommand {
         #[arg(long)]
         events: Option<u64>,
     },
+    /// µs per atom-step of NVE velocity Verlet, Cu FCC crystal with the Zhou04 EAM (defaults:
+    /// the LAMMPS reference system, 32,000 atoms, 600 K, 1 fs, 200 steps, 1 Å skin).
+    Md {
+        /// FCC cells per axis.
+        #[arg(long, default_value_t = 20)]
+        cells: usize,
+        /// Timed steps.
+        #[arg(long, default_value_t = 200)]
+        steps: u64,
+        /// Thread counts to time, e.g. `1,2`.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 2])]
+        threads: Vec<usize>,
+        /// Runs per thread count (the median is reported).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -244,6 +260,12 @@ fn dispatch(cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Bench { what } => match what {
+            BenchCommand::Md {
+                cells,
+                steps,
+                threads,
+                repeat,
+            } => bench_md(cells, steps, &threads, repeat),
             BenchCommand::Samplers {
                 sizes,
                 spread,
@@ -381,6 +403,41 @@ fn dispatch(cmd: Command) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn bench_md(cells: usize, steps: u64, threads: &[usize], repeat: usize) -> anyhow::Result<()> {
+    let opts = kmc::md::bench::MdBenchOptions {
+        cells,
+        steps,
+        ..Default::default()
+    };
+    println!(
+        "{:>7} {:>7} {:>6} {:>8} {:>12} {:>8}   runs (µs/atom-step)",
+        "threads", "atoms", "steps", "s", "µs/atom-step", "builds"
+    );
+    for &t in threads {
+        let mut runs = Vec::new();
+        for _ in 0..repeat.max(1) {
+            runs.push(kmc::md::bench::bench_md(&opts, t)?);
+        }
+        runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+        let med = runs[runs.len() / 2];
+        let all: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{:.3}", r.us_per_atom_step))
+            .collect();
+        println!(
+            "{:>7} {:>7} {:>6} {:>8.3} {:>12.3} {:>8}   {}",
+            t,
+            med.atoms,
+            med.steps,
+            med.seconds,
+            med.us_per_atom_step,
+            med.list_builds,
+            all.join(" ")
+        );
+    }
+    Ok(())
 }
 
 fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@
 //! The seams are the [`Potential`] trait and the [`NeighborList`] it reads; everything else is
 //! concrete code.
 
+pub mod bench;
 pub mod build;
 pub mod eam;
 pub mod integrate;
