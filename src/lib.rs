@@ -18,6 +18,7 @@ pub mod lattice;
 pub mod md;
 pub mod observe;
 pub mod rates;
+pub mod relax;
 pub mod rng;
 pub mod sampler;
 pub mod scenario;

@@ -5,6 +5,7 @@
 //! The seams are the [`Potential`] trait and the [`NeighborList`] it reads; everything else is
 //! concrete code.
 
+pub mod bench;
 pub mod build;
 pub mod eam;
 pub mod integrate;
@@ -14,6 +15,7 @@ pub mod minimize;
 pub mod morse;
 pub mod neb;
 pub mod neighbor;
+pub mod pair;
 pub mod run;
 pub mod system;
 pub mod traj;
