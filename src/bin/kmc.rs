@@ -63,6 +63,9 @@ enum Command {
     /// Generates interatomic potential files.
     #[command(subcommand)]
     Potential(PotentialCommand),
+    /// Rate tables.
+    #[command(subcommand)]
+    Rates(RatesCommand),
     /// Runs a molecular-dynamics scenario (RON).
     Md {
         /// The scenario file.
@@ -87,6 +90,22 @@ enum PotentialCommand {
         /// Output setfl file.
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RatesCommand {
+    /// Computes every barrier a scenario with the EamNeb rate model needs, by running it, and
+    /// writes them to the model's cache file.
+    Build {
+        /// Scenario file (.ron).
+        scenario: PathBuf,
+        /// Saves the cache every this many seconds while building.
+        #[arg(long, default_value_t = 60.0)]
+        save_every: f64,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
     },
 }
 
@@ -144,6 +163,22 @@ enum BenchCommand {
         /// Events to time (default: the scenario's stop condition).
         #[arg(long)]
         events: Option<u64>,
+    },
+    /// µs per atom-step of NVE velocity Verlet, Cu FCC crystal with the Zhou04 EAM (defaults:
+    /// the LAMMPS reference system, 32,000 atoms, 600 K, 1 fs, 200 steps, 1 Å skin).
+    Md {
+        /// FCC cells per axis.
+        #[arg(long, default_value_t = 20)]
+        cells: usize,
+        /// Timed steps.
+        #[arg(long, default_value_t = 200)]
+        steps: u64,
+        /// Thread counts to time, e.g. `1,2`.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 2])]
+        threads: Vec<usize>,
+        /// Runs per thread count (the median is reported).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
 }
 
@@ -204,6 +239,9 @@ fn dispatch(cmd: Command) -> Result<()> {
             };
             let summary = runner.run(&mut show)?;
             bar.finish_and_clear();
+            if let Some((path, n)) = runner.simulation().engine().model().save_cache()? {
+                println!("barrier cache: {n} entries written to {}", path.display());
+            }
             let o = &summary.final_observables;
             println!(
                 "{}: stopped ({:?}) at t = {:.6e} s after {} events ({:.3e} events/s); coverage {:.4} ML, roughness {:.3} ML, {} islands",
@@ -244,6 +282,12 @@ fn dispatch(cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Bench { what } => match what {
+            BenchCommand::Md {
+                cells,
+                steps,
+                threads,
+                repeat,
+            } => bench_md(cells, steps, &threads, repeat),
             BenchCommand::Samplers {
                 sizes,
                 spread,
@@ -352,6 +396,11 @@ fn dispatch(cmd: Command) -> Result<()> {
             out,
             quiet,
         } => md(scenario, out, quiet),
+        Command::Rates(RatesCommand::Build {
+            scenario,
+            save_every,
+            quiet,
+        }) => rates_build(scenario, save_every, quiet),
         Command::Potential(PotentialCommand::Zhou04 { elements, out }) => {
             let names: Vec<&str> = elements.iter().map(String::as_str).collect();
             kmc::md::zhou04::write_setfl(&names, &out)?;
@@ -374,6 +423,9 @@ fn dispatch(cmd: Command) -> Result<()> {
             println!(
                 "  BarrierTable            barriers by species and local configuration, from a RON table (rates/)"
             );
+            println!(
+                "  EamNeb                  barriers from EAM saddle searches (CI-NEB), cached by local environment"
+            );
             println!("\nsamplers (sampler):");
             for k in SamplerKind::ALL {
                 println!("  {:<22} {}", format!("{k:?}"), k.name());
@@ -381,6 +433,41 @@ fn dispatch(cmd: Command) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn bench_md(cells: usize, steps: u64, threads: &[usize], repeat: usize) -> anyhow::Result<()> {
+    let opts = kmc::md::bench::MdBenchOptions {
+        cells,
+        steps,
+        ..Default::default()
+    };
+    println!(
+        "{:>7} {:>7} {:>6} {:>8} {:>12} {:>8}   runs (µs/atom-step)",
+        "threads", "atoms", "steps", "s", "µs/atom-step", "builds"
+    );
+    for &t in threads {
+        let mut runs = Vec::new();
+        for _ in 0..repeat.max(1) {
+            runs.push(kmc::md::bench::bench_md(&opts, t)?);
+        }
+        runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+        let med = runs[runs.len() / 2];
+        let all: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{:.3}", r.us_per_atom_step))
+            .collect();
+        println!(
+            "{:>7} {:>7} {:>6} {:>8.3} {:>12.3} {:>8}   {}",
+            t,
+            med.atoms,
+            med.steps,
+            med.seconds,
+            med.us_per_atom_step,
+            med.list_builds,
+            all.join(" ")
+        );
+    }
+    Ok(())
 }
 
 fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
@@ -453,6 +540,60 @@ fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()
     }
     for f in &summary.files {
         println!("wrote {}", f.display());
+    }
+    Ok(())
+}
+
+fn rates_build(scenario: PathBuf, save_every: f64, quiet: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let loaded = LoadedScenario::from_file(&scenario)?;
+    let mut sim = Simulation::new(loaded).context("building the simulation")?;
+    let bar = if quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(1000);
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} {msg}")
+                .expect("valid template"),
+        );
+        b
+    };
+    let summary = kmc::rates::eam_neb::warm_cache(&mut sim, save_every, &mut |p| {
+        bar.set_position((p.fraction * 1000.0) as u64);
+        bar.set_message(format!(
+            "{} events, {} barriers cached, {} saddle searches, hit rate {:.2} %",
+            p.events,
+            p.entries,
+            p.stats.pairs_computed,
+            100.0 * p.stats.hit_rate()
+        ));
+    })?;
+    bar.finish_and_clear();
+    let s = &summary.stats;
+    println!(
+        "{}: {} entries ({} new) written to {}",
+        scenario.display(),
+        summary.entries,
+        summary.new_entries,
+        summary.path.display()
+    );
+    println!(
+        "{} events, {} saddle searches in {:.1} s of compute ({:.1} ms each on average), {:.1} s wall in total",
+        summary.events,
+        s.pairs_computed,
+        s.compute_seconds,
+        1e3 * s.compute_seconds / s.pairs_computed.max(1) as f64,
+        started.elapsed().as_secs_f64()
+    );
+    let counts: Vec<String> = summary
+        .status_counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(st, n)| format!("{st:?} {n}"))
+        .collect();
+    println!("entries by outcome: {}", counts.join(", "));
+    for e in &summary.errors {
+        eprintln!("failed: {e}");
     }
     Ok(())
 }

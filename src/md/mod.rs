@@ -5,6 +5,7 @@
 //! The seams are the [`Potential`] trait and the [`NeighborList`] it reads; everything else is
 //! concrete code.
 
+pub mod bench;
 pub mod build;
 pub mod eam;
 pub mod integrate;
@@ -12,6 +13,7 @@ pub mod lj;
 pub mod mc;
 pub mod minimize;
 pub mod morse;
+pub mod neb;
 pub mod neighbor;
 pub mod pair;
 pub mod run;

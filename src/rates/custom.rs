@@ -61,4 +61,8 @@ impl RateModel for CustomRateModel {
     fn site_rate(&mut self, state: &State, site: &SiteRef) -> f64 {
         self.0.site_rate(state, site)
     }
+
+    fn prefetch(&mut self, state: &State, changed: &[SiteRef]) {
+        self.0.prefetch(state, changed)
+    }
 }

@@ -8,6 +8,7 @@
 mod bond_counting;
 mod coordination;
 mod custom;
+pub mod eam_neb;
 mod table;
 
 pub use bond_counting::{BondCount, BondCounting, BondCountingSpec, HopParams};
@@ -15,6 +16,7 @@ pub use coordination::{
     CoordinationMetropolis, CoordinationMetropolisSpec, CoordinationParams, SiteEnergy,
 };
 pub use custom::{CloneRateModel, CustomRateModel};
+pub use eam_neb::{EamNeb, EamNebSpec, EamPotential};
 pub use table::{
     BarrierTable, BarrierTableFile, BarrierTableSpec, IN_PLANE_KEYS, INTERLAYER_N, KEY_SITES,
     SpeciesBarriers, load_barrier_table, mirror_mask, parse_barrier_table, reverse_mask,
@@ -51,6 +53,13 @@ pub trait RateModel: Send + Sync {
         self.site_events(state, site, &mut v);
         v.iter().map(|e| e.1).sum()
     }
+
+    /// Called by the engine after the sites `changed` changed and before it asks for the
+    /// rates of the atoms within [`RateModel::interaction_range`] of them, so a model that
+    /// computes rates expensively can compute what it lacks in one parallel batch. Rates must
+    /// not depend on whether this was called. Default: nothing.
+    #[inline]
+    fn prefetch(&mut self, _state: &State, _changed: &[SiteRef]) {}
 }
 
 /// Rate model styles of a scenario (`rate_model: BondCounting((...))`).
@@ -62,6 +71,9 @@ pub enum RateModelSpec {
     CoordinationMetropolis(CoordinationMetropolisSpec),
     /// Barriers by species and local configuration from a RON table file (`rates/*.ron`).
     BarrierTable(BarrierTableSpec),
+    /// Barriers computed on the fly with the EAM (relaxed end states, CI-NEB), cached by
+    /// local environment.
+    EamNeb(EamNebSpec),
 }
 
 /// A rate model built from a spec (enum dispatch: no virtual call in the hot loop).
@@ -75,6 +87,8 @@ pub enum AnyRateModel {
     BarrierTable(BarrierTable),
     /// A model defined outside the crate (see [`CustomRateModel`]).
     Custom(CustomRateModel),
+    /// See [`EamNeb`].
+    EamNeb(Box<EamNeb>),
 }
 
 impl RateModelSpec {
@@ -96,7 +110,21 @@ impl RateModelSpec {
             RateModelSpec::BarrierTable(s) => {
                 AnyRateModel::BarrierTable(BarrierTable::new(s, species, lattice, temperature_k)?)
             }
+            RateModelSpec::EamNeb(s) => {
+                AnyRateModel::EamNeb(Box::new(EamNeb::new(s, species, lattice, temperature_k)?))
+            }
         })
+    }
+}
+
+impl AnyRateModel {
+    /// Writes the model's barrier cache if it has one with new entries (EamNeb); returns the
+    /// file and the number of entries written.
+    pub fn save_cache(&self) -> Result<Option<(std::path::PathBuf, usize)>> {
+        match self {
+            AnyRateModel::EamNeb(m) if m.new_entries() > 0 => m.save(),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -107,6 +135,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::CoordinationMetropolis(m) => m.name(),
             AnyRateModel::BarrierTable(m) => m.name(),
             AnyRateModel::Custom(m) => m.name(),
+            AnyRateModel::EamNeb(m) => m.name(),
         }
     }
 
@@ -116,6 +145,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::CoordinationMetropolis(m) => m.interaction_range(),
             AnyRateModel::BarrierTable(m) => m.interaction_range(),
             AnyRateModel::Custom(m) => m.interaction_range(),
+            AnyRateModel::EamNeb(m) => m.interaction_range(),
         }
     }
 
@@ -126,6 +156,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::CoordinationMetropolis(m) => m.site_events(state, site, out),
             AnyRateModel::BarrierTable(m) => m.site_events(state, site, out),
             AnyRateModel::Custom(m) => m.site_events(state, site, out),
+            AnyRateModel::EamNeb(m) => m.site_events(state, site, out),
         }
     }
 
@@ -136,6 +167,16 @@ impl RateModel for AnyRateModel {
             AnyRateModel::CoordinationMetropolis(m) => m.site_rate(state, site),
             AnyRateModel::BarrierTable(m) => m.site_rate(state, site),
             AnyRateModel::Custom(m) => m.site_rate(state, site),
+            AnyRateModel::EamNeb(m) => m.site_rate(state, site),
+        }
+    }
+
+    #[inline]
+    fn prefetch(&mut self, state: &State, changed: &[SiteRef]) {
+        match self {
+            AnyRateModel::EamNeb(m) => m.prefetch(state, changed),
+            AnyRateModel::Custom(m) => m.prefetch(state, changed),
+            _ => {}
         }
     }
 }
