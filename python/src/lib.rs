@@ -456,7 +456,8 @@ fn bench_sampler<'py>(
     measure_time_s: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let k = sampler_kind(kind)?;
-    if leaves == 0 || !(spread >= 1.0) || !(measure_time_s > 0.0 && measure_time_s < 600.0) {
+    let spread_ok = spread.is_finite() && spread >= 1.0;
+    if leaves == 0 || !spread_ok || !(measure_time_s > 0.0 && measure_time_s < 600.0) {
         return Err(PyValueError::new_err(
             "need leaves >= 1, spread >= 1 and 0 < measure_time_s < 600",
         ));
