@@ -11,11 +11,15 @@ use crate::error::{Error, Result};
 use crate::lattice::Lattice;
 use crate::observe::write::{Series, write_json, write_lammps_dump, write_xyz};
 use crate::observe::{Observables, SERIES_HEADER, checkpoint};
+use crate::particle::source::ParticlePlacement;
+use crate::particle::template::{Template, nearest_in_layer};
+use crate::particle::{LatticeFrame, Particle, ParticleDeposition};
 use crate::rates::{AnyRateModel, RateModelSpec};
 use crate::rng::{rng_from_seed, rng_stream, uniform};
 use crate::sampler::AnySampler;
 use crate::scenario::{InitialAtoms, LoadedScenario, Scenario, SnapshotFormat};
 use crate::state::State;
+use crate::units::NM_IN_ANGSTROM;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -83,9 +87,11 @@ impl Simulation {
         self.engine.counters()
     }
 
-    /// Deposited monolayers.
+    /// Deposited monolayers (atoms from atom sources and from particles).
     pub fn deposited_ml(&self) -> f64 {
-        self.engine.counters().deposited as f64 / self.state().lattice().layer_size() as f64
+        let c = self.engine.counters();
+        (c.deposited + c.particle_atoms_deposited) as f64
+            / self.state().lattice().layer_size() as f64
     }
 
     /// Measures the observables now.
@@ -164,6 +170,7 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
             .map(|x| x.2 + 1)
             .max()
             .map(|m| m.saturating_sub(l.substrate_layers)),
+        InitialAtoms::Particle { .. } => None,
     });
     let film = (2.0 * expected_ml.min(1e4)).ceil() as usize + initial_layers.max().unwrap_or(0) + 4;
     let layers = l.height_layers.unwrap_or(l.substrate_layers + film);
@@ -223,6 +230,8 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
                     state.place(&site, sp);
                 }
             }
+            // Placed through the engine below, so the contact tracker knows them.
+            InitialAtoms::Particle { .. } => {}
         }
     }
     let mut rate_model = s.rate_model.clone();
@@ -242,13 +251,72 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
             &format!("deposition[{i}]"),
         )?));
     }
-    Ok(Engine::new(
+    for (i, p) in s.particles.iter().enumerate() {
+        let f = format!("particles[{i}]");
+        let comp = p
+            .composition
+            .resolve(&format!("{f}.composition"), |n, fl| s.species_id(n, fl))?;
+        sources.push(Source::Particles(ParticleDeposition::new(
+            p,
+            comp,
+            state.lattice(),
+            &f,
+        )?));
+    }
+    let mut engine = Engine::new(
         state,
         model,
         s.sampler.build(0),
         sources,
         rng_from_seed(s.seed),
-    ))
+    );
+    if s.tracks_contacts() {
+        engine.enable_contacts(l.substrate_layers, s.contacts.min_atoms);
+    }
+    for (i, a) in s.initial.iter().enumerate() {
+        if let InitialAtoms::Particle {
+            shape,
+            diameter_nm,
+            composition,
+            at_nm,
+            height_nm,
+        } = a
+        {
+            let f = format!("initial[{i}].Particle");
+            let comp =
+                composition.resolve(&format!("{f}.composition"), |n, fl| s.species_id(n, fl))?;
+            let lat = engine.state().lattice().clone();
+            let frame = LatticeFrame::new(&lat)?;
+            let p = Particle::build_in(&frame, *shape, *diameter_nm, &comp, &mut init_rng)
+                .map_err(|e| Error::field(format!("{f}.diameter_nm"), e.to_string()))?;
+            if p.is_empty() {
+                return Err(Error::field(
+                    format!("{f}.diameter_nm"),
+                    format!("a {diameter_nm} nm particle holds no lattice site"),
+                ));
+            }
+            let [lx, ly] = lat.box_lengths();
+            let px = (at_nm.0 * NM_IN_ANGSTROM).rem_euclid(lx);
+            let py = (at_nm.1 * NM_IN_ANGSTROM).rem_euclid(ly);
+            let mut t = Template::new(&p, &frame, &lat);
+            let placed = match height_nm {
+                Some(h) => {
+                    let layer = (h * NM_IN_ANGSTROM / lat.layer_spacing()).round() as usize;
+                    let (x, y) = nearest_in_layer(&lat, px, py, layer);
+                    t.place_at(engine.state(), &frame, [x, y, layer])
+                }
+                None => t.land(engine.state(), &frame, px, py),
+            }
+            .map_err(|e| Error::field(f.clone(), e.to_string()))?;
+            engine.insert_particle(&ParticlePlacement::new(
+                &p,
+                &placed,
+                &lat,
+                comp.shell_species(),
+            ));
+        }
+    }
+    Ok(engine)
 }
 
 /// Progress reported to the caller of [`Runner::run`].

@@ -222,7 +222,14 @@ fn snapshot_and_restore_continue_bit_identically() {
 
 #[test]
 fn applied_changes_refresh_rates() {
-    let mut e = engine(LatticeKind::Fcc100, &bond_counting(&["Cu", "Ag"], false), &["Cu", "Ag"], 3, 10.0, 4);
+    let mut e = engine(
+        LatticeKind::Fcc100,
+        &bond_counting(&["Cu", "Ag"], false),
+        &["Cu", "Ag"],
+        3,
+        10.0,
+        4,
+    );
     for _ in 0..2000 {
         e.step_until(f64::INFINITY);
     }

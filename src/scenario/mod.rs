@@ -10,6 +10,7 @@ pub mod locate;
 use crate::deposit::AtomDepositionSpec;
 use crate::error::{Error, Location, Result};
 use crate::lattice::LatticeKind;
+use crate::particle::{Composition, ParticleDepositionSpec, Shape};
 use crate::rates::RateModelSpec;
 use crate::sampler::SamplerKind;
 use serde::{Deserialize, Serialize};
@@ -34,9 +35,16 @@ pub struct Scenario {
     /// Atom sources (co-deposition: several).
     #[serde(default)]
     pub deposition: Vec<AtomDepositionSpec>,
-    /// Atoms present at the start besides the substrate.
+    /// Particle sources.
+    #[serde(default)]
+    pub particles: Vec<ParticleDepositionSpec>,
+    /// Atoms present at the start besides the substrate (particles are placed after the
+    /// other entries, in their order).
     #[serde(default)]
     pub initial: Vec<InitialAtoms>,
+    /// Contact tracking (on whenever the scenario has particles).
+    #[serde(default)]
+    pub contacts: ContactSpec,
     /// Rate sampler.
     #[serde(default)]
     pub sampler: SamplerKind,
@@ -92,6 +100,50 @@ pub enum InitialAtoms {
         /// Grid coordinates.
         sites: Vec<(usize, usize, usize)>,
     },
+    /// A particle centred on the lattice site nearest to `at_nm` laterally: at height
+    /// `height_nm` (its centre's z above layer 0; it must not overlap anything), or, without a
+    /// height, dropped there onto the film like a deposited particle.
+    Particle {
+        /// Shape (default sphere).
+        #[serde(default)]
+        shape: Shape,
+        /// Equal-volume diameter, nm.
+        diameter_nm: f64,
+        /// Composition.
+        composition: Composition,
+        /// Lateral position of the centre, nm.
+        at_nm: (f64, f64),
+        /// Height of the centre above layer 0, nm; dropped if absent.
+        #[serde(default)]
+        height_nm: Option<f64>,
+    },
+}
+
+/// Contact tracking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactSpec {
+    /// Track contacts even without particles (e.g. to watch islands merge).
+    #[serde(default)]
+    pub always: bool,
+    /// A contact is raised when two components of at least this many atoms each merge, or a
+    /// component this large first touches the substrate (default 10: a detached adatom that
+    /// returns to a particle is no contact).
+    #[serde(default = "default_min_atoms")]
+    pub min_atoms: u32,
+}
+
+fn default_min_atoms() -> u32 {
+    10
+}
+
+impl Default for ContactSpec {
+    fn default() -> Self {
+        ContactSpec {
+            always: false,
+            min_atoms: default_min_atoms(),
+        }
+    }
 }
 
 /// Stop conditions; the run ends at the first one met, or when nothing can happen any more.
@@ -373,6 +425,27 @@ impl Scenario {
                 ));
             }
         }
+        for (i, p) in self.particles.iter().enumerate() {
+            let f = format!("particles[{i}]");
+            if !(p.flux_per_nm2_s.is_finite() && p.flux_per_nm2_s >= 0.0) {
+                return Err(Error::field(
+                    format!("{f}.flux_per_nm2_s"),
+                    format!(
+                        "must be a non-negative number of particles per nm² per second, got {}",
+                        p.flux_per_nm2_s
+                    ),
+                ));
+            }
+            p.size.validate(&format!("{f}.size"))?;
+            p.composition
+                .resolve(&format!("{f}.composition"), |n, fl| self.species_id(n, fl))?;
+        }
+        if (!self.particles.is_empty() || self.has_initial_particles()) && l.kind.is_2d() {
+            return Err(Error::field(
+                "lattice.kind",
+                format!("particles need a 3-D lattice, not {:?}", l.kind),
+            ));
+        }
         for (i, a) in self.initial.iter().enumerate() {
             match a {
                 InitialAtoms::RandomLayer {
@@ -388,6 +461,34 @@ impl Scenario {
                 }
                 InitialAtoms::Atoms { species, .. } => {
                     self.species_id(species, &format!("initial[{i}].species"))?;
+                }
+                InitialAtoms::Particle {
+                    diameter_nm,
+                    composition,
+                    at_nm,
+                    height_nm,
+                    ..
+                } => {
+                    let f = format!("initial[{i}].Particle");
+                    if !(diameter_nm.is_finite() && *diameter_nm > 0.0) {
+                        return Err(Error::field(
+                            format!("{f}.diameter_nm"),
+                            format!("must be a positive number of nm, got {diameter_nm}"),
+                        ));
+                    }
+                    if !(at_nm.0.is_finite() && at_nm.1.is_finite()) {
+                        return Err(Error::field(format!("{f}.at_nm"), "must be finite"));
+                    }
+                    if let Some(h) = height_nm {
+                        if !(h.is_finite() && *h >= 0.0) {
+                            return Err(Error::field(
+                                format!("{f}.height_nm"),
+                                format!("must be a non-negative number of nm, got {h}"),
+                            ));
+                        }
+                    }
+                    composition
+                        .resolve(&format!("{f}.composition"), |n, fl| self.species_id(n, fl))?;
                 }
             }
         }
@@ -434,6 +535,18 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+
+    /// True if `initial` places particles.
+    pub fn has_initial_particles(&self) -> bool {
+        self.initial
+            .iter()
+            .any(|a| matches!(a, InitialAtoms::Particle { .. }))
+    }
+
+    /// True if the run tracks contacts and particle observables.
+    pub fn tracks_contacts(&self) -> bool {
+        !self.particles.is_empty() || self.has_initial_particles() || self.contacts.always
     }
 
     /// Species id (1-based) of a name.
