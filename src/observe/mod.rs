@@ -4,6 +4,7 @@
 //! observing costs nothing between samples.
 
 pub mod checkpoint;
+pub mod particles;
 pub mod structure;
 pub mod write;
 

@@ -209,7 +209,7 @@ impl ParticleDeposition {
         }
         spec.size.validate(&format!("{field}.size"))?;
         let frame = LatticeFrame::new(lat).map_err(|e| match e {
-            Error::Input { message, .. } => Error::field(format!("{field}"), message),
+            Error::Input { message, .. } => Error::field(field.to_string(), message),
             other => other,
         })?;
         check_fits(
