@@ -21,7 +21,12 @@
 //!
 //! **Contacts.** A [`Contact`] is raised when two components of at least `min_atoms` atoms each
 //! merge (`Merge`), or when a component of at least `min_atoms` atoms first touches the
-//! substrate (`Substrate`, e.g. a particle landing on it). Changes made outside the KMC loop
+//! substrate (`Substrate`, e.g. a particle landing on it) — once per pair of *bodies*: the
+//! bodies of a contact are the particles of the two atoms of the new bond, or "the film" for
+//! an atom that came from no particle or from the substrate. So particle p meeting particle q,
+//! particle p meeting the film, are each one contact however often diffusion opens and closes
+//! the bond afterwards; fragments of one particle rejoining it are none. Without particles
+//! (both atoms of the film) every qualifying merge is a contact. Changes made outside the KMC loop
 //! ([`ContactTracker::rebuild`], used by `Engine::apply` and `Engine::move_atoms`) never raise
 //! contacts: they are the response to one. The anchored flag is set when a component first
 //! touches the substrate and kept afterwards (it is recomputed exactly on rebuilds).
@@ -98,6 +103,8 @@ pub struct TrackerSnapshot {
     pub total_contacts: u64,
     /// Contacts raised and not yet taken.
     pub pending: Vec<Contact>,
+    /// Body pairs that have had their contact (sorted).
+    pub seen: Vec<(u32, u32)>,
 }
 
 /// Incremental connected components of film atoms, with particle identity and contacts.
@@ -121,6 +128,8 @@ pub struct ContactTracker {
     ring: Vec<Vec<u16>>,
     splits: u64,
     rebuilds: u64,
+    /// Body pairs `(p, q)`, p ≤ q, `NONE` for the film, that have had their contact.
+    seen: hashbrown::HashSet<(u32, u32)>,
 }
 
 impl ContactTracker {
@@ -149,6 +158,7 @@ impl ContactTracker {
             ring,
             splits: 0,
             rebuilds: 0,
+            seen: hashbrown::HashSet::new(),
         };
         t.rebuild_with(state, std::iter::empty());
         t
@@ -397,6 +407,20 @@ impl ContactTracker {
         atoms: [u64; 2],
         time_s: f64,
     ) {
+        let bodies = [self.particle_of(site), self.particle_of(other)];
+        let key = match (kind, bodies) {
+            (ContactKind::Substrate, [a, _]) => (a.unwrap_or(NONE), NONE),
+            (ContactKind::Merge, [a, b]) => {
+                let (a, b) = (a.unwrap_or(NONE), b.unwrap_or(NONE));
+                (a.min(b), a.max(b))
+            }
+        };
+        if key.0 == key.1 && key.0 != NONE {
+            return;
+        }
+        if key != (NONE, NONE) && !self.seen.insert(key) {
+            return;
+        }
         let lat = state.lattice();
         let p = lat.position_of(site);
         let q = lat.position_of(other);
@@ -416,7 +440,7 @@ impl ContactTracker {
             site,
             other_site: other,
             atoms,
-            particles: [self.particle_of(site), self.particle_of(other)],
+            particles: bodies,
             point_a,
         });
     }
@@ -797,6 +821,11 @@ impl ContactTracker {
             particles: self.particles.clone(),
             total_contacts: self.total_contacts,
             pending: self.pending.clone(),
+            seen: {
+                let mut v: Vec<(u32, u32)> = self.seen.iter().copied().collect();
+                v.sort_unstable();
+                v
+            },
         }
     }
 
@@ -806,6 +835,7 @@ impl ContactTracker {
         self.particles = snap.particles.clone();
         self.total_contacts = snap.total_contacts;
         self.pending = snap.pending.clone();
+        self.seen = snap.seen.iter().copied().collect();
     }
 
     /// Sites of every film atom with their component root and particle (`NONE` if none), in

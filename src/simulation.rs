@@ -5,10 +5,16 @@
 //! [`Runner`] adds the output directory: the time series, snapshots, checkpoints and summary
 //! that `kmc run` writes.
 
+use crate::contact::{Contact, ContactKind};
 use crate::deposit::AtomDeposition;
 use crate::engine::{Counters, Engine, EngineSnapshot, Source, Step};
 use crate::error::{Error, Result};
 use crate::lattice::Lattice;
+use crate::observe::particles::{
+    Coalescence, CoalescenceContext, NECK_CSV_HEADER, particle_csv_header, series_columns,
+};
+use crate::observe::structure::{AtomSet, FormFactor, debye_pattern, pair_distribution};
+use crate::observe::write::write_atomic;
 use crate::observe::write::{Series, write_json, write_lammps_dump, write_xyz};
 use crate::observe::{Observables, SERIES_HEADER, checkpoint};
 use crate::particle::source::ParticlePlacement;
@@ -42,6 +48,7 @@ pub enum StopReason {
 pub struct Simulation {
     loaded: LoadedScenario,
     engine: Engine<AnyRateModel, AnySampler>,
+    coalescence: Option<CoalescenceContext>,
 }
 
 impl Simulation {
@@ -54,7 +61,43 @@ impl Simulation {
     pub fn new(loaded: LoadedScenario) -> Result<Self> {
         let engine =
             build_engine(&loaded.scenario, &loaded.base_dir()).map_err(|e| loaded.locate(e))?;
-        Ok(Simulation { loaded, engine })
+        let coalescence = if loaded.scenario.tracks_contacts() {
+            Some(CoalescenceContext::new(engine.state().lattice())?)
+        } else {
+            None
+        };
+        Ok(Simulation {
+            loaded,
+            engine,
+            coalescence,
+        })
+    }
+
+    /// The engine, mutably: for code that acts on contacts (a relaxer calls
+    /// [`Engine::move_atoms`]) or hands atoms in and out between events.
+    pub fn engine_mut(&mut self) -> &mut Engine<AnyRateModel, AnySampler> {
+        &mut self.engine
+    }
+
+    /// Coalescence observables now (particle runs; `None` without contact tracking).
+    pub fn coalescence(&mut self) -> Option<Coalescence> {
+        let ctx = self.coalescence.as_ref()?;
+        let n = self.loaded.scenario.species.len();
+        let state = self.engine.state().clone();
+        let tracker = self.engine.contacts_mut()?;
+        Some(Coalescence::measure(&state, tracker, ctx, n))
+    }
+
+    /// The columns of `series.csv` for this scenario.
+    pub fn series_header(&self) -> String {
+        if self.coalescence.is_some() {
+            format!(
+                "{SERIES_HEADER},particles_deposited,particles_unplaceable,{}",
+                series_columns(&self.loaded.scenario.species)
+            )
+        } else {
+            SERIES_HEADER.to_string()
+        }
     }
 
     /// The scenario.
@@ -340,6 +383,70 @@ struct RunState {
     next_series_events: Option<u64>,
     next_snapshot_s: Option<f64>,
     snapshots: u32,
+    /// `particles.csv`, `necks.csv`, `contacts.csv` of particle runs.
+    particle_rows: Series,
+    neck_rows: Series,
+    contact_rows: Series,
+    notes: Vec<String>,
+}
+
+/// The columns of `contacts.csv`.
+pub const CONTACT_CSV_HEADER: &str =
+    "time_s,kind,site,other_site,atoms_a,atoms_b,particle_a,particle_b,x_a,y_a,z_a";
+
+fn contact_row(c: &Contact) -> String {
+    let p = |x: Option<u32>| x.map_or(String::new(), |v| v.to_string());
+    format!(
+        "{},{},{},{},{},{},{},{},{},{},{}",
+        c.time_s,
+        match c.kind {
+            ContactKind::Merge => "merge",
+            ContactKind::Substrate => "substrate",
+        },
+        c.site,
+        c.other_site,
+        c.atoms[0],
+        c.atoms[1],
+        p(c.particles[0]),
+        p(c.particles[1]),
+        c.point_a[0],
+        c.point_a[1],
+        c.point_a[2]
+    )
+}
+
+/// What the runner calls for every contact, right after the event that raised it and before
+/// the next one: the place where the embedded MD relaxer is wired in. It may change the
+/// lattice through `sim.engine_mut().move_atoms(..)`.
+pub type ContactHandler = Box<dyn FnMut(&mut Simulation, &Contact) -> Result<()>>;
+
+/// Summary of a particle run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ParticleSummary {
+    /// Particles deposited (initial ones not included).
+    pub particles_deposited: u64,
+    /// Arrivals that could not be placed.
+    pub particles_unplaceable: u64,
+    /// Why (the first ten).
+    pub unplaceable_messages: Vec<String>,
+    /// Contacts raised.
+    pub contacts: u64,
+    /// Particles with atoms at the end.
+    pub particles: usize,
+    /// Connected components of film atoms at the end.
+    pub components: usize,
+    /// Components holding particle atoms.
+    pub aggregates: usize,
+    /// Necks at the end.
+    pub necks: usize,
+    /// Mean neck radius at the end, Å.
+    pub neck_radius_mean_a: Option<f64>,
+    /// Covered fraction at the end.
+    pub covered_fraction: f64,
+    /// A component spans the box along x, y.
+    pub percolating: [bool; 2],
+    /// Anything skipped or worth knowing (e.g. an XRD pattern skipped for size).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -384,6 +491,9 @@ pub struct Summary {
     pub peak_memory_bytes: u64,
     /// Final observables.
     pub final_observables: Observables,
+    /// Particle-run summary (runs with particles).
+    #[serde(default)]
+    pub particles: Option<ParticleSummary>,
     /// Files written.
     pub files: Vec<String>,
 }
@@ -394,6 +504,7 @@ pub struct Runner {
     out: PathBuf,
     opts: RunOptions,
     run: RunState,
+    on_contact: Option<ContactHandler>,
 }
 
 impl Runner {
@@ -411,12 +522,17 @@ impl Runner {
             },
             x => x,
         };
+        let species = &sim.scenario().species;
         let mut run = RunState {
-            series: Series::new(SERIES_HEADER),
+            series: Series::new(&sim.series_header()),
             next_series_s: series_s,
             next_series_events: series_ev,
             next_snapshot_s: o.snapshot_every_s,
             snapshots: 0,
+            particle_rows: Series::new(&particle_csv_header(species)),
+            neck_rows: Series::new(NECK_CSV_HEADER),
+            contact_rows: Series::new(CONTACT_CSV_HEADER),
+            notes: Vec::new(),
         };
         let mut sim = sim;
         if let Some(ck) = &opts.resume {
@@ -429,15 +545,33 @@ impl Runner {
                 })?;
             run = payload.run;
         } else {
-            let row = series_row(&sim);
-            run.series.rows.push(row);
+            let rows = sample(&mut sim);
+            rows.push_into(&mut run);
         }
         Ok(Runner {
             sim,
             out,
             opts,
             run,
+            on_contact: None,
         })
+    }
+
+    /// Calls `handler` for every contact (see [`ContactHandler`]).
+    pub fn set_contact_handler(&mut self, handler: ContactHandler) {
+        self.on_contact = Some(handler);
+    }
+
+    /// Records the pending contacts in `contacts.csv` and hands each to the handler.
+    fn handle_contacts(&mut self) -> Result<()> {
+        let contacts = self.sim.engine.take_contacts();
+        for c in &contacts {
+            self.run.contact_rows.rows.push(contact_row(c));
+            if let Some(h) = self.on_contact.as_mut() {
+                h(&mut self.sim, c)?;
+            }
+        }
+        Ok(())
     }
 
     /// The simulation.
@@ -463,6 +597,8 @@ impl Runner {
             .or(sc.output.checkpoint_every_events);
         let series_path = self.out.join("series.csv");
         let mut last_report = Instant::now();
+        // Contacts of the initial configuration (particles placed touching).
+        self.handle_contacts()?;
         let reason = loop {
             let c = self.sim.counters();
             if c.events() >= stop_ev {
@@ -483,16 +619,19 @@ impl Runner {
             }
             match self.sim.engine.step_until(t_lim) {
                 Step::Executed => {
+                    if self.sim.engine.has_pending_contacts() {
+                        self.handle_contacts()?;
+                    }
                     let ev = self.sim.counters().events();
                     if let Some(n) = self.run.next_series_events {
                         if ev % n == 0 {
-                            let row = series_row(&self.sim);
-                            self.run.series.rows.push(row);
+                            sample(&mut self.sim).push_into(&mut self.run);
                         }
                     }
                     if let Some(n) = ck_every {
                         if ev % n == 0 {
                             self.run.series.write(&series_path)?;
+                            self.write_particle_files()?;
                             self.write_checkpoint()?;
                         }
                     }
@@ -505,8 +644,7 @@ impl Runner {
                     let t = self.sim.time();
                     if let Some(ts) = self.run.next_series_s {
                         if t >= ts {
-                            let row = series_row(&self.sim);
-                            self.run.series.rows.push(row);
+                            sample(&mut self.sim).push_into(&mut self.run);
                             self.run.next_series_s =
                                 Some(next_multiple(ts, sc.output.series_every_s.unwrap_or(ts), t));
                         }
@@ -532,12 +670,43 @@ impl Runner {
             files.push("checkpoint.kmc".into());
         }
         // The final row, unless a scheduled row was just taken at this very state.
-        let last = series_row(&self.sim);
-        if self.run.series.rows.last() != Some(&last) {
-            self.run.series.rows.push(last);
+        let last = sample(&mut self.sim);
+        if self.run.series.rows.last() != Some(&last.series) {
+            last.push_into(&mut self.run);
         }
         self.run.series.write(&series_path)?;
         files.extend(self.write_snapshots("final")?);
+        let particles = if self.sim.coalescence.is_some() {
+            files.extend(self.write_particle_files()?);
+            if sc.output.structure.plots {
+                files.extend(crate::observe::plot::write_plots(
+                    &self.out,
+                    &self.run.series,
+                    &sc.species,
+                )?);
+            }
+            let c = self.sim.coalescence().unwrap_or_default();
+            let counters = self.sim.counters();
+            Some(ParticleSummary {
+                particles_deposited: counters.particles_deposited,
+                particles_unplaceable: counters.particles_unplaceable,
+                unplaceable_messages: self.sim.engine.unplaceable_messages().to_vec(),
+                contacts: c.contacts,
+                particles: c.particles,
+                components: c.components,
+                aggregates: c.aggregates,
+                necks: c.necks.len(),
+                neck_radius_mean_a: c
+                    .neck_radius_mean_a
+                    .is_finite()
+                    .then_some(c.neck_radius_mean_a),
+                covered_fraction: c.covered_fraction,
+                percolating: c.percolating,
+                notes: self.run.notes.clone(),
+            })
+        } else {
+            None
+        };
         progress(self.progress(stop_t, stop_ev, stop_cov));
         let wall = start.elapsed().as_secs_f64();
         let events_run = self.sim.counters().events() - events0;
@@ -557,6 +726,7 @@ impl Runner {
             sites: self.sim.state().lattice().n_sites(),
             peak_memory_bytes: peak_memory_bytes(),
             final_observables: self.sim.observables(),
+            particles,
             files,
         };
         write_json(&self.out.join("summary.json"), &summary)?;
@@ -585,7 +755,128 @@ impl Runner {
         }
     }
 
-    fn write_snapshots(&self, name: &str) -> Result<Vec<String>> {
+    /// Writes `particles.csv`, `necks.csv` and `contacts.csv` (particle runs).
+    fn write_particle_files(&self) -> Result<Vec<String>> {
+        if self.sim.coalescence.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut files = Vec::new();
+        for (name, s) in [
+            ("particles.csv", &self.run.particle_rows),
+            ("necks.csv", &self.run.neck_rows),
+            ("contacts.csv", &self.run.contact_rows),
+        ] {
+            s.write(&self.out.join(name))?;
+            files.push(name.to_string());
+        }
+        Ok(files)
+    }
+
+    /// Writes `gr_<name>.csv` and, below the size limit, `xrd_<name>.csv` of the film atoms.
+    fn write_structure(&mut self, name: &str) -> Result<Vec<String>> {
+        let sc = self.sim.scenario().clone();
+        let spec = &sc.output.structure;
+        let st = self.sim.state();
+        let lat = st.lattice();
+        let base = sc.lattice.substrate_layers * lat.layer_size();
+        let mut atoms = AtomSet {
+            periodic_xy: Some(lat.box_lengths()),
+            ..Default::default()
+        };
+        for (idx, &c) in st.cells().iter().enumerate().skip(base) {
+            if c >= 16 {
+                atoms.positions.push(lat.position_of(idx));
+                atoms.species.push((c >> 4) as usize - 1);
+            }
+        }
+        let n_species = sc.species.len();
+        let omega = self
+            .sim
+            .coalescence
+            .as_ref()
+            .map_or(1.0, |c| c.frame.atomic_volume);
+        let mut files = Vec::new();
+        let gr = pair_distribution(&atoms, n_species, spec.gr_r_max_a, spec.gr_dr_a, omega);
+        let file = format!("gr_{name}.csv");
+        write_atomic(&self.out.join(&file), |w| {
+            let mut h = String::from("r_a");
+            for &(a, b) in &gr.pairs {
+                let (x, y) = (&sc.species[a], &sc.species[b]);
+                h.push_str(&format!(",g_{x}-{y},n_{x}-{y},cn_{x}-{y}"));
+            }
+            writeln!(
+                w,
+                "# partial g(r) of {} film atoms; n = neighbours per bin per reference atom, cn = running coordination",
+                atoms.positions.len()
+            )?;
+            writeln!(w, "{h}")?;
+            let mut cn = vec![0.0; gr.pairs.len()];
+            for k in 0..gr.r.len() {
+                write!(w, "{}", gr.r[k])?;
+                for p in 0..gr.pairs.len() {
+                    cn[p] += gr.n[p][k];
+                    write!(w, ",{},{},{}", gr.g[p][k], gr.n[p][k], cn[p])?;
+                }
+                writeln!(w)?;
+            }
+            Ok(())
+        })?;
+        files.push(file);
+        if atoms.positions.len() > spec.xrd_max_atoms {
+            self.run.notes.push(format!(
+                "xrd_{name}.csv skipped: {} film atoms exceed output.structure.xrd_max_atoms = {}",
+                atoms.positions.len(),
+                spec.xrd_max_atoms
+            ));
+            return Ok(files);
+        }
+        let ffs: Vec<FormFactor> = sc.species.iter().map(|s| FormFactor::of(s)).collect();
+        let pat = debye_pattern(
+            &atoms,
+            &ffs,
+            spec.xrd_wavelength_a,
+            spec.xrd_two_theta_deg,
+            spec.xrd_points,
+        );
+        let file = format!("xrd_{name}.csv");
+        write_atomic(&self.out.join(&file), |w| {
+            let ff: Vec<String> = sc
+                .species
+                .iter()
+                .zip(&ffs)
+                .map(|(s, f)| {
+                    format!(
+                        "{s}: {}",
+                        if f.is_tabulated() {
+                            "Waasmaier-Kirfel 1995"
+                        } else {
+                            "constant f = 1 (not tabulated)"
+                        }
+                    )
+                })
+                .collect();
+            writeln!(
+                w,
+                "# Debye pattern of {} film atoms, wavelength {} A, form factors {}; intensity per atom (electrons^2)",
+                atoms.positions.len(),
+                pat.wavelength_a,
+                ff.join(", ")
+            )?;
+            writeln!(w, "two_theta_deg,q_inv_a,intensity")?;
+            for k in 0..pat.q.len() {
+                writeln!(
+                    w,
+                    "{},{},{}",
+                    pat.two_theta_deg[k], pat.q[k], pat.intensity[k]
+                )?;
+            }
+            Ok(())
+        })?;
+        files.push(file);
+        Ok(files)
+    }
+
+    fn write_snapshots(&mut self, name: &str) -> Result<Vec<String>> {
         let sc = self.sim.scenario();
         let st = self.sim.state();
         let mut files = Vec::new();
@@ -615,6 +906,9 @@ impl Runner {
             };
             files.push(file);
         }
+        if self.sim.coalescence.is_some() {
+            files.extend(self.write_structure(name)?);
+        }
         Ok(files)
     }
 
@@ -637,6 +931,44 @@ fn next_multiple(current: f64, every: f64, now: f64) -> f64 {
         t += every;
     }
     t
+}
+
+/// One sample: a `series.csv` row and, for particle runs, its `particles.csv` and
+/// `necks.csv` rows.
+struct Sample {
+    series: String,
+    particles: Vec<String>,
+    necks: Vec<String>,
+}
+
+impl Sample {
+    fn push_into(self, run: &mut RunState) {
+        run.series.rows.push(self.series);
+        run.particle_rows.rows.extend(self.particles);
+        run.neck_rows.rows.extend(self.necks);
+    }
+}
+
+fn sample(sim: &mut Simulation) -> Sample {
+    let mut row = series_row(sim);
+    let (mut particles, mut necks) = (Vec::new(), Vec::new());
+    if let Some(c) = sim.coalescence() {
+        let t = sim.time();
+        let k = sim.counters();
+        row.push_str(&format!(
+            ",{},{},{}",
+            k.particles_deposited,
+            k.particles_unplaceable,
+            c.series_fields()
+        ));
+        particles = c.particle_rows(t);
+        necks = c.neck_rows(t);
+    }
+    Sample {
+        series: row,
+        particles,
+        necks,
+    }
 }
 
 fn series_row(sim: &Simulation) -> String {

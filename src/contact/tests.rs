@@ -126,61 +126,92 @@ fn exchange_moves_identities_and_keeps_the_partition() {
 }
 
 #[test]
-fn merging_particles_raise_one_contact_and_a_split_and_retouch_raise_another() {
+fn merging_particles_raise_one_contact_and_a_split_and_retouch_is_seen() {
+    // Run twice: with particle identities (bodies 0 and 1) and without (film islands).
+    for with_ids in [true, false] {
+        let mut st = state(LatticeKind::Fcc100, 16, 24, 0);
+        let lat = st.lattice().clone();
+        let a = lat.lattice_constant();
+        // Two 19-atom balls (radius a) centred on sites 3a apart along x, in mid air.
+        let c1 = lat.position(&lat.site(3, 8, 10));
+        let c2 = [c1[0] + 3.0 * a, c1[1], c1[2]];
+        let b1 = ball(&st, c1, a, 0);
+        let b2 = ball(&st, c2, a, 0);
+        assert_eq!((b1.len(), b2.len()), (19, 19));
+        let mut t = ContactTracker::new(&st, 0, 10);
+        let (id0, id1) = if with_ids { (0, 1) } else { (NONE, NONE) };
+        place(&mut st, &mut t, &b1, id0);
+        place(&mut st, &mut t, &b2, id1);
+        assert_eq!(t.components(), 2);
+        assert!(
+            t.take_contacts().is_empty(),
+            "separate particles: no contact"
+        );
+        // The gap between the balls along x is a: the site (3, 1, 0) a/2 from c1 bonds to
+        // the vertex (2, 0, 0) of ball 1 and the vertex (4, 0, 0) of ball 2. An atom
+        // deposited there joins ball 1 silently (1 atom < 10) and then ball 2: one contact.
+        let at = |st: &State, u: [f64; 3]| {
+            let q = [
+                c1[0] + u[0] * a / 2.0,
+                c1[1] + u[1] * a / 2.0,
+                c1[2] + u[2] * a / 2.0,
+            ];
+            ball(st, q, 0.1, 0)[0]
+        };
+        let bridge = at(&st, [3.0, 1.0, 0.0]);
+        place(&mut st, &mut t, &[bridge], NONE);
+        let c = t.take_contacts();
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].kind, ContactKind::Merge);
+        assert_eq!(c[0].site, bridge);
+        let expect = if with_ids { Some(1) } else { None };
+        assert_eq!(c[0].particles, [None, expect]);
+        assert_eq!(c[0].atoms, [20, 19]);
+        assert_eq!(t.components(), 1);
+        // The contact point is the midpoint of the bond.
+        let q = lat.position_of(bridge);
+        assert!((c[0].point_a[0] - (q[0] + a / 4.0)).abs() < 1e-9);
+        // The bridge atom hops to (2, 1, 1), a neighbour of ball 1 only: the balls separate
+        // (a union–find alone would not notice) ...
+        let aside = at(&st, [2.0, 1.0, 1.0]);
+        hop(&mut st, &mut t, bridge, aside, 3.0);
+        assert_eq!(t.components(), 2);
+        assert!(t.verify(&st));
+        assert!(t.take_contacts().is_empty());
+        // ... and touch again. For film islands that is a new contact (raised at the time of
+        // the hop); for particles 0 and 1 the pair already had its contact.
+        hop(&mut st, &mut t, aside, bridge, 4.0);
+        assert_eq!(t.components(), 1);
+        let c = t.take_contacts();
+        if with_ids {
+            assert!(c.is_empty(), "{c:?}");
+            assert_eq!(t.total_contacts(), 1);
+        } else {
+            assert_eq!(c.len(), 1);
+            assert_eq!(c[0].time_s, 4.0);
+            assert_eq!(t.total_contacts(), 2);
+        }
+    }
+}
+
+#[test]
+fn fragments_of_one_particle_rejoining_are_no_contact() {
     let mut st = state(LatticeKind::Fcc100, 16, 24, 0);
     let lat = st.lattice().clone();
     let a = lat.lattice_constant();
-    // Two 19-atom balls (radius a) centred on sites 3a apart along x, in mid air.
     let c1 = lat.position(&lat.site(3, 8, 10));
     let c2 = [c1[0] + 3.0 * a, c1[1], c1[2]];
-    let b1 = ball(&st, c1, a, 0);
-    let b2 = ball(&st, c2, a, 0);
-    assert_eq!((b1.len(), b2.len()), (19, 19));
     let mut t = ContactTracker::new(&st, 0, 10);
-    place(&mut st, &mut t, &b1, 0);
-    place(&mut st, &mut t, &b2, 1);
-    assert_eq!(t.components(), 2);
-    assert!(
-        t.take_contacts().is_empty(),
-        "separate particles: no contact"
-    );
-    // The gap between the balls along x is a: the site (3, 1, 0) a/2 from c1 bonds to the
-    // vertex (2, 0, 0) of ball 1 and the vertex (4, 0, 0) of ball 2. An atom deposited there
-    // joins ball 1 silently (1 atom < 10) and then ball 2: one contact.
-    let at = |st: &State, u: [f64; 3]| {
-        let q = [
-            c1[0] + u[0] * a / 2.0,
-            c1[1] + u[1] * a / 2.0,
-            c1[2] + u[2] * a / 2.0,
-        ];
-        ball(st, q, 0.1, 0)[0]
-    };
-    let bridge = at(&st, [3.0, 1.0, 0.0]);
-    place(&mut st, &mut t, &[bridge], NONE);
-    let c = t.take_contacts();
-    assert_eq!(c.len(), 1, "{c:?}");
-    assert_eq!(c[0].kind, ContactKind::Merge);
-    assert_eq!(c[0].site, bridge);
-    assert_eq!(c[0].particles, [None, Some(1)]);
-    assert_eq!(c[0].atoms, [20, 19]);
+    // Both balls belong to particle 5: when they join, nothing new touches.
+    let b1 = ball(&st, c1, a, 0);
+    place(&mut st, &mut t, &b1, 5);
+    let b2 = ball(&st, c2, a, 0);
+    place(&mut st, &mut t, &b2, 5);
+    let q = [c1[0] + 1.5 * a, c1[1] + 0.5 * a, c1[2]];
+    let bridge = ball(&st, q, 0.1, 0)[0];
+    place(&mut st, &mut t, &[bridge], 5);
     assert_eq!(t.components(), 1);
-    // The bridge atom hops to (2, 1, 1), a neighbour of ball 1 only: the particles separate
-    // (a union–find alone would not notice) ...
-    let aside = at(&st, [2.0, 1.0, 1.0]);
-    hop(&mut st, &mut t, bridge, aside, 3.0);
-    assert_eq!(t.components(), 2);
-    assert!(t.verify(&st));
     assert!(t.take_contacts().is_empty());
-    // ... and touching again is a new contact, at the time of the hop.
-    hop(&mut st, &mut t, aside, bridge, 4.0);
-    let c = t.take_contacts();
-    assert_eq!(c.len(), 1);
-    assert_eq!(c[0].time_s, 4.0);
-    assert_eq!(c[0].particles, [None, Some(1)]);
-    assert_eq!(t.total_contacts(), 2);
-    // The contact point is the midpoint of the bond.
-    let q = lat.position_of(bridge);
-    assert!((c[0].point_a[0] - (q[0] + a / 4.0)).abs() < 1e-9);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 pub mod checkpoint;
 pub mod particles;
+pub mod plot;
 pub mod structure;
 pub mod write;
 

@@ -260,7 +260,11 @@ impl Coalescence {
             .map(|(i, &(_, r))| (r, i))
             .collect();
         let (mut s_num, mut s_den) = (0.0, 0.0);
-        for (&r, _) in comp_has_particle.iter() {
+        // Summed in component order: hash-map order would change the last digits run to run.
+        for &(_, r) in comps
+            .iter()
+            .filter(|c| comp_has_particle.contains_key(&c.1))
+        {
             let n = comp_size[&r] as f64;
             s_num += *comp_surface.get(&r).unwrap_or(&0) as f64;
             s_den += ctx.sphere_surface_atoms(n);

@@ -581,6 +581,91 @@ impl Particle {
     }
 }
 
+/// A particle to build on its own (the `kmc particle build` command).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildRequest {
+    /// Shape.
+    pub shape: Shape,
+    /// Equal-volume diameter, nm.
+    pub diameter_nm: f64,
+    /// Composition (species by element symbol).
+    pub composition: Composition,
+    /// Lattice kind (sets which crystal direction is z).
+    pub lattice: crate::lattice::LatticeKind,
+    /// Lattice constant, Å; default: the Zhou et al. (2004) EAM value of the core element
+    /// (for an alloy, the fraction-weighted mean, Vegard's law).
+    pub lattice_constant_a: Option<f64>,
+    /// Seed of a random alloy's arrangement.
+    pub seed: u64,
+}
+
+/// A particle built on its own: the particle, its species names (species id k is
+/// `names[k − 1]`) and the lattice constant used.
+pub fn build_standalone(req: &BuildRequest) -> Result<(Particle, Vec<String>, f64)> {
+    let names: Vec<String> = req
+        .composition
+        .species_names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let a = match req.lattice_constant_a {
+        Some(a) => a,
+        None => match &req.composition {
+            Composition::Alloy(parts) => {
+                let mut a = 0.0;
+                for (n, f) in parts {
+                    a += f * crate::md::zhou04::element(n)?.lattice_constant();
+                }
+                a
+            }
+            _ => crate::md::zhou04::element(&names[0])?.lattice_constant(),
+        },
+    };
+    let lat = Lattice::new(req.lattice, a, [16, 16], 8)?;
+    let comp = req.composition.resolve("composition", |n, f| {
+        names
+            .iter()
+            .position(|x| x == n)
+            .map(|p| p as Species + 1)
+            .ok_or_else(|| Error::field(f, format!("unknown species `{n}`")))
+    })?;
+    let mut rng = crate::rng::rng_from_seed(req.seed);
+    let p = Particle::build(&lat, req.shape, req.diameter_nm, &comp, &mut rng)?;
+    if p.is_empty() {
+        return Err(Error::field(
+            "diameter_nm",
+            format!("a {} nm particle holds no lattice site", req.diameter_nm),
+        ));
+    }
+    Ok((p, names, a))
+}
+
+/// Parses a lattice kind name, case-insensitively (`fcc100`, `Fcc111`, ...).
+pub fn parse_lattice_kind(name: &str) -> Result<crate::lattice::LatticeKind> {
+    crate::lattice::LatticeKind::ALL
+        .into_iter()
+        .find(|k| format!("{k:?}").eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            Error::field(
+                "lattice",
+                format!("unknown lattice `{name}` (expected one of Fcc100, Fcc111, Fcc110, Bcc100, Sc100)"),
+            )
+        })
+}
+
+/// Parses an axis name `x`, `y` or `z`.
+pub fn parse_axis(name: &str) -> Result<Axis> {
+    match name.to_ascii_lowercase().as_str() {
+        "x" => Ok(Axis::X),
+        "y" => Ok(Axis::Y),
+        "z" => Ok(Axis::Z),
+        _ => Err(Error::field(
+            "axis",
+            format!("expected x, y or z, got `{name}`"),
+        )),
+    }
+}
+
 /// Parses a shell given as `Ag:0.5nm` (or `Ag:0.5`, nm implied) into (species, thickness nm).
 pub fn parse_shell(text: &str) -> Result<(String, f64)> {
     let bad = || {

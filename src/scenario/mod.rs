@@ -189,6 +189,74 @@ pub struct OutputSpec {
     /// A checkpoint every this many events.
     #[serde(default)]
     pub checkpoint_every_events: Option<u64>,
+    /// Structure files (g(r), XRD) and plots of particle runs.
+    #[serde(default)]
+    pub structure: StructureSpec,
+}
+
+/// Structure output of particle runs: with every snapshot, `gr_<name>.csv` (partial g(r) of
+/// the film atoms) and `xrd_<name>.csv` (Debye pattern), and the PNG plots at the end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StructureSpec {
+    /// Largest distance of g(r), Å.
+    #[serde(default = "default_gr_r_max")]
+    pub gr_r_max_a: f64,
+    /// Bin width of g(r), Å.
+    #[serde(default = "default_gr_dr")]
+    pub gr_dr_a: f64,
+    /// X-ray wavelength, Å (default Cu Kα1).
+    #[serde(default = "default_wavelength")]
+    pub xrd_wavelength_a: f64,
+    /// Range of 2θ, degrees.
+    #[serde(default = "default_two_theta")]
+    pub xrd_two_theta_deg: (f64, f64),
+    /// Points of the pattern.
+    #[serde(default = "default_xrd_points")]
+    pub xrd_points: usize,
+    /// The Debye sum is O(N²): above this many film atoms the pattern is skipped (noted in
+    /// the summary).
+    #[serde(default = "default_xrd_max_atoms")]
+    pub xrd_max_atoms: usize,
+    /// Write the PNG plots.
+    #[serde(default = "default_true")]
+    pub plots: bool,
+}
+
+fn default_gr_r_max() -> f64 {
+    12.0
+}
+fn default_gr_dr() -> f64 {
+    0.02
+}
+fn default_wavelength() -> f64 {
+    1.5406
+}
+fn default_two_theta() -> (f64, f64) {
+    (20.0, 100.0)
+}
+fn default_xrd_points() -> usize {
+    801
+}
+fn default_xrd_max_atoms() -> usize {
+    20_000
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Default for StructureSpec {
+    fn default() -> Self {
+        StructureSpec {
+            gr_r_max_a: default_gr_r_max(),
+            gr_dr_a: default_gr_dr(),
+            xrd_wavelength_a: default_wavelength(),
+            xrd_two_theta_deg: default_two_theta(),
+            xrd_points: default_xrd_points(),
+            xrd_max_atoms: default_xrd_max_atoms(),
+            plots: true,
+        }
+    }
 }
 
 fn default_formats() -> Vec<SnapshotFormat> {
@@ -203,6 +271,7 @@ impl Default for OutputSpec {
             snapshot_every_s: None,
             snapshot_formats: default_formats(),
             checkpoint_every_events: None,
+            structure: StructureSpec::default(),
         }
     }
 }
@@ -525,6 +594,32 @@ impl Scenario {
                     ));
                 }
             }
+        }
+        let st = &o.structure;
+        for (v, f) in [
+            (st.gr_r_max_a, "output.structure.gr_r_max_a"),
+            (st.gr_dr_a, "output.structure.gr_dr_a"),
+            (st.xrd_wavelength_a, "output.structure.xrd_wavelength_a"),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::field(
+                    f,
+                    format!("must be a positive number, got {v}"),
+                ));
+            }
+        }
+        let (t0, t1) = st.xrd_two_theta_deg;
+        if !(t0.is_finite() && t1.is_finite() && 0.0 < t0 && t0 < t1 && t1 < 180.0) {
+            return Err(Error::field(
+                "output.structure.xrd_two_theta_deg",
+                format!("must be (lo, hi) with 0 < lo < hi < 180 degrees, got ({t0}, {t1})"),
+            ));
+        }
+        if st.xrd_points < 2 {
+            return Err(Error::field(
+                "output.structure.xrd_points",
+                "must be at least 2",
+            ));
         }
         for (v, f) in [
             (o.series_every_events, "output.series_every_events"),
