@@ -39,6 +39,41 @@ use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
+/// A `u32` per site above `offset` (dense: one pass over a film costs no hashing), with a
+/// small map for the few sites below.
+struct SiteMap {
+    offset: usize,
+    dense: Vec<u32>,
+    below: HashMap<usize, u32>,
+}
+
+impl SiteMap {
+    fn new(offset: usize, n_sites: usize) -> Self {
+        SiteMap {
+            offset,
+            dense: vec![NONE; n_sites.saturating_sub(offset)],
+            below: HashMap::new(),
+        }
+    }
+
+    fn set(&mut self, site: usize, v: u32) {
+        if site >= self.offset {
+            self.dense[site - self.offset] = v;
+        } else {
+            self.below.insert(site, v);
+        }
+    }
+
+    fn get(&self, site: usize) -> Option<u32> {
+        let v = if site >= self.offset {
+            self.dense.get(site - self.offset).copied().unwrap_or(NONE)
+        } else {
+            self.below.get(&site).copied().unwrap_or(NONE)
+        };
+        (v != NONE).then_some(v)
+    }
+}
+
 /// Per-particle observables.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParticleStats {
@@ -223,16 +258,16 @@ impl Coalescence {
         let n_particles = tracker.particles().len();
         let records = tracker.particles().to_vec();
         let mut particle_sites: Vec<Vec<usize>> = vec![Vec::new(); n_particles];
-        let mut pid_of: HashMap<usize, u32> = HashMap::new();
+        let mut pid_of = SiteMap::new(base * lat.layer_size(), lat.n_sites());
         let mut comp_size: HashMap<u32, usize> = HashMap::new();
         let mut comp_surface: HashMap<u32, usize> = HashMap::new();
         let mut comp_has_particle: HashMap<u32, bool> = HashMap::new();
         let mut surface_by_species = vec![0usize; n_species];
         let mut surface = 0usize;
-        let mut root_of: HashMap<usize, u32> = HashMap::with_capacity(list.len());
+        let mut root_of = SiteMap::new(base * lat.layer_size(), lat.n_sites());
         for &(site, root, pid) in &list {
             *comp_size.entry(root).or_insert(0) += 1;
-            root_of.insert(site, root);
+            root_of.set(site, root);
             let c = state.cell(site);
             if c.coordination() < z {
                 surface += 1;
@@ -243,13 +278,13 @@ impl Coalescence {
             }
             if pid != NONE {
                 particle_sites[pid as usize].push(site);
-                pid_of.insert(site, pid);
+                pid_of.set(site, pid);
                 comp_has_particle.insert(root, true);
             }
         }
         for (site, pid) in tracker.substrate_particle_atoms() {
             particle_sites[pid as usize].push(site);
-            pid_of.insert(site, pid);
+            pid_of.set(site, pid);
         }
         // Components, largest first; ties by root for a stable order.
         let mut comps: Vec<(usize, u32)> = comp_size.iter().map(|(&r, &n)| (n, r)).collect();
@@ -308,8 +343,8 @@ impl Coalescence {
                 atoms: sites.len(),
                 component: sites
                     .first()
-                    .and_then(|s| root_of.get(s))
-                    .and_then(|r| comp_index.get(r).copied()),
+                    .and_then(|&s| root_of.get(s))
+                    .and_then(|r| comp_index.get(&r).copied()),
                 centre_a: centre,
                 rg_a: rg,
                 surface_atoms: surf,
@@ -319,11 +354,15 @@ impl Coalescence {
         }
         // Necks: bonds between atoms of different particles.
         let mut pair_bonds: HashMap<(u32, u32), usize> = HashMap::new();
-        for (&site, &p) in &pid_of {
-            let s = lat.site_at(site);
-            for o in &lat.class_tables(s.class).neighbors {
-                if let Some(m) = lat.index_at(&s, o) {
-                    if let Some(&q) = pid_of.get(&m) {
+        for (p, sites) in particle_sites.iter().enumerate() {
+            let p = p as u32;
+            for &site in sites {
+                let s = lat.site_at(site);
+                for o in &lat.class_tables(s.class).neighbors {
+                    let Some(m) = lat.index_at(&s, o) else {
+                        continue;
+                    };
+                    if let Some(q) = pid_of.get(m) {
                         if p < q {
                             *pair_bonds.entry((p, q)).or_insert(0) += 1;
                         }
@@ -512,7 +551,7 @@ fn neck_radius(
     b: &[usize],
     ca: [f64; 3],
     cb: [f64; 3],
-    pid_of: &HashMap<usize, u32>,
+    pid_of: &SiteMap,
     ids: (u32, u32),
 ) -> f64 {
     let [lx, ly] = lat.box_lengths();
@@ -553,8 +592,8 @@ fn neck_radius(
             if m <= site {
                 continue;
             }
-            match pid_of.get(&m) {
-                Some(&q) if q == ids.0 || q == ids.1 => {}
+            match pid_of.get(m) {
+                Some(q) if q == ids.0 || q == ids.1 => {}
                 _ => continue,
             }
             let q = lat.position_of(m);
@@ -569,7 +608,7 @@ fn neck_radius(
     }
     // N(s) is constant between consecutive event coordinates; take its minimum over the
     // intervals inside (0, len).
-    events.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+    events.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
     let mut count = 0i64;
     let mut best = i64::MAX;
     let mut k = 0;
@@ -602,21 +641,29 @@ pub fn percolation(state: &State, substrate_layers: usize) -> [bool; 2] {
     let Some(top) = state.top_layer() else {
         return [false; 2];
     };
-    let mut image: HashMap<usize, (i32, i32)> = HashMap::new();
+    // Image indices packed as (ix + 2^15) << 16 | (iy + 2^15); u32::MAX = not visited.
+    let off = substrate_layers * ls;
+    let end = (top + 1) * ls;
+    if end <= off {
+        return [false; 2];
+    }
+    let mut image = vec![u32::MAX; end - off];
+    let pack = |ix: i32, iy: i32| (((ix + 32768) as u32) << 16) | ((iy + 32768) as u32 & 0xFFFF);
+    let unpack = |v: u32| ((v >> 16) as i32 - 32768, (v & 0xFFFF) as i32 - 32768);
     let mut out = [false; 2];
     let mut queue = VecDeque::new();
-    for idx in substrate_layers * ls..(top + 1) * ls {
-        if !state.cell(idx).occupied() || image.contains_key(&idx) {
+    for idx in off..end {
+        if !state.cell(idx).occupied() || image[idx - off] != u32::MAX {
             continue;
         }
-        image.insert(idx, (0, 0));
+        image[idx - off] = pack(0, 0);
         queue.push_back(idx);
         while let Some(site) = queue.pop_front() {
             let s = lat.site_at(site);
-            let (ix, iy) = image[&site];
+            let (ix, iy) = unpack(image[site - off]);
             for o in &lat.class_tables(s.class).neighbors {
                 let l = s.l as i64 + o.dl as i64;
-                if l < substrate_layers as i64 || l >= lat.layers() as i64 {
+                if l < substrate_layers as i64 || l > top as i64 {
                     continue;
                 }
                 let rx = s.x as i64 + o.dx as i64;
@@ -628,15 +675,14 @@ pub fn percolation(state: &State, substrate_layers: usize) -> [bool; 2] {
                     continue;
                 }
                 let im = (ix + wx as i32, iy + wy as i32);
-                match image.get(&m) {
-                    None => {
-                        image.insert(m, im);
-                        queue.push_back(m);
-                    }
-                    Some(&(jx, jy)) => {
-                        out[0] |= jx != im.0;
-                        out[1] |= jy != im.1;
-                    }
+                let v = image[m - off];
+                if v == u32::MAX {
+                    image[m - off] = pack(im.0, im.1);
+                    queue.push_back(m);
+                } else {
+                    let (jx, jy) = unpack(v);
+                    out[0] |= jx != im.0;
+                    out[1] |= jy != im.1;
                 }
             }
         }

@@ -99,7 +99,7 @@ impl std::fmt::Display for PlaceError {
             ),
             PlaceError::Overlap(s) => write!(
                 f,
-                "the particle overlaps the atom at site ({}, {}, {})",
+                "the particle overlaps an atom already present at site ({}, {}, {})",
                 s[0], s[1], s[2]
             ),
             PlaceError::BelowFloor => write!(f, "the particle would reach below layer 0"),
