@@ -20,6 +20,7 @@ pub mod md;
 pub mod observe;
 pub mod particle;
 pub mod rates;
+pub mod relax;
 pub mod rng;
 pub mod sampler;
 pub mod scenario;

@@ -870,14 +870,14 @@ fn xyz_and_dump_round_trip() {
 fn atomic_write_replaces_whole_files_and_keeps_old_content_on_failure() {
     let dir = scratch("atomic");
     let p = dir.join("snap.xyz");
-    traj::write_atomic(&p, b"first").unwrap();
-    traj::write_atomic(&p, b"second").unwrap();
+    kmc::observe::write::write_bytes(&p, b"first").unwrap();
+    kmc::observe::write::write_bytes(&p, b"second").unwrap();
     assert_eq!(std::fs::read(&p).unwrap(), b"second");
     // A directory in the way: the rename fails, the directory is untouched, no temporary file
     // is left behind.
     let blocked = dir.join("blocked");
     std::fs::create_dir_all(blocked.join("inside")).unwrap();
-    assert!(traj::write_atomic(&blocked, b"data").is_err());
+    assert!(kmc::observe::write::write_bytes(&blocked, b"data").is_err());
     assert!(blocked.join("inside").is_dir());
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

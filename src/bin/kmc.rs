@@ -147,6 +147,39 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Relaxer: two particles touching at one site, relaxed by MD, per region radius and MD time.
+    Relax {
+        /// Element (Zhou 2004 EAM).
+        #[arg(long, default_value = "Au")]
+        element: String,
+        /// Particle diameter, nm.
+        #[arg(long, default_value_t = 3.0)]
+        d_nm: f64,
+        /// Temperature, K.
+        #[arg(long, default_value_t = 600.0)]
+        temperature: f64,
+        /// Region radii around the contact, Å.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![15.0])]
+        radii: Vec<f64>,
+        /// Longest MD times, ps.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![kmc::relax::RelaxParams::default().md_time_ps])]
+        times: Vec<f64>,
+        /// Runs the full MD time (no early stopping).
+        #[arg(long)]
+        no_early_stop: bool,
+        /// MD time step, fs (default: chosen from the atomic mass, 4 fs for Au).
+        #[arg(long)]
+        timestep_fs: Option<f64>,
+        /// Langevin damping time, fs.
+        #[arg(long, default_value_t = kmc::relax::RelaxParams::default().langevin_damping_fs)]
+        damping_fs: f64,
+        /// Seed of the Langevin noise.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// One particle on a film of this many layers instead of two particles.
+        #[arg(long)]
+        on_film: Option<usize>,
+    },
     /// Events per second, ns per event and memory of a scenario's engine (no output files).
     Run {
         /// Scenario file (.ron).
@@ -154,6 +187,22 @@ enum BenchCommand {
         /// Events to time (default: the scenario's stop condition).
         #[arg(long)]
         events: Option<u64>,
+    },
+    /// µs per atom-step of NVE velocity Verlet, Cu FCC crystal with the Zhou04 EAM (defaults:
+    /// the LAMMPS reference system, 32,000 atoms, 600 K, 1 fs, 200 steps, 1 Å skin).
+    Md {
+        /// FCC cells per axis.
+        #[arg(long, default_value_t = 20)]
+        cells: usize,
+        /// Timed steps.
+        #[arg(long, default_value_t = 200)]
+        steps: u64,
+        /// Thread counts to time, e.g. `1,2`.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 2])]
+        threads: Vec<usize>,
+        /// Runs per thread count (the median is reported).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
 }
 
@@ -270,6 +319,12 @@ fn dispatch(cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Bench { what } => match what {
+            BenchCommand::Md {
+                cells,
+                steps,
+                threads,
+                repeat,
+            } => bench_md(cells, steps, &threads, repeat),
             BenchCommand::Samplers {
                 sizes,
                 spread,
@@ -285,6 +340,37 @@ fn dispatch(cmd: Command) -> Result<()> {
                         r.ns_per_event
                     );
                 }
+                Ok(())
+            }
+            BenchCommand::Relax {
+                element,
+                d_nm,
+                temperature,
+                radii,
+                times,
+                no_early_stop,
+                timestep_fs,
+                damping_fs,
+                seed,
+                on_film,
+            } => {
+                use kmc::relax::bench;
+                let mut setup = bench::BenchSetup {
+                    geometry: match on_film {
+                        Some(film_layers) => bench::Geometry::ParticleOnFilm { film_layers },
+                        None => bench::Geometry::TwoParticles,
+                    },
+                    element,
+                    diameter_nm: d_nm,
+                    ..Default::default()
+                };
+                setup.params.temperature_k = temperature;
+                setup.params.seed = seed;
+                setup.params.timestep_fs = timestep_fs;
+                setup.params.langevin_damping_fs = damping_fs;
+                let cases = bench::cases(&radii, &times, !no_early_stop);
+                println!("{}", bench::BENCH_HEADER);
+                bench::run(&setup, &cases, |row| println!("{}", row.line()))?;
                 Ok(())
             }
             BenchCommand::Run { scenario, events } => {
@@ -435,6 +521,41 @@ fn dispatch(cmd: Command) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn bench_md(cells: usize, steps: u64, threads: &[usize], repeat: usize) -> anyhow::Result<()> {
+    let opts = kmc::md::bench::MdBenchOptions {
+        cells,
+        steps,
+        ..Default::default()
+    };
+    println!(
+        "{:>7} {:>7} {:>6} {:>8} {:>12} {:>8}   runs (µs/atom-step)",
+        "threads", "atoms", "steps", "s", "µs/atom-step", "builds"
+    );
+    for &t in threads {
+        let mut runs = Vec::new();
+        for _ in 0..repeat.max(1) {
+            runs.push(kmc::md::bench::bench_md(&opts, t)?);
+        }
+        runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+        let med = runs[runs.len() / 2];
+        let all: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{:.3}", r.us_per_atom_step))
+            .collect();
+        println!(
+            "{:>7} {:>7} {:>6} {:>8.3} {:>12.3} {:>8}   {}",
+            t,
+            med.atoms,
+            med.steps,
+            med.seconds,
+            med.us_per_atom_step,
+            med.list_builds,
+            all.join(" ")
+        );
+    }
+    Ok(())
 }
 
 fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {

@@ -516,69 +516,39 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             sources,
             ..
         } = self;
-        let g = sources.len();
-        let lat = state.lattice();
+        let mut slots = Slots {
+            sampler,
+            slot_of,
+            site_of,
+            free_slots,
+            g: sources.len(),
+        };
         // Only an atom can hold a slot, and an empty site only held one if its atom just left:
-        // release those first, then the walk below can skip every empty site unread.
+        // release those first, then the walks below skip every empty site unread.
         let vacated: &[SiteRef] = match changed {
             ChangedSites::Hop { from, .. } => std::slice::from_ref(from),
             ChangedSites::Many(v) => v,
             _ => &[],
         };
         for s in vacated {
-            let slot = slot_of[s.idx];
-            if slot != NO_SLOT && !state.cell(s.idx).occupied() {
-                sampler.set(g + slot as usize, 0.0);
-                site_of[slot as usize] = NO_SLOT;
-                slot_of[s.idx] = NO_SLOT;
-                free_slots.push(slot);
+            if !state.cell(s.idx).occupied() {
+                slots.set(s.idx, 0.0);
             }
         }
-        let z = lat.coordination() as u8;
-        let frozen = state.frozen_layers();
-        let mut update = |s: SiteRef| {
-            let c = state.cell(s.idx);
-            if !c.occupied() {
-                return;
-            }
-            let rate = if c.coordination() == z || (s.l as usize) < frozen {
-                0.0
-            } else {
-                model.site_rate(state, &s)
-            };
-            let slot = slot_of[s.idx];
-            if rate > 0.0 {
-                let slot = if slot == NO_SLOT {
-                    let new = match free_slots.pop() {
-                        Some(f) => f,
-                        None => {
-                            site_of.push(0);
-                            sampler.resize(g + site_of.len());
-                            site_of.len() as u32 - 1
-                        }
-                    };
-                    site_of[new as usize] = s.idx as u32;
-                    slot_of[s.idx] = new;
-                    new
-                } else {
-                    slot
-                };
-                sampler.set(g + slot as usize, rate);
-            } else if slot != NO_SLOT {
-                sampler.set(g + slot as usize, 0.0);
-                site_of[slot as usize] = NO_SLOT;
-                slot_of[s.idx] = NO_SLOT;
-                free_slots.push(slot);
-            }
-        };
+        let lat = state.lattice();
         match changed {
             ChangedSites::None => {}
-            ChangedSites::One(s) => {
-                lat.for_each_at(s, &lat.class_tables(s.class).shells[r], r, &mut update)
-            }
+            ChangedSites::One(s) => refresh_at(
+                state,
+                model,
+                &mut slots,
+                s,
+                &lat.class_tables(s.class).shells[r],
+                r,
+            ),
             ChangedSites::Hop { from, dir, .. } if r < crate::lattice::MAX_RANGE => {
                 let offs = &lat.class_tables(from.class).hop_shells[r][*dir as usize];
-                lat.for_each_at(from, offs, r + 1, &mut update)
+                refresh_at(state, model, &mut slots, from, offs, r + 1)
             }
             ChangedSites::Hop { from, to, .. } => {
                 let mut all = Vec::new();
@@ -586,7 +556,9 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                     lat.for_each_at(s, &lat.class_tables(s.class).shells[r], r, |x| all.push(x));
                 }
                 dedup_sites(&mut all);
-                all.into_iter().for_each(&mut update);
+                for s in &all {
+                    refresh_site(state, model, &mut slots, s);
+                }
             }
             ChangedSites::Many(v) => {
                 let mut all = Vec::new();
@@ -594,7 +566,9 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                     lat.for_each_at(s, &lat.class_tables(s.class).shells[r], r, |x| all.push(x));
                 }
                 dedup_sites(&mut all);
-                all.into_iter().for_each(&mut update);
+                for s in &all {
+                    refresh_site(state, model, &mut slots, s);
+                }
             }
         }
         self.next_event_time = None;
@@ -729,6 +703,107 @@ fn site_rate<M: RateModel>(state: &State, model: &mut M, s: &SiteRef) -> f64 {
         return 0.0;
     }
     model.site_rate(state, s)
+}
+
+/// The sampler leaves of the active atoms and the site ↔ slot maps.
+struct Slots<'a, S> {
+    sampler: &'a mut S,
+    slot_of: &'a mut [u32],
+    site_of: &'a mut Vec<u32>,
+    free_slots: &'a mut Vec<u32>,
+    g: usize,
+}
+
+impl<S: RateSampler> Slots<'_, S> {
+    /// Gives site `idx` the rate `rate`: takes a slot for a newly active atom, frees the slot
+    /// of an atom that stopped being active.
+    #[inline(always)]
+    fn set(&mut self, idx: usize, rate: f64) {
+        let slot = self.slot_of[idx];
+        if rate > 0.0 {
+            let slot = if slot == NO_SLOT {
+                let new = match self.free_slots.pop() {
+                    Some(f) => f,
+                    None => {
+                        self.site_of.push(0);
+                        self.sampler.resize(self.g + self.site_of.len());
+                        self.site_of.len() as u32 - 1
+                    }
+                };
+                self.site_of[new as usize] = idx as u32;
+                self.slot_of[idx] = new;
+                new
+            } else {
+                slot
+            };
+            self.sampler.set(self.g + slot as usize, rate);
+        } else if slot != NO_SLOT {
+            self.sampler.set(self.g + slot as usize, 0.0);
+            self.site_of[slot as usize] = NO_SLOT;
+            self.slot_of[idx] = NO_SLOT;
+            self.free_slots.push(slot);
+        }
+    }
+}
+
+/// Refreshes the atom at `s` (empty sites need no work: see `refresh`).
+#[inline(always)]
+fn refresh_site<M: RateModel, S: RateSampler>(
+    state: &State,
+    model: &mut M,
+    slots: &mut Slots<'_, S>,
+    s: &SiteRef,
+) {
+    let c = state.cell(s.idx);
+    if !c.occupied() {
+        return;
+    }
+    let rate = if c.coordination() as usize == state.lattice().coordination() || !state.is_mobile(s)
+    {
+        0.0
+    } else {
+        model.site_rate(state, s)
+    };
+    slots.set(s.idx, rate);
+}
+
+/// Refreshes every atom at `offsets` from `origin` (a shell of at most `radius` steps). The
+/// interior case reads each site's byte before building anything, so the many empty sites of
+/// a shell cost one load each.
+#[inline(always)]
+fn refresh_at<M: RateModel, S: RateSampler>(
+    state: &State,
+    model: &mut M,
+    slots: &mut Slots<'_, S>,
+    origin: &SiteRef,
+    offsets: &[crate::lattice::Offset],
+    radius: usize,
+) {
+    let lat = state.lattice();
+    if lat.shell_is_interior(origin, radius) {
+        let cells = state.cells();
+        for o in offsets {
+            let idx = (origin.idx as isize + o.delta) as usize;
+            if cells[idx] < 16 {
+                continue;
+            }
+            let s = SiteRef {
+                idx,
+                x: (origin.x as i64 + o.dx as i64) as u32,
+                y: (origin.y as i64 + o.dy as i64) as u32,
+                l: (origin.l as i64 + o.dl as i64) as u32,
+                class: o.class,
+                interior: true,
+            };
+            refresh_site(state, model, slots, &s);
+        }
+    } else {
+        for o in offsets {
+            if let Some(s) = lat.site_at_offset(origin, o) {
+                refresh_site(state, model, slots, &s);
+            }
+        }
+    }
 }
 
 fn dedup_sites(v: &mut Vec<SiteRef>) {

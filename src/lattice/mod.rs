@@ -72,6 +72,30 @@ pub const MAX_RANGE: usize = 4;
 /// How far (in nearest-neighbour steps) a rate model may read around the atom it rates.
 pub const READ_RADIUS: usize = 3;
 
+/// Largest |dx|, |dy| a [`WrapFix`] corrects.
+pub const FIX_W: usize = 8;
+
+/// Periodic-wrap corrections of the linear index around one site (see [`Lattice::wrap_fix`]).
+#[derive(Debug, Clone, Copy)]
+pub struct WrapFix {
+    x: [isize; 2 * FIX_W + 1],
+    y: [isize; 2 * FIX_W + 1],
+}
+
+impl WrapFix {
+    /// No correction: the fix of an interior site.
+    pub const NONE: WrapFix = WrapFix {
+        x: [0; 2 * FIX_W + 1],
+        y: [0; 2 * FIX_W + 1],
+    };
+
+    /// Correction of the linear index for an offset `(dx, dy)`.
+    #[inline(always)]
+    pub fn of(&self, dx: i32, dy: i32) -> isize {
+        self.x[(dx + FIX_W as i32) as usize] + self.y[(dy + FIX_W as i32) as usize]
+    }
+}
+
 /// A site with its coordinates, so neighbour look-ups need no division.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SiteRef {
@@ -256,6 +280,58 @@ impl Lattice {
             && l + m[2] < self.nl
     }
 
+    /// Index corrections that make `idx + delta + fix.dx(o.dx) + fix.dy(o.dy)` the periodic
+    /// index of every offset within [`READ_RADIUS`] steps of a site near the x/y edges, so a
+    /// rate model's reads stay branch-free there too. `None` near the bottom or top of the
+    /// allocated layers or on lattices too narrow for one wrap (use [`Lattice::index_at`]).
+    #[inline]
+    pub fn wrap_fix(&self, s: &SiteRef) -> Option<WrapFix> {
+        let m = self.margin_read;
+        let (x, y, l) = (s.x as i64, s.y as i64, s.l as usize);
+        if l < m[2] || l + m[2] >= self.nl || m[0] > FIX_W || m[1] > FIX_W {
+            return None;
+        }
+        let (nx, ny) = (self.nx as i64, self.ny as i64);
+        if nx <= 2 * m[0] as i64 || ny <= 2 * m[1] as i64 {
+            return None;
+        }
+        let mut fix = WrapFix {
+            x: [0; 2 * FIX_W + 1],
+            y: [0; 2 * FIX_W + 1],
+        };
+        for d in -(FIX_W as i64)..=FIX_W as i64 {
+            let k = (d + FIX_W as i64) as usize;
+            fix.x[k] = if x + d < 0 {
+                nx as isize
+            } else if x + d >= nx {
+                -nx as isize
+            } else {
+                0
+            };
+            fix.y[k] = nx as isize
+                * if y + d < 0 {
+                    ny as isize
+                } else if y + d >= ny {
+                    -ny as isize
+                } else {
+                    0
+                };
+        }
+        Some(fix)
+    }
+
+    /// True if every site within `radius` steps of `origin` can be reached by `idx + delta`
+    /// and is itself interior (see [`SiteRef::interior`]).
+    #[inline]
+    pub fn shell_is_interior(&self, origin: &SiteRef, radius: usize) -> bool {
+        self.within(
+            origin.x as usize,
+            origin.y as usize,
+            origin.l as usize,
+            &self.margin_shell[radius],
+        )
+    }
+
     /// Calls `f` with every site at the given offsets from `origin` (offsets of a shell of at
     /// most `radius` steps, e.g. `shells[r]` (radius `r`) or `hop_shells[r][k]` (radius
     /// `r + 1`)); sites outside the
@@ -269,7 +345,7 @@ impl Lattice {
         mut f: impl FnMut(SiteRef),
     ) {
         let (x, y, l) = (origin.x as usize, origin.y as usize, origin.l as usize);
-        if self.within(x, y, l, &self.margin_shell[radius]) {
+        if self.shell_is_interior(origin, radius) {
             for o in offsets {
                 f(SiteRef {
                     idx: (origin.idx as isize + o.delta) as usize,

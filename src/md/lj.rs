@@ -1,5 +1,6 @@
 //! Lennard-Jones 12-6 potential, truncated and (optionally) shifted to zero at the cutoff.
 
+use super::pair::{self, PairFunction};
 use super::{Configuration, Evaluation, NeighborList, Potential};
 
 /// `E(r) = 4 ε [(σ/r)^12 − (σ/r)^6] − E_shift` for `r < r_c`, the same for every species pair.
@@ -34,24 +35,29 @@ impl LennardJones {
     pub fn argon() -> Self {
         LennardJones::new("Ar", 39.948, 0.0104, 3.40, 8.5)
     }
+}
 
-    fn shift(&self) -> f64 {
-        if self.shifted {
-            self.pair_raw(self.cutoff_a * self.cutoff_a).0
-        } else {
-            0.0
-        }
+impl PairFunction for LennardJones {
+    fn pair_cutoff(&self) -> f64 {
+        self.cutoff_a
     }
 
-    /// Unshifted pair energy and `-(dE/dr)/r` at squared distance `r2`.
     #[inline]
-    fn pair_raw(&self, r2: f64) -> (f64, f64) {
+    fn raw(&self, r2: f64) -> (f64, f64) {
         let s2 = self.sigma_a * self.sigma_a / r2;
         let s6 = s2 * s2 * s2;
         let s12 = s6 * s6;
         let e = 4.0 * self.epsilon_ev * (s12 - s6);
         let f_over_r = 24.0 * self.epsilon_ev * (2.0 * s12 - s6) / r2;
         (e, f_over_r)
+    }
+
+    fn shift(&self) -> f64 {
+        if self.shifted {
+            self.raw(self.cutoff_a * self.cutoff_a).0
+        } else {
+            0.0
+        }
     }
 }
 
@@ -75,49 +81,7 @@ impl Potential for LennardJones {
         per_atom: bool,
         out: &mut Evaluation,
     ) {
-        debug_assert!(
-            neighbors.half,
-            "LennardJones::compute needs a half neighbour list"
-        );
-        let n = conf.positions.len();
-        out.energy = 0.0;
-        out.virial = [0.0; 6];
-        out.forces.clear();
-        out.forces.resize(n, [0.0; 3]);
-        out.per_atom.clear();
-        if per_atom {
-            out.per_atom.resize(n, 0.0);
-        }
-        let rc2 = self.cutoff_a * self.cutoff_a;
-        let shift = self.shift();
-        for i in 0..n {
-            for &e in neighbors.of(i) {
-                let d = NeighborList::displacement(conf.positions, conf.simbox, i, e);
-                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                if r2 >= rc2 {
-                    continue;
-                }
-                let (eij, f_over_r) = self.pair_raw(r2);
-                let eij = eij - shift;
-                out.energy += eij;
-                if per_atom {
-                    out.per_atom[i] += 0.5 * eij;
-                    out.per_atom[e.j as usize] += 0.5 * eij;
-                }
-                let j = e.j as usize;
-                for k in 0..3 {
-                    // d points from i to j; the force on j is along +d when repulsive.
-                    out.forces[j][k] += f_over_r * d[k];
-                    out.forces[i][k] -= f_over_r * d[k];
-                }
-                out.virial[0] += f_over_r * d[0] * d[0];
-                out.virial[1] += f_over_r * d[1] * d[1];
-                out.virial[2] += f_over_r * d[2] * d[2];
-                out.virial[3] += f_over_r * d[0] * d[1];
-                out.virial[4] += f_over_r * d[0] * d[2];
-                out.virial[5] += f_over_r * d[1] * d[2];
-            }
-        }
+        pair::compute(self, conf, neighbors, per_atom, out)
     }
 
     fn site_energies(
@@ -127,24 +91,7 @@ impl Potential for LennardJones {
         which: &[u32],
         out: &mut [f64],
     ) {
-        debug_assert!(
-            !neighbors.half,
-            "LennardJones::site_energies needs a full neighbour list"
-        );
-        let rc2 = self.cutoff_a * self.cutoff_a;
-        let shift = self.shift();
-        for (slot, &i) in out.iter_mut().zip(which) {
-            let i = i as usize;
-            let mut e_i = 0.0;
-            for &e in neighbors.of(i) {
-                let d = NeighborList::displacement(conf.positions, conf.simbox, i, e);
-                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                if r2 < rc2 {
-                    e_i += 0.5 * (self.pair_raw(r2).0 - shift);
-                }
-            }
-            *slot = e_i;
-        }
+        pair::site_energies(self, conf, neighbors, which, out)
     }
 }
 

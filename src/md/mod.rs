@@ -5,6 +5,7 @@
 //! The seams are the [`Potential`] trait and the [`NeighborList`] it reads; everything else is
 //! concrete code.
 
+pub mod bench;
 pub mod build;
 pub mod eam;
 pub mod integrate;
@@ -13,6 +14,7 @@ pub mod mc;
 pub mod minimize;
 pub mod morse;
 pub mod neighbor;
+pub mod pair;
 pub mod run;
 pub mod system;
 pub mod traj;

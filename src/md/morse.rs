@@ -1,5 +1,6 @@
 //! Morse pair potential, truncated at a cutoff and shifted to zero there.
 
+use super::pair::{self, PairFunction};
 use super::{Configuration, Evaluation, NeighborList, Potential};
 use crate::{Error, Result};
 
@@ -77,25 +78,36 @@ impl Morse {
 
     /// Unshifted energy and `-(dE/dr)/r` at distance `r`.
     #[inline]
-    fn raw(&self, r: f64) -> (f64, f64) {
+    fn raw_r(&self, r: f64) -> (f64, f64) {
         let e1 = (-self.alpha_per_a * (r - self.r0_a)).exp();
         let e = self.depth_ev * (e1 * e1 - 2.0 * e1);
         let de_dr = -2.0 * self.alpha_per_a * self.depth_ev * (e1 * e1 - e1);
         (e, -de_dr / r)
     }
 
-    fn shift(&self) -> f64 {
-        if self.shifted {
-            self.raw(self.cutoff_a).0
+    /// Pair energy (shifted) at distance `r`, zero at and beyond the cutoff.
+    pub fn pair_energy(&self, r: f64) -> f64 {
+        if r < self.cutoff_a {
+            self.raw_r(r).0 - PairFunction::shift(self)
         } else {
             0.0
         }
     }
+}
 
-    /// Pair energy (shifted) at distance `r`, zero at and beyond the cutoff.
-    pub fn pair_energy(&self, r: f64) -> f64 {
-        if r < self.cutoff_a {
-            self.raw(r).0 - self.shift()
+impl PairFunction for Morse {
+    fn pair_cutoff(&self) -> f64 {
+        self.cutoff_a
+    }
+
+    #[inline]
+    fn raw(&self, r2: f64) -> (f64, f64) {
+        self.raw_r(r2.sqrt())
+    }
+
+    fn shift(&self) -> f64 {
+        if self.shifted {
+            self.raw_r(self.cutoff_a).0
         } else {
             0.0
         }
@@ -122,45 +134,7 @@ impl Potential for Morse {
         per_atom: bool,
         out: &mut Evaluation,
     ) {
-        debug_assert!(neighbors.half, "Morse::compute needs a half neighbour list");
-        let n = conf.positions.len();
-        out.energy = 0.0;
-        out.virial = [0.0; 6];
-        out.forces.clear();
-        out.forces.resize(n, [0.0; 3]);
-        out.per_atom.clear();
-        if per_atom {
-            out.per_atom.resize(n, 0.0);
-        }
-        let rc2 = self.cutoff_a * self.cutoff_a;
-        let shift = self.shift();
-        for i in 0..n {
-            for &e in neighbors.of(i) {
-                let d = NeighborList::displacement(conf.positions, conf.simbox, i, e);
-                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                if r2 >= rc2 {
-                    continue;
-                }
-                let (eij, f_over_r) = self.raw(r2.sqrt());
-                let eij = eij - shift;
-                let j = e.j as usize;
-                out.energy += eij;
-                if per_atom {
-                    out.per_atom[i] += 0.5 * eij;
-                    out.per_atom[j] += 0.5 * eij;
-                }
-                for k in 0..3 {
-                    out.forces[j][k] += f_over_r * d[k];
-                    out.forces[i][k] -= f_over_r * d[k];
-                }
-                out.virial[0] += f_over_r * d[0] * d[0];
-                out.virial[1] += f_over_r * d[1] * d[1];
-                out.virial[2] += f_over_r * d[2] * d[2];
-                out.virial[3] += f_over_r * d[0] * d[1];
-                out.virial[4] += f_over_r * d[0] * d[2];
-                out.virial[5] += f_over_r * d[1] * d[2];
-            }
-        }
+        pair::compute(self, conf, neighbors, per_atom, out)
     }
 
     fn site_energies(
@@ -170,24 +144,7 @@ impl Potential for Morse {
         which: &[u32],
         out: &mut [f64],
     ) {
-        debug_assert!(
-            !neighbors.half,
-            "Morse::site_energies needs a full neighbour list"
-        );
-        let rc2 = self.cutoff_a * self.cutoff_a;
-        let shift = self.shift();
-        for (slot, &i) in out.iter_mut().zip(which) {
-            let i = i as usize;
-            let mut e_i = 0.0;
-            for &e in neighbors.of(i) {
-                let d = NeighborList::displacement(conf.positions, conf.simbox, i, e);
-                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                if r2 < rc2 {
-                    e_i += 0.5 * (self.raw(r2.sqrt()).0 - shift);
-                }
-            }
-            *slot = e_i;
-        }
+        pair::site_energies(self, conf, neighbors, which, out)
     }
 }
 
@@ -215,7 +172,7 @@ mod tests {
         let b = SimBox::open([20.0; 3]);
         let out = eval(&m, &[[0.0; 3], [m.r0_a, 0.0, 0.0]], &b);
         // At r0 the unshifted energy is −D and the force vanishes.
-        let shift = m.raw(m.cutoff_a).0;
+        let shift = m.raw_r(m.cutoff_a).0;
         assert!((out.energy - (-m.depth_ev - shift)).abs() < 1e-14);
         assert!(out.forces[0][0].abs() < 1e-14);
         // Continuous at the cutoff, zero beyond.

@@ -29,7 +29,7 @@ use super::mc::{McOptions, McStats, MonteCarlo};
 use super::minimize::{self, FireOptions, MinimizeResult};
 use super::system::System;
 use super::traj::{self, Frame, ThermoWriter, TrajFormat, TrajectoryWriter};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 use crate::rng::rng_from_seed;
 
 /// An MD scenario.
@@ -373,73 +373,11 @@ pub fn load_md_scenario(path: impl AsRef<Path>) -> Result<MdScenario> {
 
 /// Parses and validates scenario text; `path` names it in errors.
 pub fn parse_md_scenario(src: &str, path: Option<&Path>) -> Result<MdScenario> {
-    let scenario: MdScenario = ron::Options::default().from_str(src).map_err(|e| {
-        let mut loc = Location {
-            path: path.map(Path::to_path_buf),
-            ..Default::default()
-        }
-        .at(e.span.start.line, e.span.start.col);
-        match &e.code {
-            ron::error::Error::NoSuchStructField { found, .. } => loc = loc.field(found.clone()),
-            ron::error::Error::MissingStructField { field, .. } => loc = loc.field(*field),
-            _ => {}
-        }
-        Error::input(loc, e.code.to_string())
-    })?;
-    scenario.validate().map_err(|e| locate(e, src, path))?;
+    let scenario: MdScenario = crate::scenario::locate::parse_ron(src, path)?;
+    scenario
+        .validate()
+        .map_err(|e| crate::scenario::locate::locate_error(e, src, path))?;
     Ok(scenario)
-}
-
-/// Fills in file, line and column of an input error that names only a field, by finding
-/// `field:` (its last path segment, after the earlier segments) in the source text.
-fn locate(err: Error, src: &str, path: Option<&Path>) -> Error {
-    let Error::Input {
-        mut location,
-        message,
-    } = err
-    else {
-        return err;
-    };
-    if location.path.is_none() {
-        location.path = path.map(Path::to_path_buf);
-    }
-    if location.line.is_none()
-        && let Some(field) = &location.field
-        && let Some((line, col)) = find_field(src, field)
-    {
-        location.line = Some(line);
-        location.column = Some(col);
-    }
-    Error::Input { location, message }
-}
-
-/// 1-based line and column of the field path `a.b.c` in RON source.
-fn find_field(src: &str, field: &str) -> Option<(usize, usize)> {
-    let mut from = 0;
-    let mut found = None;
-    for seg in field.split('.') {
-        let name = seg.split('[').next().unwrap_or(seg);
-        let mut search = from;
-        loop {
-            let rel = src[search..].find(name)?;
-            let at = search + rel;
-            let before_ok = at == 0 || {
-                let c = src[..at].chars().next_back().unwrap_or(' ');
-                !(c.is_alphanumeric() || c == '_')
-            };
-            let rest = src[at + name.len()..].trim_start();
-            if before_ok && rest.starts_with(':') {
-                found = Some(at);
-                from = at + name.len();
-                break;
-            }
-            search = at + name.len();
-        }
-    }
-    let at = found?;
-    let line = src[..at].matches('\n').count() + 1;
-    let col = at - src[..at].rfind('\n').map_or(0, |p| p + 1) + 1;
-    Some((line, col))
 }
 
 fn positive(field: &str, v: f64) -> Result<()> {
@@ -738,7 +676,7 @@ pub fn run_md_scenario(
     let scenario = parse_md_scenario(&src, Some(path))?;
     let base = path.parent().unwrap_or(Path::new("."));
     run_scenario(&scenario, base, out_dir.as_ref(), progress)
-        .map_err(|e| locate(e, &src, Some(path)))
+        .map_err(|e| crate::scenario::locate::locate_error(e, &src, Some(path)))
 }
 
 /// Runs an already parsed scenario (relative paths resolved against `base_dir`).
@@ -880,7 +818,11 @@ pub fn run_scenario(
 
 #[cfg(test)]
 mod tests {
-    use super::find_field;
+    use crate::scenario::locate::{line_col, locate};
+
+    fn find_field(src: &str, path: &str) -> Option<(usize, usize)> {
+        locate(src, path).map(|o| line_col(src, o))
+    }
 
     #[test]
     fn fields_are_found_by_path() {

@@ -277,32 +277,11 @@ impl ThermoWriter {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, synced, then
-/// renamed over `path`. On error the previous content of `path`, if any, is intact.
-pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
-    let path = path.as_ref();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
-}
-
 /// Writes one extended-XYZ frame to `path` atomically.
 pub fn write_xyz_snapshot(path: impl AsRef<Path>, frame: &Frame<'_>) -> Result<()> {
     let mut buf = Vec::new();
     write_xyz_frame(&mut buf, frame).map_err(|e| Error::io(path.as_ref(), e))?;
-    write_atomic(path, &buf)
+    crate::observe::write::write_bytes(path.as_ref(), &buf)
 }
 
 fn bad(path: &Path, line: usize, msg: impl Into<String>) -> Error {

@@ -28,6 +28,11 @@ pub fn write_atomic(
     })
 }
 
+/// Writes `bytes` to `path` atomically (see [`write_atomic`]).
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |w| w.write_all(bytes))
+}
+
 /// Rows of `series.csv`, kept in memory and rewritten atomically on every flush.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Series {
@@ -99,7 +104,7 @@ pub fn write_xyz(
         writeln!(w, "{}", list.len())?;
         writeln!(
             w,
-            "Lattice=\"{lx} 0.0 0.0 0.0 {ly} 0.0 0.0 0.0 {lz}\" Properties=species:S:1:pos:R:3:site:I:1 pbc=\"T T F\" time_s={time_s} events={events} lattice={:?}",
+            "Lattice=\"{lx} 0.0 0.0 0.0 {ly} 0.0 0.0 0.0 {lz}\" Properties=species:S:1:pos:R:3:site:I:1 pbc=\"T T F\" time_s={time_s} events={events} lattice_kind={:?}",
             lat.kind()
         )?;
         for (idx, p, sp) in &list {
@@ -181,7 +186,15 @@ mod tests {
         let mut lines = text.lines();
         let n: usize = lines.next().unwrap().parse().unwrap();
         assert_eq!(n, 129);
-        assert!(lines.next().unwrap().contains("pbc=\"T T F\""));
+        let comment = lines.next().unwrap();
+        assert!(comment.contains("pbc=\"T T F\""));
+        // OVITO reads comment-line keys case-insensitively: a second `lattice=` key made it
+        // reject the file (regression).
+        assert_eq!(
+            comment.to_lowercase().matches("lattice=").count(),
+            1,
+            "{comment}"
+        );
         let last = text.lines().last().unwrap();
         let p = st.lattice().position(&s);
         let f: Vec<&str> = last.split_whitespace().collect();

@@ -10,7 +10,7 @@
 use super::{RateModel, finite, per_species, positive};
 use crate::catalog::Event;
 use crate::error::{Error, Result};
-use crate::lattice::{Lattice, SiteRef};
+use crate::lattice::{Lattice, Offset, SiteRef};
 use crate::state::State;
 use crate::units::kt_ev;
 use serde::{Deserialize, Serialize};
@@ -64,42 +64,118 @@ pub struct CoordinationMetropolis {
     d_plus: Box<[f64; 256]>,
     /// `ν_s exp(−Q_s / kT)`.
     base: Vec<f64>,
-    inv_kt: f64,
-    /// Per class and direction: index deltas of the destination and of the sites whose
-    /// coordination the hop changes, for the wrap-free interior path.
-    deltas: Vec<Vec<HopDeltas>>,
+    boltzmann: Boltzmann,
+    /// Per class: what a rate evaluation reads.
+    reads: Vec<ClassReads>,
 }
 
-/// Linear-index deltas of one hop direction (interior sites only).
+/// `min(1, exp(−ΔE/kT))` with a small direct-mapped memo of the exponentials: a run meets
+/// the same few thousand ΔE values over and over (they are sums of a few table entries), and a
+/// memo hit is several times cheaper than `exp`. The value is `exp` either way.
+#[derive(Debug, Clone)]
+struct Boltzmann {
+    inv_kt: f64,
+    keys: Box<[u64; MEMO]>,
+    values: Box<[f64; MEMO]>,
+}
+
+const MEMO: usize = 2048;
+
+impl Boltzmann {
+    fn new(inv_kt: f64) -> Self {
+        // NaN bits: never the key of a finite ΔE.
+        Boltzmann {
+            inv_kt,
+            keys: Box::new([u64::MAX; MEMO]),
+            values: Box::new([0.0; MEMO]),
+        }
+    }
+
+    #[inline(always)]
+    fn rate(&mut self, base: f64, de: f64) -> f64 {
+        if de <= 0.0 {
+            return base;
+        }
+        let bits = de.to_bits();
+        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize % MEMO;
+        if self.keys[slot] != bits {
+            self.keys[slot] = bits;
+            self.values[slot] = (-de * self.inv_kt).exp();
+        }
+        base * self.values[slot]
+    }
+}
+
+/// What the hot loop needs of one hop direction.
 #[derive(Debug, Clone, Copy)]
 struct HopDeltas {
-    to: isize,
-    n_from: usize,
-    n_to: usize,
-    /// `only_from` deltas then `only_to` deltas.
-    sites: [isize; 24],
+    /// Positions, in the origin's neighbour list, of the neighbours it shares with the
+    /// destination (their coordination does not change).
+    common: [u8; 8],
+    n_common: u8,
+    n_to: u8,
+    /// Neighbours of the destination that are not neighbours of the origin (they gain one).
+    only_to: [Read; 12],
 }
 
-fn hop_deltas(lattice: &Lattice) -> Vec<Vec<HopDeltas>> {
+/// A lattice offset as the hot loop reads it: 8 bytes, so a direction's table fits in a few
+/// cache lines.
+#[derive(Debug, Clone, Copy, Default)]
+struct Read {
+    delta: i32,
+    dx: i8,
+    dy: i8,
+}
+
+impl From<&Offset> for Read {
+    fn from(o: &Offset) -> Self {
+        Read {
+            delta: o.delta as i32,
+            dx: o.dx as i8,
+            dy: o.dy as i8,
+        }
+    }
+}
+
+/// Per class: the neighbour offsets and, per direction, the hop's tables.
+#[derive(Debug, Clone)]
+struct ClassReads {
+    neighbors: Vec<Read>,
+    hops: Vec<HopDeltas>,
+}
+
+fn class_reads(lattice: &Lattice) -> Vec<ClassReads> {
     (0..lattice.n_classes())
         .map(|c| {
             let t = lattice.class_tables(c as u8);
-            t.hops
+            let hops = t
+                .hops
                 .iter()
-                .zip(&t.neighbors)
-                .map(|(h, to)| {
-                    let mut sites = [0isize; 24];
-                    for (slot, o) in sites.iter_mut().zip(h.only_from.iter().chain(&h.only_to)) {
-                        *slot = o.delta;
+                .map(|h| {
+                    let mut common = [0u8; 8];
+                    for (slot, o) in common.iter_mut().zip(&h.common) {
+                        *slot = t
+                            .neighbors
+                            .iter()
+                            .position(|n| n == o)
+                            .expect("common neighbour") as u8;
+                    }
+                    let mut only_to = [Read::default(); 12];
+                    for (slot, o) in only_to.iter_mut().zip(&h.only_to) {
+                        *slot = o.into();
                     }
                     HopDeltas {
-                        to: to.delta,
-                        n_from: h.only_from.len(),
-                        n_to: h.only_to.len(),
-                        sites,
+                        common,
+                        n_common: h.common.len() as u8,
+                        n_to: h.only_to.len() as u8,
+                        only_to,
                     }
                 })
-                .collect()
+                .collect();
+            ClassReads {
+                neighbors: t.neighbors.iter().map(Read::from).collect(),
+                hops,
+            }
         })
         .collect()
 }
@@ -167,118 +243,124 @@ impl CoordinationMetropolis {
             }
         }
         Ok(CoordinationMetropolis {
-            deltas: hop_deltas(lattice),
+            reads: class_reads(lattice),
             energy,
             d_minus,
             d_plus,
             base,
-            inv_kt: 1.0 / kt,
+            boltzmann: Boltzmann::new(1.0 / kt),
         })
     }
 
-    /// Energy change of the hop along direction `k`, or `None` if the destination is occupied
-    /// or does not exist.
+    /// Calls `f(k, j, ΔE)` for every hop of the atom at `b` to an empty neighbour `j` (direction
+    /// `k`). `at_nb(k)` gives the index of neighbour `k` (`usize::MAX` outside the lattice),
+    /// `at_to(k, t)` the index of site `t` of hop `k`'s `only_to` list (likewise). ΔE =
+    /// E(n_j − 1) − E(n_b) + [S⁻ − Σ_common d⁻] + Σ_only_to d⁺ with S⁻ = Σ d⁻ over all
+    /// neighbours of `b`: the neighbours are read once per atom, and each hop reads only the
+    /// sites next to its destination.
     #[inline(always)]
-    fn hop_delta_e<const INTERIOR: bool>(
+    fn visit<const CHECKED: bool>(
         &self,
-        state: &State,
+        cells: &[u8],
         b: &SiteRef,
-        k: usize,
-    ) -> Option<(usize, f64)> {
-        let lat = state.lattice();
-        let cells = state.cells();
-        let t = lat.class_tables(b.class);
-        let at = |o: &crate::lattice::Offset| -> usize {
-            if INTERIOR {
-                (b.idx as isize + o.delta) as usize
+        at_nb: impl Fn(usize) -> usize,
+        at_to: impl Fn(usize, usize) -> usize,
+        mut f: impl FnMut(usize, usize, f64),
+    ) {
+        let get = |i: usize| -> u8 {
+            if CHECKED {
+                if i == usize::MAX { 0 } else { cells[i] }
             } else {
-                lat.index_at(b, o).unwrap_or(usize::MAX)
+                // SAFETY: unchecked readers are only built for sites whose reads all land in
+                // the allocation (interior or wrap-fixed; see `visit_site`).
+                unsafe { *cells.get_unchecked(i) }
             }
         };
-        let read = |o: &crate::lattice::Offset| -> usize {
-            let m = at(o);
-            if INTERIOR || m != usize::MAX {
-                cells[m] as usize
-            } else {
-                0
-            }
-        };
-        let j = at(&t.neighbors[k]);
-        if !INTERIOR && j == usize::MAX {
-            return None;
-        }
-        let cj = cells[j];
-        if cj >= 16 {
-            return None;
-        }
-        let cb = cells[b.idx];
-        let e = &self.energy[(cb >> 4) as usize];
-        let h = &t.hops[k];
-        let mut de = e[(cj & 15) as usize - 1] - e[(cb & 15) as usize];
-        for o in &h.only_from {
-            de += self.d_minus[read(o)];
-        }
-        for o in &h.only_to {
-            de += self.d_plus[read(o)];
-        }
-        Some((j, de))
-    }
-
-    #[inline(always)]
-    fn rate_of(&self, base: f64, de: f64) -> f64 {
-        if de <= 0.0 {
-            base
-        } else {
-            base * (-de * self.inv_kt).exp()
-        }
-    }
-
-    /// Total rate of an atom whose reads all resolve without wrap (the hot path).
-    #[inline(always)]
-    fn total_interior(&self, state: &State, b: &SiteRef) -> f64 {
-        let cells = state.cells();
-        debug_assert!(b.interior);
-        // SAFETY: `b.interior` guarantees that every site within `READ_RADIUS` (3) steps of
-        // `b` lies inside the allocation at `b.idx + delta`; the deltas read here are at most
-        // two steps (a neighbour of a neighbour).
-        let at = |d: isize| unsafe { *cells.get_unchecked((b.idx as isize + d) as usize) };
+        let cr = &self.reads[b.class as usize];
         let cb = cells[b.idx];
         let e = &self.energy[(cb >> 4) as usize];
         let e_b = e[(cb & 15) as usize];
-        let base = self.base[(cb >> 4) as usize];
-        let mut sum = 0.0;
-        for h in &self.deltas[b.class as usize] {
-            let cj = at(h.to);
-            if cj >= 16 {
+        let z = cr.neighbors.len();
+        let mut nb = [0u8; 12];
+        let mut dm = [0.0f64; 12];
+        let mut s_minus = 0.0;
+        for k in 0..z {
+            let c = get(at_nb(k));
+            nb[k] = c;
+            dm[k] = self.d_minus[c as usize];
+            s_minus += dm[k];
+        }
+        for k in 0..z {
+            let c = nb[k];
+            if c >= 16 {
                 continue;
             }
-            let mut de = e[(cj & 15) as usize - 1] - e_b;
-            for &d in &h.sites[..h.n_from] {
-                de += self.d_minus[at(d) as usize];
+            let j = at_nb(k);
+            if CHECKED && j == usize::MAX {
+                continue;
             }
-            for &d in &h.sites[h.n_from..h.n_from + h.n_to] {
-                de += self.d_plus[at(d) as usize];
+            let h = &cr.hops[k];
+            let mut from = s_minus;
+            for &ci in &h.common[..h.n_common as usize] {
+                from -= dm[ci as usize];
             }
-            sum += self.rate_of(base, de);
+            let mut de = e[(c & 15) as usize - 1] - e_b + from;
+            for t in 0..h.n_to as usize {
+                de += self.d_plus[get(at_to(k, t)) as usize];
+            }
+            f(k, j, de);
         }
-        sum
     }
 
-    fn total_wrapped(&self, state: &State, b: &SiteRef) -> f64 {
-        let base = self.base[state.species(b.idx) as usize];
-        let z = state.lattice().class_tables(b.class).neighbors.len();
-        let mut sum = 0.0;
-        for k in 0..z {
-            if let Some((_, de)) = self.hop_delta_e::<false>(state, b, k) {
-                sum += self.rate_of(base, de);
-            }
+    /// Evaluates the hops of `b` through the fastest reader that is valid for it.
+    #[inline(always)]
+    fn visit_site(&self, state: &State, b: &SiteRef, f: impl FnMut(usize, usize, f64)) {
+        let cells = state.cells();
+        let lat = state.lattice();
+        let cr = &self.reads[b.class as usize];
+        let base = b.idx as isize;
+        if b.interior {
+            let at = |o: &Read| (base + o.delta as isize) as usize;
+            self.visit::<false>(
+                cells,
+                b,
+                |k| at(&cr.neighbors[k]),
+                |k, t| at(&cr.hops[k].only_to[t]),
+                f,
+            );
+        } else if let Some(fix) = lat.wrap_fix(b) {
+            let at =
+                |o: &Read| (base + o.delta as isize + fix.of(o.dx as i32, o.dy as i32)) as usize;
+            self.visit::<false>(
+                cells,
+                b,
+                |k| at(&cr.neighbors[k]),
+                |k, t| at(&cr.hops[k].only_to[t]),
+                f,
+            );
+        } else {
+            let t = lat.class_tables(b.class);
+            let at = |o: &Offset| lat.index_at(b, o).unwrap_or(usize::MAX);
+            self.visit::<true>(
+                cells,
+                b,
+                |k| at(&t.neighbors[k]),
+                |k, o| at(&t.hops[k].only_to[o]),
+                f,
+            );
         }
-        sum
     }
 
-    /// Energy change of a hop (for tests and diagnostics).
+    /// Energy change of the hop of `b` along neighbour direction `k`, or `None` if the
+    /// destination is occupied or does not exist (tests and diagnostics).
     pub fn delta_e(&self, state: &State, b: &SiteRef, k: usize) -> Option<f64> {
-        self.hop_delta_e::<false>(state, b, k).map(|x| x.1)
+        let mut out = None;
+        self.visit_site(state, b, |kk, _, de| {
+            if kk == k {
+                out = Some(de);
+            }
+        });
+        out
     }
 }
 
@@ -295,32 +377,37 @@ impl RateModel for CoordinationMetropolis {
 
     fn site_events(&mut self, state: &State, b: &SiteRef, out: &mut Vec<(Event, f64)>) {
         let base = self.base[state.species(b.idx) as usize];
-        let z = state.lattice().class_tables(b.class).neighbors.len();
-        for k in 0..z {
-            let hop = if b.interior {
-                self.hop_delta_e::<true>(state, b, k)
-            } else {
-                self.hop_delta_e::<false>(state, b, k)
-            };
-            if let Some((j, de)) = hop {
-                out.push((
-                    Event::Hop {
-                        from: b.idx,
-                        to: j,
-                        dir: k as u8,
-                    },
-                    self.rate_of(base, de),
-                ));
-            }
+        let mut hops = [(0usize, 0usize, 0.0f64); 12];
+        let mut n = 0;
+        self.visit_site(state, b, |k, j, de| {
+            hops[n] = (k, j, de);
+            n += 1;
+        });
+        for &(k, j, de) in &hops[..n] {
+            out.push((
+                Event::Hop {
+                    from: b.idx,
+                    to: j,
+                    dir: k as u8,
+                },
+                self.boltzmann.rate(base, de),
+            ));
         }
     }
 
     #[inline]
     fn site_rate(&mut self, state: &State, b: &SiteRef) -> f64 {
-        if b.interior {
-            self.total_interior(state, b)
-        } else {
-            self.total_wrapped(state, b)
+        let base = self.base[state.species(b.idx) as usize];
+        let mut hops = [0.0f64; 12];
+        let mut n = 0;
+        self.visit_site(state, b, |_, _, de| {
+            hops[n] = de;
+            n += 1;
+        });
+        let mut sum = 0.0;
+        for &de in &hops[..n] {
+            sum += self.boltzmann.rate(base, de);
         }
+        sum
     }
 }

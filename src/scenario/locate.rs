@@ -5,6 +5,89 @@
 //! matched, and a path segment is matched as a struct field or map key (`name:` or `"name":`),
 //! an enum variant (`Name(`), or a list index.
 
+use crate::error::{Error, Location, Result};
+use std::path::Path;
+
+/// RON as kmc reads its inputs: optional fields may be written without `Some(...)`.
+pub fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+}
+
+/// A readable message for a RON parse error (unknown fields and variants list what is allowed).
+pub fn ron_message(code: &ron::error::Error) -> String {
+    use ron::error::Error as E;
+    match code {
+        E::NoSuchStructField {
+            expected,
+            found,
+            outer,
+        } => format!(
+            "unknown field `{found}`{} (expected one of: {})",
+            outer
+                .as_ref()
+                .map(|o| format!(" in `{o}`"))
+                .unwrap_or_default(),
+            expected.join(", ")
+        ),
+        E::NoSuchEnumVariant {
+            expected,
+            found,
+            outer,
+        } => format!(
+            "unknown variant `{found}`{} (expected one of: {})",
+            outer
+                .as_ref()
+                .map(|o| format!(" of `{o}`"))
+                .unwrap_or_default(),
+            expected.join(", ")
+        ),
+        E::MissingStructField { field, outer } => format!(
+            "missing field `{field}`{}",
+            outer
+                .as_ref()
+                .map(|o| format!(" in `{o}`"))
+                .unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Parses RON text (with [`ron_options`]) into `T`; errors carry file, line, column and a
+/// readable message.
+pub fn parse_ron<T: serde::de::DeserializeOwned>(text: &str, path: Option<&Path>) -> Result<T> {
+    ron_options().from_str(text).map_err(|e| {
+        let loc = Location {
+            path: path.map(Path::to_path_buf),
+            ..Default::default()
+        }
+        .at(e.span.start.line, e.span.start.col);
+        Error::input(loc, ron_message(&e.code))
+    })
+}
+
+/// Adds the file and, from the field path, the line and column to an input error raised
+/// after parsing (validation), so every message points into the text.
+pub fn locate_error(err: Error, text: &str, path: Option<&Path>) -> Error {
+    match err {
+        Error::Input {
+            mut location,
+            message,
+        } => {
+            if location.path.is_none() {
+                location.path = path.map(Path::to_path_buf);
+            }
+            if location.line.is_none() {
+                if let Some(off) = location.field.as_deref().and_then(|f| locate(text, f)) {
+                    let (l, c) = line_col(text, off);
+                    location = location.at(l, c);
+                }
+            }
+            Error::Input { location, message }
+        }
+        other => other,
+    }
+}
+
 /// One step of a field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {

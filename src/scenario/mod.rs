@@ -8,7 +8,7 @@
 pub mod locate;
 
 use crate::deposit::AtomDepositionSpec;
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 use crate::lattice::LatticeKind;
 use crate::particle::{Composition, ParticleDepositionSpec, Shape};
 use crate::rates::RateModelSpec;
@@ -297,17 +297,7 @@ impl LoadedScenario {
 
     /// Parses scenario text; `path` is only used in messages and to resolve relative files.
     pub fn from_text(text: String, path: Option<PathBuf>) -> Result<Self> {
-        let scenario: Scenario = match ron_options().from_str(&text) {
-            Ok(s) => s,
-            Err(e) => {
-                let mut loc = Location {
-                    path: path.clone(),
-                    ..Default::default()
-                };
-                loc = loc.at(e.span.start.line, e.span.start.col);
-                return Err(Error::input(loc, ron_message(&e.code)));
-            }
-        };
+        let scenario: Scenario = locate::parse_ron(&text, path.as_deref())?;
         let loaded = LoadedScenario {
             scenario,
             text,
@@ -339,71 +329,7 @@ impl LoadedScenario {
 
     /// Adds file, line and column to an input error that only names a field.
     pub fn locate(&self, err: Error) -> Error {
-        match err {
-            Error::Input {
-                mut location,
-                message,
-            } => {
-                if location.path.is_none() {
-                    location.path = self.path.clone();
-                }
-                if location.line.is_none() {
-                    if let Some(off) = location
-                        .field
-                        .as_deref()
-                        .and_then(|f| locate::locate(&self.text, f))
-                    {
-                        let (l, c) = locate::line_col(&self.text, off);
-                        location = location.at(l, c);
-                    }
-                }
-                Error::Input { location, message }
-            }
-            other => other,
-        }
-    }
-}
-
-/// RON as scenarios are read: optional fields may be written without `Some(...)`.
-pub fn ron_options() -> ron::Options {
-    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
-}
-
-fn ron_message(code: &ron::error::Error) -> String {
-    use ron::error::Error as E;
-    match code {
-        E::NoSuchStructField {
-            expected,
-            found,
-            outer,
-        } => format!(
-            "unknown field `{found}`{} (expected one of: {})",
-            outer
-                .as_ref()
-                .map(|o| format!(" in `{o}`"))
-                .unwrap_or_default(),
-            expected.join(", ")
-        ),
-        E::NoSuchEnumVariant {
-            expected,
-            found,
-            outer,
-        } => format!(
-            "unknown variant `{found}`{} (expected one of: {})",
-            outer
-                .as_ref()
-                .map(|o| format!(" of `{o}`"))
-                .unwrap_or_default(),
-            expected.join(", ")
-        ),
-        E::MissingStructField { field, outer } => format!(
-            "missing field `{field}`{}",
-            outer
-                .as_ref()
-                .map(|o| format!(" in `{o}`"))
-                .unwrap_or_default()
-        ),
-        other => other.to_string(),
+        locate::locate_error(err, &self.text, self.path.as_deref())
     }
 }
 

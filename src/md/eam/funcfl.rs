@@ -190,6 +190,6 @@ impl Funcfl {
     /// Writes the file (through a temporary file and a rename) after validating the tables.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         self.validate()?;
-        text::write_atomically(path.as_ref(), &self.to_text())
+        crate::observe::write::write_bytes(path.as_ref(), self.to_text().as_bytes())
     }
 }

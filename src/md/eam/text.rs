@@ -161,16 +161,6 @@ pub(crate) fn write_table(out: &mut String, values: &[f64]) {
     }
 }
 
-/// Writes `text` to `path` through a temporary file and a rename, so a reader never sees half a
-/// file.
-pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
 /// Reads a whole file, mapping failures to [`Error::Io`].
 pub(crate) fn read_to_string(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
