@@ -17,6 +17,9 @@ use crate::observe::structure::{AtomSet, FormFactor, debye_pattern, pair_distrib
 use crate::observe::write::write_atomic;
 use crate::observe::write::{Series, write_json, write_lammps_dump, write_xyz};
 use crate::observe::{Observables, SERIES_HEADER, checkpoint};
+use crate::particle::relaxer::{
+    ContactRelaxer, RELAX_CSV_COLUMNS, RELAX_SERIES_COLUMNS, RelaxRecord, RelaxTotals,
+};
 use crate::particle::source::ParticlePlacement;
 use crate::particle::template::{Template, nearest_in_layer};
 use crate::particle::{LatticeFrame, Particle, ParticleDeposition};
@@ -387,16 +390,24 @@ struct RunState {
     particle_rows: Series,
     neck_rows: Series,
     contact_rows: Series,
+    /// `relax_timing.csv`: wall-clock times of the relaxations (not reproducible, so kept
+    /// out of `contacts.csv` and `series.csv`).
+    relax_rows: Series,
+    relax_totals: RelaxTotals,
     notes: Vec<String>,
 }
+
+/// The columns of `relax_timing.csv`.
+pub const RELAX_TIMING_CSV_HEADER: &str =
+    "contact,time_s,mobile_atoms,frozen_atoms,md_steps,md_time_ps,wall_s,md_wall_s";
 
 /// The columns of `contacts.csv`.
 pub const CONTACT_CSV_HEADER: &str =
     "time_s,kind,site,other_site,atoms_a,atoms_b,particle_a,particle_b,x_a,y_a,z_a";
 
-fn contact_row(c: &Contact) -> String {
+fn contact_row(c: &Contact, relax: Option<&RelaxRecord>) -> String {
     let p = |x: Option<u32>| x.map_or(String::new(), |v| v.to_string());
-    format!(
+    let mut row = format!(
         "{},{},{},{},{},{},{},{},{},{},{}",
         c.time_s,
         match c.kind {
@@ -412,7 +423,12 @@ fn contact_row(c: &Contact) -> String {
         c.point_a[0],
         c.point_a[1],
         c.point_a[2]
-    )
+    );
+    if let Some(r) = relax {
+        row.push(',');
+        row.push_str(&r.csv_fields());
+    }
+    row
 }
 
 /// What the runner calls for every contact, right after the event that raised it and before
@@ -445,8 +461,24 @@ pub struct ParticleSummary {
     pub covered_fraction: f64,
     /// A component spans the box along x, y.
     pub percolating: [bool; 2],
+    /// The contact relaxer's work (runs that relax contacts).
+    #[serde(default)]
+    pub relax: Option<RelaxSummary>,
     /// Anything skipped or worth knowing (e.g. an XRD pattern skipped for size).
     pub notes: Vec<String>,
+}
+
+/// What the contact relaxer did over a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RelaxSummary {
+    /// Totals since the start of the simulation.
+    pub totals: RelaxTotals,
+    /// Mean mapping residual over all mapped atoms, Å.
+    pub mean_residual_a: f64,
+    /// Wall-clock seconds spent relaxing in this process.
+    pub wall_s_this_run: f64,
+    /// That time as a fraction of this process's run time.
+    pub wall_share: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -505,6 +537,7 @@ pub struct Runner {
     opts: RunOptions,
     run: RunState,
     on_contact: Option<ContactHandler>,
+    relaxer: Option<ContactRelaxer>,
 }
 
 impl Runner {
@@ -522,16 +555,37 @@ impl Runner {
             },
             x => x,
         };
+        let relaxer = match (sim.scenario().relaxes_contacts(), &sim.scenario().relax) {
+            (true, Some(spec)) => Some(
+                ContactRelaxer::new(
+                    spec,
+                    &sim.scenario().species,
+                    sim.scenario().temperature_k,
+                    sim.scenario().seed,
+                    &sim.loaded().base_dir(),
+                )
+                .map_err(|e| sim.loaded().locate(e))?,
+            ),
+            _ => None,
+        };
+        let mut series_header = sim.series_header();
+        let mut contact_header = CONTACT_CSV_HEADER.to_string();
+        if relaxer.is_some() {
+            series_header = format!("{series_header},{RELAX_SERIES_COLUMNS}");
+            contact_header = format!("{contact_header},{RELAX_CSV_COLUMNS}");
+        }
         let species = &sim.scenario().species;
         let mut run = RunState {
-            series: Series::new(&sim.series_header()),
+            series: Series::new(&series_header),
             next_series_s: series_s,
             next_series_events: series_ev,
             next_snapshot_s: o.snapshot_every_s,
             snapshots: 0,
             particle_rows: Series::new(&particle_csv_header(species)),
             neck_rows: Series::new(NECK_CSV_HEADER),
-            contact_rows: Series::new(CONTACT_CSV_HEADER),
+            contact_rows: Series::new(&contact_header),
+            relax_rows: Series::new(RELAX_TIMING_CSV_HEADER),
+            relax_totals: RelaxTotals::default(),
             notes: Vec::new(),
         };
         let mut sim = sim;
@@ -545,7 +599,8 @@ impl Runner {
                 })?;
             run = payload.run;
         } else {
-            let rows = sample(&mut sim);
+            let totals = relaxer.as_ref().map(|_| &run.relax_totals);
+            let rows = sample(&mut sim, totals);
             rows.push_into(&mut run);
         }
         Ok(Runner {
@@ -554,6 +609,7 @@ impl Runner {
             opts,
             run,
             on_contact: None,
+            relaxer,
         })
     }
 
@@ -562,11 +618,33 @@ impl Runner {
         self.on_contact = Some(handler);
     }
 
-    /// Records the pending contacts in `contacts.csv` and hands each to the handler.
+    /// Relaxes each pending contact (if the scenario relaxes contacts), records it in
+    /// `contacts.csv` and hands it to the handler.
     fn handle_contacts(&mut self) -> Result<()> {
         let contacts = self.sim.engine.take_contacts();
         for c in &contacts {
-            self.run.contact_rows.rows.push(contact_row(c));
+            // Contacts are numbered from the start of the simulation (the rows survive a
+            // checkpoint), which seeds each relaxation reproducibly.
+            let index = self.run.contact_rows.rows.len() as u64;
+            let record = match self.relaxer.as_mut() {
+                Some(r) => {
+                    let rec = r.relax(&mut self.sim.engine, c, index)?;
+                    self.run.relax_totals.add(&rec);
+                    self.run.relax_rows.rows.push(format!(
+                        "{index},{},{},{},{},{},{},{}",
+                        c.time_s,
+                        rec.mobile_atoms,
+                        rec.frozen_atoms,
+                        rec.md_steps,
+                        rec.md_time_ps,
+                        rec.wall_s,
+                        rec.md_wall_s
+                    ));
+                    Some(rec)
+                }
+                None => None,
+            };
+            self.run.contact_rows.rows.push(contact_row(c, record.as_ref()));
             if let Some(h) = self.on_contact.as_mut() {
                 h(&mut self.sim, c)?;
             }
@@ -597,6 +675,7 @@ impl Runner {
             .or(sc.output.checkpoint_every_events);
         let series_path = self.out.join("series.csv");
         let mut last_report = Instant::now();
+        let relax_wall0 = self.run.relax_totals.wall_s;
         // Contacts of the initial configuration (particles placed touching).
         self.handle_contacts()?;
         let reason = loop {
@@ -625,7 +704,7 @@ impl Runner {
                     let ev = self.sim.counters().events();
                     if let Some(n) = self.run.next_series_events {
                         if ev % n == 0 {
-                            sample(&mut self.sim).push_into(&mut self.run);
+                            self.sample().push_into(&mut self.run);
                         }
                     }
                     if let Some(n) = ck_every {
@@ -644,7 +723,7 @@ impl Runner {
                     let t = self.sim.time();
                     if let Some(ts) = self.run.next_series_s {
                         if t >= ts {
-                            sample(&mut self.sim).push_into(&mut self.run);
+                            self.sample().push_into(&mut self.run);
                             self.run.next_series_s =
                                 Some(next_multiple(ts, sc.output.series_every_s.unwrap_or(ts), t));
                         }
@@ -670,7 +749,7 @@ impl Runner {
             files.push("checkpoint.kmc".into());
         }
         // The final row, unless a scheduled row was just taken at this very state.
-        let last = sample(&mut self.sim);
+        let last = self.sample();
         if self.run.series.rows.last() != Some(&last.series) {
             last.push_into(&mut self.run);
         }
@@ -702,6 +781,17 @@ impl Runner {
                     .then_some(c.neck_radius_mean_a),
                 covered_fraction: c.covered_fraction,
                 percolating: c.percolating,
+                relax: self.relaxer.as_ref().map(|_| {
+                    let t = self.run.relax_totals.clone();
+                    let w = t.wall_s - relax_wall0;
+                    let total = start.elapsed().as_secs_f64();
+                    RelaxSummary {
+                        mean_residual_a: t.mean_residual_a(),
+                        totals: t,
+                        wall_s_this_run: w,
+                        wall_share: if total > 0.0 { w / total } else { 0.0 },
+                    }
+                }),
                 notes: self.run.notes.clone(),
             })
         } else {
@@ -731,6 +821,11 @@ impl Runner {
         };
         write_json(&self.out.join("summary.json"), &summary)?;
         Ok(summary)
+    }
+
+    fn sample(&mut self) -> Sample {
+        let totals = self.relaxer.as_ref().map(|_| &self.run.relax_totals);
+        sample(&mut self.sim, totals)
     }
 
     fn progress(&self, stop_t: f64, stop_ev: u64, stop_cov: f64) -> Progress {
@@ -768,6 +863,12 @@ impl Runner {
         ] {
             s.write(&self.out.join(name))?;
             files.push(name.to_string());
+        }
+        if self.relaxer.is_some() {
+            self.run
+                .relax_rows
+                .write(&self.out.join("relax_timing.csv"))?;
+            files.push("relax_timing.csv".into());
         }
         Ok(files)
     }
@@ -949,7 +1050,7 @@ impl Sample {
     }
 }
 
-fn sample(sim: &mut Simulation) -> Sample {
+fn sample(sim: &mut Simulation, relax: Option<&RelaxTotals>) -> Sample {
     let mut row = series_row(sim);
     let (mut particles, mut necks) = (Vec::new(), Vec::new());
     if let Some(c) = sim.coalescence() {
@@ -963,6 +1064,10 @@ fn sample(sim: &mut Simulation) -> Sample {
         ));
         particles = c.particle_rows(t);
         necks = c.neck_rows(t);
+    }
+    if let Some(r) = relax {
+        row.push(',');
+        row.push_str(&r.series_fields());
     }
     Sample {
         series: row,

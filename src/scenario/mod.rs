@@ -45,6 +45,10 @@ pub struct Scenario {
     /// Contact tracking (on whenever the scenario has particles).
     #[serde(default)]
     pub contacts: ContactSpec,
+    /// The embedded MD relaxer run on every contact of a run that tracks contacts
+    /// (on by default with the Zhou 2004 EAM; `None` disables it).
+    #[serde(default = "default_relax")]
+    pub relax: Option<crate::particle::relaxer::RelaxSpec>,
     /// Rate sampler.
     #[serde(default)]
     pub sampler: SamplerKind,
@@ -131,6 +135,10 @@ pub struct ContactSpec {
     /// returns to a particle is no contact).
     #[serde(default = "default_min_atoms")]
     pub min_atoms: u32,
+}
+
+fn default_relax() -> Option<crate::particle::relaxer::RelaxSpec> {
+    Some(Default::default())
 }
 
 fn default_min_atoms() -> u32 {
@@ -555,7 +563,16 @@ impl Scenario {
                 return Err(Error::field(f, "must be at least 1"));
             }
         }
+        if let (true, Some(r)) = (self.relaxes_contacts(), &self.relax) {
+            r.validate(&self.species)?;
+        }
         Ok(())
+    }
+
+    /// True if contacts go to the embedded MD relaxer (a 3-D lattice, contacts tracked and
+    /// `relax` not `None`).
+    pub fn relaxes_contacts(&self) -> bool {
+        self.relax.is_some() && self.tracks_contacts() && !self.lattice.kind.is_2d()
     }
 
     /// True if `initial` places particles.
