@@ -44,6 +44,8 @@ pub enum StopReason {
     Events,
     /// Nothing can happen any more (total rate zero).
     Idle,
+    /// A film component spans the box (`stop.percolated`).
+    Percolated,
 }
 
 /// A lattice KMC simulation.
@@ -394,6 +396,8 @@ struct RunState {
     /// out of `contacts.csv` and `series.csv`).
     relax_rows: Series,
     relax_totals: RelaxTotals,
+    /// A sample has seen the film percolate.
+    percolated: bool,
     notes: Vec<String>,
 }
 
@@ -586,6 +590,7 @@ impl Runner {
             contact_rows: Series::new(&contact_header),
             relax_rows: Series::new(RELAX_TIMING_CSV_HEADER),
             relax_totals: RelaxTotals::default(),
+            percolated: false,
             notes: Vec::new(),
         };
         let mut sim = sim;
@@ -644,7 +649,10 @@ impl Runner {
                 }
                 None => None,
             };
-            self.run.contact_rows.rows.push(contact_row(c, record.as_ref()));
+            self.run
+                .contact_rows
+                .rows
+                .push(contact_row(c, record.as_ref()));
             if let Some(h) = self.on_contact.as_mut() {
                 h(&mut self.sim, c)?;
             }
@@ -688,6 +696,9 @@ impl Runner {
             }
             if self.sim.time() >= stop_t {
                 break StopReason::Time;
+            }
+            if sc.stop.percolated && self.run.percolated {
+                break StopReason::Percolated;
             }
             let mut t_lim = stop_t;
             for t in [self.run.next_series_s, self.run.next_snapshot_s]
@@ -1038,6 +1049,8 @@ fn next_multiple(current: f64, every: f64, now: f64) -> f64 {
 /// `necks.csv` rows.
 struct Sample {
     series: String,
+    /// A film component spans the box along x or y.
+    percolating: bool,
     particles: Vec<String>,
     necks: Vec<String>,
 }
@@ -1047,12 +1060,14 @@ impl Sample {
         run.series.rows.push(self.series);
         run.particle_rows.rows.extend(self.particles);
         run.neck_rows.rows.extend(self.necks);
+        run.percolated |= self.percolating;
     }
 }
 
 fn sample(sim: &mut Simulation, relax: Option<&RelaxTotals>) -> Sample {
     let mut row = series_row(sim);
     let (mut particles, mut necks) = (Vec::new(), Vec::new());
+    let mut percolating = false;
     if let Some(c) = sim.coalescence() {
         let t = sim.time();
         let k = sim.counters();
@@ -1064,6 +1079,7 @@ fn sample(sim: &mut Simulation, relax: Option<&RelaxTotals>) -> Sample {
         ));
         particles = c.particle_rows(t);
         necks = c.neck_rows(t);
+        percolating = c.percolating[0] || c.percolating[1];
     }
     if let Some(r) = relax {
         row.push(',');
@@ -1071,6 +1087,7 @@ fn sample(sim: &mut Simulation, relax: Option<&RelaxTotals>) -> Sample {
     }
     Sample {
         series: row,
+        percolating,
         particles,
         necks,
     }

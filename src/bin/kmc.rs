@@ -287,6 +287,19 @@ fn dispatch(cmd: Command) -> Result<()> {
                     p.percolating[0],
                     p.percolating[1]
                 );
+                if let Some(r) = &p.relax {
+                    println!(
+                        "relaxer: {} contacts, {:.1} ps of MD, {} atoms moved, residual mean {:.3} Å max {:.3} Å, {} off-lattice; {:.1} s wall ({:.0}% of the run)",
+                        r.totals.relaxations,
+                        r.totals.md_time_ps,
+                        r.totals.moved_atoms,
+                        r.mean_residual_a,
+                        r.totals.max_residual_a,
+                        r.totals.off_lattice,
+                        r.wall_s_this_run,
+                        100.0 * r.wall_share
+                    );
+                }
                 for m in p.unplaceable_messages.iter().chain(&p.notes) {
                     eprintln!("warning: {m}");
                 }

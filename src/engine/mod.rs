@@ -244,6 +244,12 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         let lat = self.state.lattice().clone();
         let sites: Vec<SiteRef> = p.atoms.iter().map(|&(idx, _)| lat.site_at(idx)).collect();
         for (s, &(_, sp)) in sites.iter().zip(&p.atoms) {
+            // Landing guarantees free sites; an overlap here would silently lose an atom.
+            debug_assert!(
+                !self.state.cell(s.idx).occupied(),
+                "particle overlaps the atom at site {}",
+                s.idx
+            );
             self.state.place(s, sp);
         }
         let id = self.contacts.as_mut().map(|t| {

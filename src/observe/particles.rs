@@ -81,7 +81,8 @@ pub struct ParticleStats {
     pub id: u32,
     /// Atoms that still carry its identity.
     pub atoms: usize,
-    /// Index of its component among [`Coalescence::component_sizes`] (of its first atom).
+    /// Index of its component among [`Coalescence::component_sizes`]: the one holding most of
+    /// its atoms (an atom that wandered off must not move the particle elsewhere).
     pub component: Option<usize>,
     /// Centre of mass, Å (x, y wrapped into the box).
     pub centre_a: [f64; 3],
@@ -341,10 +342,7 @@ impl Coalescence {
             per.push(ParticleStats {
                 id: pid as u32,
                 atoms: sites.len(),
-                component: sites
-                    .first()
-                    .and_then(|&s| root_of.get(s))
-                    .and_then(|r| comp_index.get(&r).copied()),
+                component: majority_component(sites, &root_of, &comp_index),
                 centre_a: centre,
                 rg_a: rg,
                 surface_atoms: surf,
@@ -540,6 +538,24 @@ pub fn centre_and_rg(positions: &[[f64; 3]], lx: f64, ly: f64) -> ([f64; 3], f64
         .sum::<f64>()
         / n;
     ([c[0].rem_euclid(lx), c[1].rem_euclid(ly), c[2]], rg2.sqrt())
+}
+
+/// The component (index) holding most of `sites`; ties go to the larger component.
+fn majority_component(
+    sites: &[usize],
+    root_of: &SiteMap,
+    comp_index: &HashMap<u32, usize>,
+) -> Option<usize> {
+    let mut count: HashMap<usize, usize> = HashMap::new();
+    for &s in sites {
+        if let Some(c) = root_of.get(s).and_then(|r| comp_index.get(&r).copied()) {
+            *count.entry(c).or_insert(0) += 1;
+        }
+    }
+    count
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(c, _)| c)
 }
 
 /// Neck radius between particles `ids.0` (atoms `a`, centre `ca`) and `ids.1` (`b`, `cb`).

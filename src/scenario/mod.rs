@@ -167,6 +167,10 @@ pub struct StopSpec {
     /// Executed events.
     #[serde(default)]
     pub events: Option<u64>,
+    /// Stop at the first `series.csv` row in which a connected component of film atoms spans
+    /// the periodic box along x or y (particle runs).
+    #[serde(default)]
+    pub percolated: bool,
 }
 
 /// Snapshot file formats.
@@ -500,6 +504,12 @@ impl Scenario {
             return Err(Error::field(
                 "stop",
                 "give at least one of time_s, coverage_ml, events",
+            ));
+        }
+        if s.percolated && !self.tracks_contacts() {
+            return Err(Error::field(
+                "stop.percolated",
+                "needs a run that tracks contacts (particles, or contacts: (always: true))",
             ));
         }
         for (v, f) in [
