@@ -283,9 +283,18 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
         }
     }
     let mut rate_model = s.rate_model.clone();
-    if let RateModelSpec::BarrierTable(t) = &mut rate_model {
-        // Table files are found relative to the scenario file.
-        t.base_dir.get_or_insert_with(|| base_dir.to_path_buf());
+    match &mut rate_model {
+        // Table and cache files are found relative to the scenario file.
+        RateModelSpec::BarrierTable(t) => {
+            t.base_dir.get_or_insert_with(|| base_dir.to_path_buf());
+        }
+        RateModelSpec::EamNeb(e) => {
+            e.base_dir.get_or_insert_with(|| base_dir.to_path_buf());
+            if e.substrate_species.is_none() {
+                e.substrate_species = l.substrate_species.clone();
+            }
+        }
+        _ => {}
     }
     let model = rate_model.build(&s.species, state.lattice(), s.temperature_k)?;
     let ls = state.lattice().layer_size();

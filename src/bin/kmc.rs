@@ -66,6 +66,9 @@ enum Command {
     /// Builds nanoparticles.
     #[command(subcommand)]
     Particle(ParticleCommand),
+    /// Rate tables.
+    #[command(subcommand)]
+    Rates(RatesCommand),
     /// Runs a molecular-dynamics scenario (RON).
     Md {
         /// The scenario file.
@@ -130,6 +133,22 @@ enum ParticleCommand {
         /// Output file (.xyz).
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RatesCommand {
+    /// Computes every barrier a scenario with the EamNeb rate model needs, by running it, and
+    /// writes them to the model's cache file.
+    Build {
+        /// Scenario file (.ron).
+        scenario: PathBuf,
+        /// Saves the cache every this many seconds while building.
+        #[arg(long, default_value_t = 60.0)]
+        save_every: f64,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
     },
 }
 
@@ -263,6 +282,9 @@ fn dispatch(cmd: Command) -> Result<()> {
             };
             let summary = runner.run(&mut show)?;
             bar.finish_and_clear();
+            if let Some((path, n)) = runner.simulation().engine().model().save_cache()? {
+                println!("barrier cache: {n} entries written to {}", path.display());
+            }
             let o = &summary.final_observables;
             println!(
                 "{}: stopped ({:?}) at t = {:.6e} s after {} events ({:.3e} events/s); coverage {:.4} ML, roughness {:.3} ML, {} islands",
@@ -446,6 +468,11 @@ fn dispatch(cmd: Command) -> Result<()> {
             out,
             quiet,
         } => md(scenario, out, quiet),
+        Command::Rates(RatesCommand::Build {
+            scenario,
+            save_every,
+            quiet,
+        }) => rates_build(scenario, save_every, quiet),
         Command::Potential(PotentialCommand::Zhou04 { elements, out }) => {
             let names: Vec<&str> = elements.iter().map(String::as_str).collect();
             kmc::md::zhou04::write_setfl(&names, &out)?;
@@ -526,6 +553,9 @@ fn dispatch(cmd: Command) -> Result<()> {
             );
             println!(
                 "  BarrierTable            barriers by species and local configuration, from a RON table (rates/)"
+            );
+            println!(
+                "  EamNeb                  barriers from EAM saddle searches (CI-NEB), cached by local environment"
             );
             println!("\nsamplers (sampler):");
             for k in SamplerKind::ALL {
@@ -641,6 +671,60 @@ fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()
     }
     for f in &summary.files {
         println!("wrote {}", f.display());
+    }
+    Ok(())
+}
+
+fn rates_build(scenario: PathBuf, save_every: f64, quiet: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let loaded = LoadedScenario::from_file(&scenario)?;
+    let mut sim = Simulation::new(loaded).context("building the simulation")?;
+    let bar = if quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(1000);
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} {msg}")
+                .expect("valid template"),
+        );
+        b
+    };
+    let summary = kmc::rates::eam_neb::warm_cache(&mut sim, save_every, &mut |p| {
+        bar.set_position((p.fraction * 1000.0) as u64);
+        bar.set_message(format!(
+            "{} events, {} barriers cached, {} saddle searches, hit rate {:.2} %",
+            p.events,
+            p.entries,
+            p.stats.pairs_computed,
+            100.0 * p.stats.hit_rate()
+        ));
+    })?;
+    bar.finish_and_clear();
+    let s = &summary.stats;
+    println!(
+        "{}: {} entries ({} new) written to {}",
+        scenario.display(),
+        summary.entries,
+        summary.new_entries,
+        summary.path.display()
+    );
+    println!(
+        "{} events, {} saddle searches in {:.1} s of compute ({:.1} ms each on average), {:.1} s wall in total",
+        summary.events,
+        s.pairs_computed,
+        s.compute_seconds,
+        1e3 * s.compute_seconds / s.pairs_computed.max(1) as f64,
+        started.elapsed().as_secs_f64()
+    );
+    let counts: Vec<String> = summary
+        .status_counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(st, n)| format!("{st:?} {n}"))
+        .collect();
+    println!("entries by outcome: {}", counts.join(", "));
+    for e in &summary.errors {
+        eprintln!("failed: {e}");
     }
     Ok(())
 }

@@ -511,6 +511,17 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         if self.state.ensure_headroom() {
             self.slot_of.resize(self.state.lattice().n_sites(), NO_SLOT);
         }
+        let pair;
+        let touched: &[SiteRef] = match changed {
+            ChangedSites::None => &[],
+            ChangedSites::One(s) => std::slice::from_ref(s),
+            ChangedSites::Hop { from, to, .. } => {
+                pair = [*from, *to];
+                &pair
+            }
+            ChangedSites::Many(v) => v,
+        };
+        self.model.prefetch(&self.state, touched);
         let r = self.range;
         let Engine {
             state,

@@ -13,6 +13,7 @@ pub mod lj;
 pub mod mc;
 pub mod minimize;
 pub mod morse;
+pub mod neb;
 pub mod neighbor;
 pub mod pair;
 pub mod run;

@@ -7,12 +7,14 @@
 
 mod bond_counting;
 mod coordination;
+pub mod eam_neb;
 mod table;
 
 pub use bond_counting::{BondCount, BondCounting, BondCountingSpec, HopParams};
 pub use coordination::{
     CoordinationMetropolis, CoordinationMetropolisSpec, CoordinationParams, SiteEnergy,
 };
+pub use eam_neb::{EamNeb, EamNebSpec, EamPotential};
 pub use table::{
     BarrierTable, BarrierTableFile, BarrierTableSpec, IN_PLANE_KEYS, INTERLAYER_N, KEY_SITES,
     SpeciesBarriers, load_barrier_table, mirror_mask, parse_barrier_table, reverse_mask,
@@ -49,6 +51,13 @@ pub trait RateModel: Send + Sync {
         self.site_events(state, site, &mut v);
         v.iter().map(|e| e.1).sum()
     }
+
+    /// Called by the engine after the sites `changed` changed and before it asks for the
+    /// rates of the atoms within [`RateModel::interaction_range`] of them, so a model that
+    /// computes rates expensively can compute what it lacks in one parallel batch. Rates must
+    /// not depend on whether this was called. Default: nothing.
+    #[inline]
+    fn prefetch(&mut self, _state: &State, _changed: &[SiteRef]) {}
 }
 
 /// Rate model styles of a scenario (`rate_model: BondCounting((...))`).
@@ -60,6 +69,9 @@ pub enum RateModelSpec {
     CoordinationMetropolis(CoordinationMetropolisSpec),
     /// Barriers by species and local configuration from a RON table file (`rates/*.ron`).
     BarrierTable(BarrierTableSpec),
+    /// Barriers computed on the fly with the EAM (relaxed end states, CI-NEB), cached by
+    /// local environment.
+    EamNeb(EamNebSpec),
 }
 
 /// A rate model built from a spec (enum dispatch: no virtual call in the hot loop).
@@ -71,6 +83,8 @@ pub enum AnyRateModel {
     CoordinationMetropolis(CoordinationMetropolis),
     /// See [`BarrierTable`].
     BarrierTable(BarrierTable),
+    /// See [`EamNeb`].
+    EamNeb(Box<EamNeb>),
 }
 
 impl RateModelSpec {
@@ -92,7 +106,21 @@ impl RateModelSpec {
             RateModelSpec::BarrierTable(s) => {
                 AnyRateModel::BarrierTable(BarrierTable::new(s, species, lattice, temperature_k)?)
             }
+            RateModelSpec::EamNeb(s) => {
+                AnyRateModel::EamNeb(Box::new(EamNeb::new(s, species, lattice, temperature_k)?))
+            }
         })
+    }
+}
+
+impl AnyRateModel {
+    /// Writes the model's barrier cache if it has one with new entries (EamNeb); returns the
+    /// file and the number of entries written.
+    pub fn save_cache(&self) -> Result<Option<(std::path::PathBuf, usize)>> {
+        match self {
+            AnyRateModel::EamNeb(m) if m.new_entries() > 0 => m.save(),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -102,6 +130,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.name(),
             AnyRateModel::CoordinationMetropolis(m) => m.name(),
             AnyRateModel::BarrierTable(m) => m.name(),
+            AnyRateModel::EamNeb(m) => m.name(),
         }
     }
 
@@ -110,6 +139,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.interaction_range(),
             AnyRateModel::CoordinationMetropolis(m) => m.interaction_range(),
             AnyRateModel::BarrierTable(m) => m.interaction_range(),
+            AnyRateModel::EamNeb(m) => m.interaction_range(),
         }
     }
 
@@ -119,6 +149,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.site_events(state, site, out),
             AnyRateModel::CoordinationMetropolis(m) => m.site_events(state, site, out),
             AnyRateModel::BarrierTable(m) => m.site_events(state, site, out),
+            AnyRateModel::EamNeb(m) => m.site_events(state, site, out),
         }
     }
 
@@ -128,6 +159,14 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.site_rate(state, site),
             AnyRateModel::CoordinationMetropolis(m) => m.site_rate(state, site),
             AnyRateModel::BarrierTable(m) => m.site_rate(state, site),
+            AnyRateModel::EamNeb(m) => m.site_rate(state, site),
+        }
+    }
+
+    #[inline]
+    fn prefetch(&mut self, state: &State, changed: &[SiteRef]) {
+        if let AnyRateModel::EamNeb(m) = self {
+            m.prefetch(state, changed)
         }
     }
 }
