@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod catalog;
+pub mod contact;
 pub mod deposit;
 pub mod engine;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod ffi;
 pub mod lattice;
 pub mod md;
 pub mod observe;
+pub mod particle;
 pub mod rates;
 pub mod relax;
 pub mod rng;
