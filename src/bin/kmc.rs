@@ -612,8 +612,9 @@ fn bench_run(scenario: &Path, events: Option<u64>) -> anyhow::Result<f64> {
     );
     if let Some(st) = sim.engine().model().eam_neb_stats() {
         println!(
-            "EamNeb          {} rate requests, {} barrier pairs computed ({:.1} ms each), hit rate {:.4} %",
+            "EamNeb          {} rate requests ({} from the site memo), {} barrier pairs computed ({:.1} ms each), hit rate {:.4} %",
             st.requests,
+            st.memo_hits,
             st.pairs_computed,
             1e3 * st.compute_seconds / st.pairs_computed.max(1) as f64,
             100.0 * st.hit_rate()
