@@ -11,12 +11,14 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod catalog;
+pub mod contact;
 pub mod deposit;
 pub mod engine;
 pub mod error;
 pub mod lattice;
 pub mod md;
 pub mod observe;
+pub mod particle;
 pub mod rates;
 pub mod relax;
 pub mod rng;

@@ -7,8 +7,11 @@
 //! [`RateModel`], landing sites from the sources.
 
 use crate::catalog::{ChangedSites, Event};
+use crate::contact::{ContactTracker, ParticleRecord, TrackerSnapshot};
 use crate::deposit::AtomDeposition;
 use crate::lattice::SiteRef;
+use crate::particle::ParticleDeposition;
+use crate::particle::source::ParticlePlacement;
 use crate::rates::RateModel;
 use crate::rng::{KmcRng, uniform, waiting_time};
 use crate::sampler::RateSampler;
@@ -22,6 +25,8 @@ const NO_SLOT: u32 = u32::MAX;
 pub enum Source {
     /// Atoms arriving from the vapour.
     Atoms(AtomDeposition),
+    /// Whole nanoparticles arriving and landing on the film.
+    Particles(ParticleDeposition),
 }
 
 impl Source {
@@ -29,9 +34,13 @@ impl Source {
     pub fn rate(&self) -> f64 {
         match self {
             Source::Atoms(d) => d.rate_per_s,
+            Source::Particles(p) => p.rate_per_s,
         }
     }
 }
+
+/// Messages of unplaceable particles kept for the summary (the count is in [`Counters`]).
+const MAX_UNPLACEABLE_MESSAGES: usize = 10;
 
 /// Counts of executed events by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,12 +53,24 @@ pub struct Counters {
     pub deposited: u64,
     /// Deposition events whose atom found no site (2-D lattice locally full).
     pub deposits_lost: u64,
+    /// Particles deposited.
+    pub particles_deposited: u64,
+    /// Atoms brought by deposited particles.
+    pub particle_atoms_deposited: u64,
+    /// Particle arrivals that could not be placed (too wide for the box, no positive size).
+    pub particles_unplaceable: u64,
 }
 
 impl Counters {
-    /// All executed events (lost deposits included: they consumed an event and time).
+    /// All executed events (lost deposits and unplaceable particles included: they consumed
+    /// an event and time).
     pub fn events(&self) -> u64 {
-        self.hops + self.exchanges + self.deposited + self.deposits_lost
+        self.hops
+            + self.exchanges
+            + self.deposited
+            + self.deposits_lost
+            + self.particles_deposited
+            + self.particles_unplaceable
     }
 }
 
@@ -81,6 +102,8 @@ pub struct Engine<M, S> {
     scratch: Vec<(Event, f64)>,
     range: usize,
     last_event: Option<Event>,
+    contacts: Option<ContactTracker>,
+    unplaceable: Vec<String>,
 }
 
 /// Everything needed to resume an engine exactly (see [`Engine::snapshot`]).
@@ -104,6 +127,10 @@ pub struct EngineSnapshot<S> {
     /// The sampler, verbatim: its internal sums depend on its history and shape, and the
     /// selections of a resumed run must be those of the uninterrupted one to the last bit.
     pub sampler: S,
+    /// Particle identities and contact records, if contacts are tracked.
+    pub contacts: Option<TrackerSnapshot>,
+    /// Messages of unplaceable particles.
+    pub unplaceable: Vec<String>,
 }
 
 impl<M: RateModel, S: RateSampler> Engine<M, S> {
@@ -125,6 +152,8 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             scratch: Vec::new(),
             range,
             last_event: None,
+            contacts: None,
+            unplaceable: Vec::new(),
         };
         e.state.ensure_headroom();
         e.slot_of.resize(e.state.lattice().n_sites(), NO_SLOT);
@@ -160,6 +189,142 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         self.state = state;
         self.state.ensure_headroom();
         self.rebuild_rates();
+        if let Some(t) = &mut self.contacts {
+            t.rebuild(&self.state);
+        }
+    }
+
+    /// Tracks connected components, particle identity and contacts from now on (see
+    /// [`ContactTracker`]); the bottom `substrate_layers` layers are the substrate.
+    pub fn enable_contacts(&mut self, substrate_layers: usize, min_atoms: u32) {
+        self.contacts = Some(ContactTracker::new(
+            &self.state,
+            substrate_layers,
+            min_atoms,
+        ));
+    }
+
+    /// The contact tracker, if enabled.
+    pub fn contacts(&self) -> Option<&ContactTracker> {
+        self.contacts.as_ref()
+    }
+
+    /// The contact tracker, mutably (for queries that compress paths).
+    pub fn contacts_mut(&mut self) -> Option<&mut ContactTracker> {
+        self.contacts.as_mut()
+    }
+
+    /// True if contacts were raised and not yet taken.
+    #[inline]
+    pub fn has_pending_contacts(&self) -> bool {
+        self.contacts
+            .as_ref()
+            .is_some_and(|t| !t.pending().is_empty())
+    }
+
+    /// Takes the contacts raised since the last call.
+    pub fn take_contacts(&mut self) -> Vec<crate::contact::Contact> {
+        self.contacts
+            .as_mut()
+            .map(ContactTracker::take_contacts)
+            .unwrap_or_default()
+    }
+
+    /// Why the first unplaceable particles could not be placed (at most ten messages).
+    pub fn unplaceable_messages(&self) -> &[String] {
+        &self.unplaceable
+    }
+
+    /// Puts a particle on the lattice (its sites must be empty), registers it with the
+    /// contact tracker (if enabled) and refreshes the rates around it; returns its id.
+    /// Layers are added as needed.
+    pub fn insert_particle(&mut self, p: &ParticlePlacement) -> Option<u32> {
+        let need = p.top_layer + 1 + self.state.lattice().headroom();
+        self.ensure_layers(need);
+        let lat = self.state.lattice().clone();
+        let sites: Vec<SiteRef> = p.atoms.iter().map(|&(idx, _)| lat.site_at(idx)).collect();
+        for (s, &(_, sp)) in sites.iter().zip(&p.atoms) {
+            // Landing guarantees free sites; an overlap here would silently lose an atom.
+            debug_assert!(
+                !self.state.cell(s.idx).occupied(),
+                "particle overlaps the atom at site {}",
+                s.idx
+            );
+            self.state.place(s, sp);
+        }
+        let id = self.contacts.as_mut().map(|t| {
+            let id = t.register_particle(ParticleRecord {
+                id: 0,
+                diameter_nm: p.diameter_nm,
+                shape: p.shape,
+                atoms: p.atoms.len(),
+                shell_species: p.shell_species,
+                time_s: self.time,
+                centre: p.centre,
+            });
+            t.on_place_group(&self.state, &sites, id, self.time);
+            id
+        });
+        self.refresh(&ChangedSites::Many(sites));
+        id
+    }
+
+    /// Moves atoms `(from, to)` as one change (each `from` occupied, each `to` empty once all
+    /// `from` sites are vacated, no site twice): species and particle identity travel with
+    /// the atoms, rates around every touched site are refreshed and the contact tracker is
+    /// rebuilt (raising no contact). This is how a relaxer hands its result back.
+    pub fn move_atoms(&mut self, moves: &[(usize, usize)]) -> crate::Result<()> {
+        let n = self.state.lattice().n_sites();
+        let mut from_seen = hashbrown::HashSet::new();
+        let mut to_seen = hashbrown::HashSet::new();
+        for &(f, t) in moves {
+            if f >= n || !self.state.cell(f).occupied() {
+                return Err(crate::Error::Simulation(format!(
+                    "move_atoms: site {f} holds no atom"
+                )));
+            }
+            if !from_seen.insert(f) {
+                return Err(crate::Error::Simulation(format!(
+                    "move_atoms: origin {f} appears twice"
+                )));
+            }
+            if !to_seen.insert(t) {
+                return Err(crate::Error::Simulation(format!(
+                    "move_atoms: destination {t} appears twice"
+                )));
+            }
+        }
+        let max_l = moves
+            .iter()
+            .map(|&(_, t)| t / self.state.lattice().layer_size())
+            .max()
+            .unwrap_or(0);
+        self.ensure_layers(max_l + 1);
+        for &(_, t) in moves {
+            if self.state.cell(t).occupied() && !from_seen.contains(&t) {
+                return Err(crate::Error::Simulation(format!(
+                    "move_atoms: destination {t} is occupied by an atom that does not move"
+                )));
+            }
+        }
+        let lat = self.state.lattice().clone();
+        let mut species = Vec::with_capacity(moves.len());
+        let mut changed = Vec::with_capacity(2 * moves.len());
+        for &(f, _) in moves {
+            let s = lat.site_at(f);
+            species.push(self.state.remove(&s));
+            changed.push(s);
+        }
+        for (&(_, t), &sp) in moves.iter().zip(&species) {
+            let s = lat.site_at(t);
+            self.state.place(&s, sp);
+            changed.push(s);
+        }
+        if let Some(tr) = &mut self.contacts {
+            tr.rebuild_moved(&self.state, moves);
+        }
+        self.refresh(&ChangedSites::Many(changed));
+        Ok(())
     }
 
     /// Makes sure at least `layers` layers are allocated, so sites up there can be `apply`-ed.
@@ -186,6 +351,9 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 _ => continue,
             }
             changed.push(s);
+        }
+        if let Some(t) = &mut self.contacts {
+            t.rebuild(&self.state);
         }
         self.refresh(&ChangedSites::Many(changed));
     }
@@ -274,6 +442,9 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                         self.last_event = None;
                         self.state.place(&s, d.species);
                         self.counters.deposited += 1;
+                        if let Some(t) = &mut self.contacts {
+                            t.on_place_atom(&self.state, &s, self.time);
+                        }
                         ChangedSites::One(s)
                     }
                     None => {
@@ -281,6 +452,26 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                         ChangedSites::None
                     }
                 },
+                Source::Particles(p) => {
+                    self.last_event = None;
+                    match p.draw(&self.state, &mut self.rng) {
+                        Ok(placement) => {
+                            self.counters.particles_deposited += 1;
+                            self.counters.particle_atoms_deposited += placement.atoms.len() as u64;
+                            // Rates are refreshed inside.
+                            self.insert_particle(&placement);
+                            return;
+                        }
+                        Err(msg) => {
+                            self.counters.particles_unplaceable += 1;
+                            if self.unplaceable.len() < MAX_UNPLACEABLE_MESSAGES {
+                                self.unplaceable
+                                    .push(format!("t = {:e} s: {msg}", self.time));
+                            }
+                            ChangedSites::None
+                        }
+                    }
+                }
             }
         } else {
             let site = self.site_of[leaf - g] as usize;
@@ -306,7 +497,11 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 Event::Hop { .. } => self.counters.hops += 1,
                 Event::Exchange { .. } => self.counters.exchanges += 1,
             }
-            ev.execute(&mut self.state)
+            let changed = ev.execute(&mut self.state);
+            if let Some(t) = &mut self.contacts {
+                t.on_event(&self.state, &ev, self.time);
+            }
+            changed
         };
         self.refresh(&changed);
     }
@@ -410,6 +605,8 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             next_event_time: self.next_event_time,
             counters: self.counters,
             sampler: self.sampler.clone(),
+            contacts: self.contacts.as_ref().map(ContactTracker::snapshot),
+            unplaceable: self.unplaceable.clone(),
         }
     }
 
@@ -476,6 +673,12 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         self.time = snap.time;
         self.next_event_time = snap.next_event_time;
         self.counters = snap.counters;
+        self.unplaceable = snap.unplaceable.clone();
+        match (&mut self.contacts, &snap.contacts) {
+            (Some(t), Some(c)) => t.restore(&self.state, c),
+            (Some(t), None) => t.rebuild(&self.state),
+            _ => {}
+        }
         Ok(())
     }
 

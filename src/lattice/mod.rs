@@ -421,6 +421,12 @@ impl Lattice {
         self.geom.position(s.x as i64, s.y as i64, s.l as i64)
     }
 
+    /// Cartesian position (Å) of grid point `(x, y, l)` without periodic wrap: any integers,
+    /// inside the allocation or not (offsets of particle templates are derived from it).
+    pub fn grid_position(&self, x: i64, y: i64, l: i64) -> [f64; 3] {
+        self.geom.position(x, y, l)
+    }
+
     /// Cartesian position (Å) of the site with index `idx`.
     pub fn position_of(&self, idx: usize) -> [f64; 3] {
         self.position(&self.site_at(idx))

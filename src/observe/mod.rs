@@ -4,6 +4,9 @@
 //! observing costs nothing between samples.
 
 pub mod checkpoint;
+pub mod particles;
+pub mod plot;
+pub mod structure;
 pub mod write;
 
 use crate::state::State;

@@ -10,6 +10,7 @@ pub mod locate;
 use crate::deposit::AtomDepositionSpec;
 use crate::error::{Error, Result};
 use crate::lattice::LatticeKind;
+use crate::particle::{Composition, ParticleDepositionSpec, Shape};
 use crate::rates::RateModelSpec;
 use crate::sampler::SamplerKind;
 use serde::{Deserialize, Serialize};
@@ -34,9 +35,20 @@ pub struct Scenario {
     /// Atom sources (co-deposition: several).
     #[serde(default)]
     pub deposition: Vec<AtomDepositionSpec>,
-    /// Atoms present at the start besides the substrate.
+    /// Particle sources.
+    #[serde(default)]
+    pub particles: Vec<ParticleDepositionSpec>,
+    /// Atoms present at the start besides the substrate (particles are placed after the
+    /// other entries, in their order).
     #[serde(default)]
     pub initial: Vec<InitialAtoms>,
+    /// Contact tracking (on whenever the scenario has particles).
+    #[serde(default)]
+    pub contacts: ContactSpec,
+    /// The embedded MD relaxer run on every contact of a run that tracks contacts
+    /// (on by default with the Zhou 2004 EAM; `None` disables it).
+    #[serde(default = "default_relax")]
+    pub relax: Option<crate::particle::relaxer::RelaxSpec>,
     /// Rate sampler.
     #[serde(default)]
     pub sampler: SamplerKind,
@@ -92,6 +104,54 @@ pub enum InitialAtoms {
         /// Grid coordinates.
         sites: Vec<(usize, usize, usize)>,
     },
+    /// A particle centred on the lattice site nearest to `at_nm` laterally: at height
+    /// `height_nm` (its centre's z above layer 0; it must not overlap anything), or, without a
+    /// height, dropped there onto the film like a deposited particle.
+    Particle {
+        /// Shape (default sphere).
+        #[serde(default)]
+        shape: Shape,
+        /// Equal-volume diameter, nm.
+        diameter_nm: f64,
+        /// Composition.
+        composition: Composition,
+        /// Lateral position of the centre, nm.
+        at_nm: (f64, f64),
+        /// Height of the centre above layer 0, nm; dropped if absent.
+        #[serde(default)]
+        height_nm: Option<f64>,
+    },
+}
+
+/// Contact tracking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactSpec {
+    /// Track contacts even without particles (e.g. to watch islands merge).
+    #[serde(default)]
+    pub always: bool,
+    /// A contact is raised when two components of at least this many atoms each merge, or a
+    /// component this large first touches the substrate (default 10: a detached adatom that
+    /// returns to a particle is no contact).
+    #[serde(default = "default_min_atoms")]
+    pub min_atoms: u32,
+}
+
+fn default_relax() -> Option<crate::particle::relaxer::RelaxSpec> {
+    Some(Default::default())
+}
+
+fn default_min_atoms() -> u32 {
+    10
+}
+
+impl Default for ContactSpec {
+    fn default() -> Self {
+        ContactSpec {
+            always: false,
+            min_atoms: default_min_atoms(),
+        }
+    }
 }
 
 /// Stop conditions; the run ends at the first one met, or when nothing can happen any more.
@@ -107,6 +167,10 @@ pub struct StopSpec {
     /// Executed events.
     #[serde(default)]
     pub events: Option<u64>,
+    /// Stop at the first `series.csv` row in which a connected component of film atoms spans
+    /// the periodic box along x or y (particle runs).
+    #[serde(default)]
+    pub percolated: bool,
 }
 
 /// Snapshot file formats.
@@ -137,6 +201,74 @@ pub struct OutputSpec {
     /// A checkpoint every this many events.
     #[serde(default)]
     pub checkpoint_every_events: Option<u64>,
+    /// Structure files (g(r), XRD) and plots of particle runs.
+    #[serde(default)]
+    pub structure: StructureSpec,
+}
+
+/// Structure output of particle runs: with every snapshot, `gr_<name>.csv` (partial g(r) of
+/// the film atoms) and `xrd_<name>.csv` (Debye pattern), and the PNG plots at the end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StructureSpec {
+    /// Largest distance of g(r), Å.
+    #[serde(default = "default_gr_r_max")]
+    pub gr_r_max_a: f64,
+    /// Bin width of g(r), Å.
+    #[serde(default = "default_gr_dr")]
+    pub gr_dr_a: f64,
+    /// X-ray wavelength, Å (default Cu Kα1).
+    #[serde(default = "default_wavelength")]
+    pub xrd_wavelength_a: f64,
+    /// Range of 2θ, degrees.
+    #[serde(default = "default_two_theta")]
+    pub xrd_two_theta_deg: (f64, f64),
+    /// Points of the pattern.
+    #[serde(default = "default_xrd_points")]
+    pub xrd_points: usize,
+    /// The Debye sum is O(N²): above this many film atoms the pattern is skipped (noted in
+    /// the summary).
+    #[serde(default = "default_xrd_max_atoms")]
+    pub xrd_max_atoms: usize,
+    /// Write the PNG plots.
+    #[serde(default = "default_true")]
+    pub plots: bool,
+}
+
+fn default_gr_r_max() -> f64 {
+    12.0
+}
+fn default_gr_dr() -> f64 {
+    0.02
+}
+fn default_wavelength() -> f64 {
+    1.5406
+}
+fn default_two_theta() -> (f64, f64) {
+    (20.0, 100.0)
+}
+fn default_xrd_points() -> usize {
+    801
+}
+fn default_xrd_max_atoms() -> usize {
+    20_000
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Default for StructureSpec {
+    fn default() -> Self {
+        StructureSpec {
+            gr_r_max_a: default_gr_r_max(),
+            gr_dr_a: default_gr_dr(),
+            xrd_wavelength_a: default_wavelength(),
+            xrd_two_theta_deg: default_two_theta(),
+            xrd_points: default_xrd_points(),
+            xrd_max_atoms: default_xrd_max_atoms(),
+            plots: true,
+        }
+    }
 }
 
 fn default_formats() -> Vec<SnapshotFormat> {
@@ -151,6 +283,7 @@ impl Default for OutputSpec {
             snapshot_every_s: None,
             snapshot_formats: default_formats(),
             checkpoint_every_events: None,
+            structure: StructureSpec::default(),
         }
     }
 }
@@ -299,6 +432,27 @@ impl Scenario {
                 ));
             }
         }
+        for (i, p) in self.particles.iter().enumerate() {
+            let f = format!("particles[{i}]");
+            if !(p.flux_per_nm2_s.is_finite() && p.flux_per_nm2_s >= 0.0) {
+                return Err(Error::field(
+                    format!("{f}.flux_per_nm2_s"),
+                    format!(
+                        "must be a non-negative number of particles per nm² per second, got {}",
+                        p.flux_per_nm2_s
+                    ),
+                ));
+            }
+            p.size.validate(&format!("{f}.size"))?;
+            p.composition
+                .resolve(&format!("{f}.composition"), |n, fl| self.species_id(n, fl))?;
+        }
+        if (!self.particles.is_empty() || self.has_initial_particles()) && l.kind.is_2d() {
+            return Err(Error::field(
+                "lattice.kind",
+                format!("particles need a 3-D lattice, not {:?}", l.kind),
+            ));
+        }
         for (i, a) in self.initial.iter().enumerate() {
             match a {
                 InitialAtoms::RandomLayer {
@@ -315,6 +469,34 @@ impl Scenario {
                 InitialAtoms::Atoms { species, .. } => {
                     self.species_id(species, &format!("initial[{i}].species"))?;
                 }
+                InitialAtoms::Particle {
+                    diameter_nm,
+                    composition,
+                    at_nm,
+                    height_nm,
+                    ..
+                } => {
+                    let f = format!("initial[{i}].Particle");
+                    if !(diameter_nm.is_finite() && *diameter_nm > 0.0) {
+                        return Err(Error::field(
+                            format!("{f}.diameter_nm"),
+                            format!("must be a positive number of nm, got {diameter_nm}"),
+                        ));
+                    }
+                    if !(at_nm.0.is_finite() && at_nm.1.is_finite()) {
+                        return Err(Error::field(format!("{f}.at_nm"), "must be finite"));
+                    }
+                    if let Some(h) = height_nm {
+                        if !(h.is_finite() && *h >= 0.0) {
+                            return Err(Error::field(
+                                format!("{f}.height_nm"),
+                                format!("must be a non-negative number of nm, got {h}"),
+                            ));
+                        }
+                    }
+                    composition
+                        .resolve(&format!("{f}.composition"), |n, fl| self.species_id(n, fl))?;
+                }
             }
         }
         let s = &self.stop;
@@ -322,6 +504,12 @@ impl Scenario {
             return Err(Error::field(
                 "stop",
                 "give at least one of time_s, coverage_ml, events",
+            ));
+        }
+        if s.percolated && !self.tracks_contacts() {
+            return Err(Error::field(
+                "stop.percolated",
+                "needs a run that tracks contacts (particles, or contacts: (always: true))",
             ));
         }
         for (v, f) in [
@@ -351,6 +539,32 @@ impl Scenario {
                 }
             }
         }
+        let st = &o.structure;
+        for (v, f) in [
+            (st.gr_r_max_a, "output.structure.gr_r_max_a"),
+            (st.gr_dr_a, "output.structure.gr_dr_a"),
+            (st.xrd_wavelength_a, "output.structure.xrd_wavelength_a"),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::field(
+                    f,
+                    format!("must be a positive number, got {v}"),
+                ));
+            }
+        }
+        let (t0, t1) = st.xrd_two_theta_deg;
+        if !(t0.is_finite() && t1.is_finite() && 0.0 < t0 && t0 < t1 && t1 < 180.0) {
+            return Err(Error::field(
+                "output.structure.xrd_two_theta_deg",
+                format!("must be (lo, hi) with 0 < lo < hi < 180 degrees, got ({t0}, {t1})"),
+            ));
+        }
+        if st.xrd_points < 2 {
+            return Err(Error::field(
+                "output.structure.xrd_points",
+                "must be at least 2",
+            ));
+        }
         for (v, f) in [
             (o.series_every_events, "output.series_every_events"),
             (o.checkpoint_every_events, "output.checkpoint_every_events"),
@@ -359,7 +573,28 @@ impl Scenario {
                 return Err(Error::field(f, "must be at least 1"));
             }
         }
+        if let (true, Some(r)) = (self.relaxes_contacts(), &self.relax) {
+            r.validate(&self.species)?;
+        }
         Ok(())
+    }
+
+    /// True if contacts go to the embedded MD relaxer (a 3-D lattice, contacts tracked and
+    /// `relax` not `None`).
+    pub fn relaxes_contacts(&self) -> bool {
+        self.relax.is_some() && self.tracks_contacts() && !self.lattice.kind.is_2d()
+    }
+
+    /// True if `initial` places particles.
+    pub fn has_initial_particles(&self) -> bool {
+        self.initial
+            .iter()
+            .any(|a| matches!(a, InitialAtoms::Particle { .. }))
+    }
+
+    /// True if the run tracks contacts and particle observables.
+    pub fn tracks_contacts(&self) -> bool {
+        !self.particles.is_empty() || self.has_initial_particles() || self.contacts.always
     }
 
     /// Species id (1-based) of a name.

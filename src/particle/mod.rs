@@ -1,0 +1,706 @@
+//! Nanoparticles cut from the lattice: shapes, compositions, and the Cartesian description of
+//! a particle as a set of lattice vectors from its centre site.
+//!
+//! A particle is site-centred: its centre is a lattice site and every atom sits on a lattice
+//! site, so it has the full point symmetry of the lattice around that site. The shape is cut in
+//! the crystal frame (the cubic axes found from the lattice itself), so the same particle lands
+//! with {111} and {100} facets on an Fcc100, Fcc111 or Fcc110 film alike.
+//!
+//! **Size.** `diameter_nm` is the *equal-volume* diameter: a truncated octahedron or
+//! cuboctahedron of diameter d has the volume π d³ / 6 of the sphere of diameter d, so the atom
+//! count, ≈ π d³ / (6 Ω) with Ω the atomic volume, does not depend on the shape.
+//!
+//! * sphere: every site with `|r| ≤ d/2`;
+//! * truncated octahedron (regular, Archimedean): `max |u_i| ≤ h`, `|u_1| + |u_2| + |u_3| ≤ 3h/2`
+//!   (volume 4 h³), `u` the coordinates along the cubic axes;
+//! * cuboctahedron: `max |u_i| ≤ h`, `|u_1| + |u_2| + |u_3| ≤ 2h` (volume 20 h³ / 3).
+//!
+//! Sites on a surface to within 1e-9 Å are inside.
+//!
+//! **Depth** of an atom is its distance to the geometric surface measured inward (along the
+//! facet normal for polyhedra): `d/2 − |r|` for a sphere, the smallest distance to a facet plane
+//! otherwise. A core–shell particle with shell thickness `t` has shell-species atoms where
+//! depth < t and core-species atoms where depth ≥ t.
+
+pub mod relaxer;
+pub mod source;
+pub mod template;
+
+use crate::error::{Error, Result};
+use crate::lattice::Lattice;
+use crate::md::build::{Axis, random_species};
+use crate::rng::KmcRng;
+use crate::state::Species;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub use source::{ParticleDeposition, ParticleDepositionSpec, SizeDistribution};
+pub use template::Template;
+
+/// Particle shapes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Shape {
+    /// All sites within a sphere.
+    #[default]
+    Sphere,
+    /// The regular truncated octahedron: eight {111} hexagons and six {100} squares.
+    TruncatedOctahedron,
+    /// The cuboctahedron: eight {111} triangles and six {100} squares.
+    Cuboctahedron,
+}
+
+const INV_SQRT3: f64 = 0.577_350_269_189_625_8;
+
+impl Shape {
+    /// Parses a command-line name (`sphere`, `truncated-octahedron`, `cuboctahedron`; the
+    /// RON variant names are accepted too).
+    pub fn parse(name: &str) -> Result<Shape> {
+        let n = name.to_ascii_lowercase().replace(['-', '_', ' '], "");
+        match n.as_str() {
+            "sphere" => Ok(Shape::Sphere),
+            "truncatedoctahedron" | "to" => Ok(Shape::TruncatedOctahedron),
+            "cuboctahedron" | "cubeoctahedron" | "co" => Ok(Shape::Cuboctahedron),
+            _ => Err(Error::field(
+                "shape",
+                format!(
+                    "unknown shape `{name}` (expected sphere, truncated-octahedron or cuboctahedron)"
+                ),
+            )),
+        }
+    }
+
+    /// The shape's size parameter for an equal-volume diameter `d` (Å): the radius of a
+    /// sphere, the half-extent `h` along ⟨100⟩ of a polyhedron.
+    pub fn size_parameter(self, d: f64) -> f64 {
+        let v = std::f64::consts::PI * d * d * d / 6.0;
+        match self {
+            Shape::Sphere => 0.5 * d,
+            Shape::TruncatedOctahedron => (v / 4.0).cbrt(),
+            Shape::Cuboctahedron => (3.0 * v / 20.0).cbrt(),
+        }
+    }
+
+    /// Depth below the surface (Å, positive inside) of a point with crystal-frame
+    /// coordinates `u`, for size parameter `p`.
+    pub fn depth(self, u: [f64; 3], p: f64) -> f64 {
+        let (a, b, c) = (u[0].abs(), u[1].abs(), u[2].abs());
+        match self {
+            Shape::Sphere => p - (a * a + b * b + c * c).sqrt(),
+            Shape::TruncatedOctahedron => {
+                (p - a.max(b).max(c)).min((1.5 * p - (a + b + c)) * INV_SQRT3)
+            }
+            Shape::Cuboctahedron => (p - a.max(b).max(c)).min((2.0 * p - (a + b + c)) * INV_SQRT3),
+        }
+    }
+
+    /// Largest distance of a point of the shape from its centre, for size parameter `p`.
+    pub fn circumradius(self, p: f64) -> f64 {
+        match self {
+            Shape::Sphere => p,
+            // Vertices (0, h/2, h) and permutations.
+            Shape::TruncatedOctahedron => p * 1.25f64.sqrt(),
+            // Vertices (h, h, 0) and permutations.
+            Shape::Cuboctahedron => p * std::f64::consts::SQRT_2,
+        }
+    }
+}
+
+/// What a particle is made of (species by name, as in the scenario).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Composition {
+    /// One species.
+    Pure(String),
+    /// A random substitutional alloy `[(species, fraction)]`; the counts are exact (largest
+    /// remainder) and the arrangement is drawn from the run's random stream.
+    Alloy(Vec<(String, f64)>),
+    /// A core of one species inside a shell of another.
+    CoreShell {
+        /// Core species.
+        core: String,
+        /// Shell species.
+        shell: String,
+        /// Shell thickness, nm (measured inward from the geometric surface).
+        shell_nm: f64,
+    },
+    /// Two halves: `first` where the coordinate along `axis` (from the centre) is negative,
+    /// `second` where it is positive; atoms on the dividing plane are split by the next axis
+    /// (then the one after), and the centre atom is `first`, so `second` has exactly
+    /// (N − 1) / 2 atoms.
+    Janus {
+        /// Species of the negative half.
+        first: String,
+        /// Species of the positive half.
+        second: String,
+        /// Normal of the dividing plane (lab frame).
+        #[serde(default = "default_axis")]
+        axis: Axis,
+    },
+}
+
+fn default_axis() -> Axis {
+    Axis::X
+}
+
+impl Composition {
+    /// Species names used, in order of appearance.
+    pub fn species_names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = match self {
+            Composition::Pure(s) => vec![s],
+            Composition::Alloy(parts) => parts.iter().map(|p| p.0.as_str()).collect(),
+            Composition::CoreShell { core, shell, .. } => vec![core, shell],
+            Composition::Janus { first, second, .. } => vec![first, second],
+        };
+        let mut seen = Vec::new();
+        v.retain(|s| {
+            let new = !seen.contains(s);
+            seen.push(*s);
+            new
+        });
+        v
+    }
+
+    /// Resolves species names to ids with `id(name, field)`; checks fractions and thickness.
+    /// `field` is the path of this composition in the input, used in messages.
+    pub fn resolve(
+        &self,
+        field: &str,
+        id: impl Fn(&str, &str) -> Result<Species>,
+    ) -> Result<ResolvedComposition> {
+        Ok(match self {
+            Composition::Pure(s) => ResolvedComposition::Pure(id(s, &format!("{field}.Pure"))?),
+            Composition::Alloy(parts) => {
+                if parts.is_empty() {
+                    return Err(Error::field(
+                        format!("{field}.Alloy"),
+                        "an alloy needs at least one (species, fraction)",
+                    ));
+                }
+                let mut out = Vec::new();
+                for (k, (s, f)) in parts.iter().enumerate() {
+                    if !(f.is_finite() && *f >= 0.0) {
+                        return Err(Error::field(
+                            format!("{field}.Alloy[{k}]"),
+                            format!("fraction must be a non-negative number, got {f}"),
+                        ));
+                    }
+                    out.push((id(s, &format!("{field}.Alloy[{k}]"))?, *f));
+                }
+                let total: f64 = out.iter().map(|p| p.1).sum();
+                if (total - 1.0).abs() > 1e-6 {
+                    return Err(Error::field(
+                        format!("{field}.Alloy"),
+                        format!("fractions sum to {total}, not 1"),
+                    ));
+                }
+                ResolvedComposition::Alloy(out)
+            }
+            Composition::CoreShell {
+                core,
+                shell,
+                shell_nm,
+            } => {
+                if !(shell_nm.is_finite() && *shell_nm > 0.0) {
+                    return Err(Error::field(
+                        format!("{field}.CoreShell.shell_nm"),
+                        format!("must be a positive thickness in nm, got {shell_nm}"),
+                    ));
+                }
+                ResolvedComposition::CoreShell {
+                    core: id(core, &format!("{field}.CoreShell.core"))?,
+                    shell: id(shell, &format!("{field}.CoreShell.shell"))?,
+                    shell_a: shell_nm * crate::units::NM_IN_ANGSTROM,
+                }
+            }
+            Composition::Janus {
+                first,
+                second,
+                axis,
+            } => ResolvedComposition::Janus {
+                first: id(first, &format!("{field}.Janus.first"))?,
+                second: id(second, &format!("{field}.Janus.second"))?,
+                axis: *axis,
+            },
+        })
+    }
+}
+
+/// A composition with species ids (1-based, as stored in the lattice).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ResolvedComposition {
+    /// One species.
+    Pure(Species),
+    /// Random alloy `(species, fraction)`, fractions summing to 1.
+    Alloy(Vec<(Species, f64)>),
+    /// Core and shell species, shell thickness in Å.
+    CoreShell {
+        /// Core species.
+        core: Species,
+        /// Shell species.
+        shell: Species,
+        /// Shell thickness, Å.
+        shell_a: f64,
+    },
+    /// Janus halves along a lab axis.
+    Janus {
+        /// Negative half.
+        first: Species,
+        /// Positive half.
+        second: Species,
+        /// Normal of the dividing plane.
+        axis: Axis,
+    },
+}
+
+impl ResolvedComposition {
+    /// The shell species of a core–shell composition.
+    pub fn shell_species(&self) -> Option<Species> {
+        match self {
+            ResolvedComposition::CoreShell { shell, .. } => Some(*shell),
+            _ => None,
+        }
+    }
+}
+
+/// The Cartesian frame of a lattice kind, found numerically from its positions: nearest-
+/// neighbour vectors, a primitive basis (to name every lattice vector by three integers), the
+/// cubic axes and the atomic volume.
+#[derive(Debug, Clone)]
+pub struct LatticeFrame {
+    /// Nearest-neighbour vectors, Å.
+    pub nn: Vec<[f64; 3]>,
+    /// Primitive basis vectors (rows), Å.
+    pub basis: [[f64; 3]; 3],
+    inverse: [[f64; 3]; 3],
+    /// Unit vectors of the cubic axes in the lab frame.
+    pub axes: [[f64; 3]; 3],
+    /// Volume per atom, Å³.
+    pub atomic_volume: f64,
+}
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+fn norm(a: [f64; 3]) -> f64 {
+    dot(a, a).sqrt()
+}
+
+impl LatticeFrame {
+    /// The frame of `lat`'s kind and lattice constant. Particles need a 3-D lattice.
+    pub fn new(lat: &Lattice) -> Result<Self> {
+        if lat.kind().is_2d() {
+            return Err(Error::field(
+                "lattice.kind",
+                format!("particles need a 3-D lattice, not {:?}", lat.kind()),
+            ));
+        }
+        let o = lat.grid_position(0, 0, 0);
+        let nn: Vec<[f64; 3]> = lat
+            .class_tables(0)
+            .neighbors
+            .iter()
+            .map(|n| sub(lat.grid_position(n.dx as i64, n.dy as i64, n.dl as i64), o))
+            .collect();
+        // The independent triple of nearest-neighbour vectors spanning the smallest volume is
+        // a primitive basis (every triple of lattice vectors spans a multiple of the
+        // primitive volume; fcc, bcc and sc are spanned by nearest-neighbour vectors).
+        let mut best: Option<(f64, [[f64; 3]; 3])> = None;
+        let tol = 1e-6 * lat.nn_distance().powi(3);
+        for i in 0..nn.len() {
+            for j in i + 1..nn.len() {
+                for k in j + 1..nn.len() {
+                    let v = dot(nn[i], cross(nn[j], nn[k])).abs();
+                    if v > tol && best.is_none_or(|b| v < b.0 - tol) {
+                        best = Some((v, [nn[i], nn[j], nn[k]]));
+                    }
+                }
+            }
+        }
+        let (vol, basis) = best.ok_or_else(|| {
+            Error::Simulation(format!("{:?}: no primitive basis found", lat.kind()))
+        })?;
+        let inverse = invert(basis);
+        // Cubic axes: lattice vectors of length a (second shell of fcc and bcc, first of sc).
+        let a = lat.lattice_constant();
+        let mut cubic = Vec::new();
+        for n0 in -2i32..=2 {
+            for n1 in -2i32..=2 {
+                for n2 in -2i32..=2 {
+                    let d = combine(&basis, [n0, n1, n2]);
+                    if (norm(d) - a).abs() < 1e-6 * a {
+                        cubic.push(d);
+                    }
+                }
+            }
+        }
+        let pick = |c: &[[f64; 3]], f: &dyn Fn([f64; 3]) -> bool, along: usize| {
+            c.iter().copied().filter(|d| f(*d)).max_by(|p, q| {
+                p[along]
+                    .total_cmp(&q[along])
+                    .then(p[(along + 1) % 3].total_cmp(&q[(along + 1) % 3]))
+                    .then(p[(along + 2) % 3].total_cmp(&q[(along + 2) % 3]))
+            })
+        };
+        let e1 = pick(&cubic, &|_| true, 0);
+        let e1 = e1.ok_or_else(|| Error::Simulation("no cubic axes".into()))?;
+        let e2 = pick(&cubic, &|d| dot(d, e1).abs() < 1e-6 * a * a, 1)
+            .ok_or_else(|| Error::Simulation("no cubic axes".into()))?;
+        let unit = |v: [f64; 3]| {
+            let n = norm(v);
+            [v[0] / n, v[1] / n, v[2] / n]
+        };
+        let (e1, e2) = (unit(e1), unit(e2));
+        let e3 = cross(e1, e2);
+        Ok(LatticeFrame {
+            nn,
+            basis,
+            inverse,
+            axes: [e1, e2, e3],
+            atomic_volume: vol,
+        })
+    }
+
+    /// Integer coordinates of the lattice vector `d` in the primitive basis.
+    pub fn key(&self, d: [f64; 3]) -> [i32; 3] {
+        let m = &self.inverse;
+        // d = Σ n_i basis_i  ⇔  n = d · inverse (inverse's columns are dual vectors).
+        [0, 1, 2].map(|k| (d[0] * m[0][k] + d[1] * m[1][k] + d[2] * m[2][k]).round() as i32)
+    }
+
+    /// The lattice vector with primitive coordinates `n`.
+    pub fn vector(&self, n: [i32; 3]) -> [f64; 3] {
+        combine(&self.basis, n)
+    }
+
+    /// Crystal-frame coordinates of a lab vector.
+    pub fn crystal(&self, d: [f64; 3]) -> [f64; 3] {
+        self.axes.map(|e| dot(d, e))
+    }
+}
+
+fn combine(basis: &[[f64; 3]; 3], n: [i32; 3]) -> [f64; 3] {
+    let mut d = [0.0; 3];
+    for i in 0..3 {
+        for k in 0..3 {
+            d[k] += n[i] as f64 * basis[i][k];
+        }
+    }
+    d
+}
+
+/// Inverse of the matrix whose rows are `m`'s rows, such that `d = n · m ⇔ n = d · inv`.
+fn invert(m: [[f64; 3]; 3]) -> [[f64; 3]; 3] {
+    let det = dot(m[0], cross(m[1], m[2]));
+    // Columns of the inverse are the dual vectors (m1 × m2, m2 × m0, m0 × m1) / det.
+    let c = [cross(m[1], m[2]), cross(m[2], m[0]), cross(m[0], m[1])];
+    let mut inv = [[0.0; 3]; 3];
+    for k in 0..3 {
+        for r in 0..3 {
+            inv[r][k] = c[k][r] / det;
+        }
+    }
+    inv
+}
+
+/// A particle: atoms at lattice vectors from its centre site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Particle {
+    /// Shape.
+    pub shape: Shape,
+    /// Equal-volume diameter, nm.
+    pub diameter_nm: f64,
+    /// Primitive-basis coordinates of each atom's lattice vector from the centre.
+    pub keys: Vec<[i32; 3]>,
+    /// Cartesian displacement of each atom from the centre, Å (lab frame).
+    pub displacements: Vec<[f64; 3]>,
+    /// Depth of each atom below the geometric surface, Å.
+    pub depth_a: Vec<f64>,
+    /// Species of each atom.
+    pub species: Vec<Species>,
+}
+
+impl Particle {
+    /// Cuts a particle of `shape` and equal-volume diameter `diameter_nm` from `lat` (any 3-D
+    /// kind; polyhedra are cut along the cubic axes) and assigns species; a random alloy
+    /// draws its arrangement from `rng` (nothing else does).
+    pub fn build(
+        lat: &Lattice,
+        shape: Shape,
+        diameter_nm: f64,
+        composition: &ResolvedComposition,
+        rng: &mut KmcRng,
+    ) -> Result<Particle> {
+        let frame = LatticeFrame::new(lat)?;
+        Self::build_in(&frame, shape, diameter_nm, composition, rng)
+    }
+
+    /// As [`Particle::build`], with a precomputed frame.
+    pub fn build_in(
+        frame: &LatticeFrame,
+        shape: Shape,
+        diameter_nm: f64,
+        composition: &ResolvedComposition,
+        rng: &mut KmcRng,
+    ) -> Result<Particle> {
+        if !(diameter_nm.is_finite() && diameter_nm > 0.0) {
+            return Err(Error::field(
+                "diameter_nm",
+                format!("must be a positive number of nm, got {diameter_nm}"),
+            ));
+        }
+        let d = diameter_nm * crate::units::NM_IN_ANGSTROM;
+        let p = shape.size_parameter(d);
+        let r = shape.circumradius(p) + 1e-6;
+        // Range of primitive coordinates covering the ball of radius r: |n_k| ≤ r |column k|.
+        let m = frame.inverse;
+        let range = [0, 1, 2].map(|k| {
+            let c = (m[0][k] * m[0][k] + m[1][k] * m[1][k] + m[2][k] * m[2][k]).sqrt();
+            (r * c).ceil() as i32 + 1
+        });
+        let tol = 1e-9;
+        let mut keys = Vec::new();
+        let mut displacements = Vec::new();
+        let mut depth_a = Vec::new();
+        for n0 in -range[0]..=range[0] {
+            for n1 in -range[1]..=range[1] {
+                for n2 in -range[2]..=range[2] {
+                    let n = [n0, n1, n2];
+                    let v = frame.vector(n);
+                    let depth = shape.depth(frame.crystal(v), p);
+                    if depth >= -tol {
+                        keys.push(n);
+                        displacements.push(v);
+                        depth_a.push(depth.max(0.0));
+                    }
+                }
+            }
+        }
+        let species = match composition {
+            ResolvedComposition::Pure(s) => vec![*s; keys.len()],
+            ResolvedComposition::Alloy(parts) => random_species(keys.len(), parts, rng)?,
+            ResolvedComposition::CoreShell {
+                core,
+                shell,
+                shell_a,
+            } => depth_a
+                .iter()
+                .map(|&z| if z >= *shell_a - tol { *core } else { *shell })
+                .collect(),
+            ResolvedComposition::Janus {
+                first,
+                second,
+                axis,
+            } => {
+                let k = axis.index();
+                displacements
+                    .iter()
+                    .map(|v| {
+                        // Lexicographic sign along axis, next axis, the one after: every
+                        // atom but the centre has its inversion image in the other half.
+                        let s = [v[k], v[(k + 1) % 3], v[(k + 2) % 3]]
+                            .into_iter()
+                            .find(|c| c.abs() > 1e-9)
+                            .unwrap_or(-1.0);
+                        if s > 0.0 { *second } else { *first }
+                    })
+                    .collect()
+            }
+        };
+        Ok(Particle {
+            shape,
+            diameter_nm,
+            keys,
+            displacements,
+            depth_a,
+            species,
+        })
+    }
+
+    /// Number of atoms.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True if the particle has no atoms.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Largest distance of an atom from the centre, Å.
+    pub fn radius_a(&self) -> f64 {
+        self.displacements
+            .iter()
+            .map(|&v| norm(v))
+            .fold(0.0, f64::max)
+    }
+
+    /// Writes the particle as extended XYZ (non-periodic; positions in Å with the centre at
+    /// the middle of an open box with 5 Å of vacuum around the atoms), readable by ASE and OVITO.
+    pub fn write_xyz(&self, path: &Path, names: &[String], lattice_constant_a: f64) -> Result<()> {
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for v in &self.displacements {
+            for k in 0..3 {
+                lo[k] = lo[k].min(v[k]);
+                hi[k] = hi[k].max(v[k]);
+            }
+        }
+        let vac = 5.0;
+        let len: Vec<f64> = (0..3).map(|k| hi[k] - lo[k] + 2.0 * vac).collect();
+        crate::observe::write::write_atomic(path, |w| {
+            writeln!(w, "{}", self.len())?;
+            writeln!(
+                w,
+                "Lattice=\"{} 0.0 0.0 0.0 {} 0.0 0.0 0.0 {}\" Properties=species:S:1:pos:R:3:depth:R:1 pbc=\"F F F\" shape={:?} diameter_nm={} lattice_constant_a={}",
+                len[0], len[1], len[2], self.shape, self.diameter_nm, lattice_constant_a
+            )?;
+            for (i, v) in self.displacements.iter().enumerate() {
+                let name = names
+                    .get(self.species[i] as usize - 1)
+                    .map_or("X", String::as_str);
+                writeln!(
+                    w,
+                    "{} {:.6} {:.6} {:.6} {:.4}",
+                    name,
+                    v[0] - lo[0] + vac,
+                    v[1] - lo[1] + vac,
+                    v[2] - lo[2] + vac,
+                    self.depth_a[i]
+                )?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A particle to build on its own (the `kmc particle build` command).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildRequest {
+    /// Shape.
+    pub shape: Shape,
+    /// Equal-volume diameter, nm.
+    pub diameter_nm: f64,
+    /// Composition (species by element symbol).
+    pub composition: Composition,
+    /// Lattice kind (sets which crystal direction is z).
+    pub lattice: crate::lattice::LatticeKind,
+    /// Lattice constant, Å; default: the Zhou et al. (2004) EAM value of the core element
+    /// (for an alloy, the fraction-weighted mean, Vegard's law).
+    pub lattice_constant_a: Option<f64>,
+    /// Seed of a random alloy's arrangement.
+    pub seed: u64,
+}
+
+/// A particle built on its own: the particle, its species names (species id k is
+/// `names[k − 1]`) and the lattice constant used.
+pub fn build_standalone(req: &BuildRequest) -> Result<(Particle, Vec<String>, f64)> {
+    let names: Vec<String> = req
+        .composition
+        .species_names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let a = match req.lattice_constant_a {
+        Some(a) => a,
+        None => match &req.composition {
+            Composition::Alloy(parts) => {
+                let mut a = 0.0;
+                for (n, f) in parts {
+                    a += f * crate::md::zhou04::element(n)?.lattice_constant();
+                }
+                a
+            }
+            _ => crate::md::zhou04::element(&names[0])?.lattice_constant(),
+        },
+    };
+    let lat = Lattice::new(req.lattice, a, [16, 16], 8)?;
+    let comp = req.composition.resolve("composition", |n, f| {
+        names
+            .iter()
+            .position(|x| x == n)
+            .map(|p| p as Species + 1)
+            .ok_or_else(|| Error::field(f, format!("unknown species `{n}`")))
+    })?;
+    let mut rng = crate::rng::rng_from_seed(req.seed);
+    let p = Particle::build(&lat, req.shape, req.diameter_nm, &comp, &mut rng)?;
+    if p.is_empty() {
+        return Err(Error::field(
+            "diameter_nm",
+            format!("a {} nm particle holds no lattice site", req.diameter_nm),
+        ));
+    }
+    Ok((p, names, a))
+}
+
+/// Parses a lattice kind name, case-insensitively (`fcc100`, `Fcc111`, ...).
+pub fn parse_lattice_kind(name: &str) -> Result<crate::lattice::LatticeKind> {
+    crate::lattice::LatticeKind::ALL
+        .into_iter()
+        .find(|k| format!("{k:?}").eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            Error::field(
+                "lattice",
+                format!("unknown lattice `{name}` (expected one of Fcc100, Fcc111, Fcc110, Bcc100, Sc100)"),
+            )
+        })
+}
+
+/// Parses an axis name `x`, `y` or `z`.
+pub fn parse_axis(name: &str) -> Result<Axis> {
+    match name.to_ascii_lowercase().as_str() {
+        "x" => Ok(Axis::X),
+        "y" => Ok(Axis::Y),
+        "z" => Ok(Axis::Z),
+        _ => Err(Error::field(
+            "axis",
+            format!("expected x, y or z, got `{name}`"),
+        )),
+    }
+}
+
+/// Parses a shell given as `Ag:0.5nm` (or `Ag:0.5`, nm implied) into (species, thickness nm).
+pub fn parse_shell(text: &str) -> Result<(String, f64)> {
+    let bad = || {
+        Error::field(
+            "shell",
+            format!("expected SPECIES:THICKNESS, e.g. Ag:0.5nm, got `{text}`"),
+        )
+    };
+    let (name, t) = text.split_once(':').ok_or_else(bad)?;
+    let t = t.trim().trim_end_matches("nm").trim();
+    let t: f64 = t.parse().map_err(|_| bad())?;
+    if name.trim().is_empty() {
+        return Err(bad());
+    }
+    Ok((name.trim().to_string(), t))
+}
+
+/// Parses `Ag:0.5,Au:0.5` into alloy parts.
+pub fn parse_alloy(text: &str) -> Result<Vec<(String, f64)>> {
+    text.split(',')
+        .map(|part| {
+            let (n, f) = part.split_once(':').ok_or_else(|| {
+                Error::field(
+                    "alloy",
+                    format!("expected SPECIES:FRACTION,..., e.g. Ag:0.3,Au:0.7, got `{text}`"),
+                )
+            })?;
+            let f: f64 = f.trim().parse().map_err(|_| {
+                Error::field("alloy", format!("`{f}` is not a number (in `{text}`)"))
+            })?;
+            Ok((n.trim().to_string(), f))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,440 @@
+//! Contacts handed to the embedded MD relaxer during a KMC run.
+//!
+//! On every contact the runner calls [`ContactRelaxer::relax`]: the region is a sphere around
+//! the contact point of [`CONTACT_RADIUS_FACTOR`] × the equivalent radius of the smaller body
+//! (a particle's size is its atom count on arrival; the film counts as infinite), plus a frozen
+//! shell of one potential cutoff ([`RegionSpec::for_contact`]); [`relax_contact`] runs Langevin
+//! MD at the scenario temperature, quenches and maps the atoms back; the atoms are then moved
+//! with [`Engine::move_atoms`], so species *and particle identity* travel with them (plain
+//! [`Engine::apply`] would set species only and lose which particle an atom came from), and
+//! the engine recomputes the rates around every touched site.
+//!
+//! **Reproducibility.** The MD noise of contact `k` is seeded from `rng_stream(seed ^ SALT, k)`,
+//! `k` counting contacts from the start of the simulation, so a run resumed from a checkpoint
+//! relaxes each contact exactly as the uninterrupted run did. Forces above the EAM's parallel
+//! threshold are summed in chunks fixed by the atom count, so results do not depend on threads.
+//!
+//! **Mass conservation** is checked after every relaxation (atom count and per-species counts
+//! of the released and the re-occupied sites); a violation is an error, never silent.
+
+use crate::contact::{Contact, ContactKind, ContactTracker};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::md::{Eam, zhou04};
+use crate::rates::RateModel;
+use crate::relax::{
+    CONTACT_RADIUS_FACTOR, Centre, RegionSpec, RelaxParams, SpeciesMap, cut_region,
+    equivalent_radius_a, relax_contact,
+};
+use crate::rng::rng_stream;
+use crate::sampler::RateSampler;
+use crate::state::MAX_SPECIES;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Separates the relaxer's random streams from the other streams of the same seed.
+const SALT: u64 = 0x5245_4C41_5845_5221;
+
+/// The potential the relaxer uses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub enum RelaxPotential {
+    /// The Zhou–Johnson–Wadley 2004 EAM for the scenario's species (each must be one of its
+    /// 16 elements).
+    #[default]
+    Zhou04,
+    /// A LAMMPS `eam/alloy` setfl file (relative to the scenario file) providing every species.
+    Setfl(PathBuf),
+}
+
+/// Scenario settings of the contact relaxer (`relax: Some((..))`; `relax: None` disables it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelaxSpec {
+    /// Interatomic potential.
+    pub potential: RelaxPotential,
+    /// Longest MD run per contact.
+    pub md_time_ps: f64,
+    /// MD runs at least this long before early stopping may end it.
+    pub min_md_time_ps: f64,
+    /// Stop the MD once the lattice occupancy has settled (see [`crate::relax`]).
+    pub early_stop: bool,
+    /// Bath temperature; the scenario's if absent.
+    pub temperature_k: Option<f64>,
+    /// Fixed radius of the mobile sphere; by default one equivalent radius of the smaller body.
+    pub region_radius_a: Option<f64>,
+    /// Upper bound on the mobile sphere's radius (caps the cost of contacts of big bodies).
+    pub max_region_radius_a: Option<f64>,
+    /// Atom count from which the EAM forces run on several threads.
+    pub parallel_threshold: usize,
+}
+
+impl Default for RelaxSpec {
+    fn default() -> Self {
+        let p = RelaxParams::default();
+        RelaxSpec {
+            potential: RelaxPotential::Zhou04,
+            md_time_ps: p.md_time_ps,
+            min_md_time_ps: p.min_md_time_ps,
+            early_stop: p.early_stop,
+            temperature_k: None,
+            region_radius_a: None,
+            max_region_radius_a: None,
+            // Contact regions hold 10^3..10^4 atoms; below ~1000 the thread hand-off costs
+            // more than it saves.
+            parallel_threshold: 1024,
+        }
+    }
+}
+
+impl RelaxSpec {
+    /// Checks values (field paths under `relax`) and that every species has a potential.
+    pub fn validate(&self, species: &[String]) -> Result<()> {
+        for (name, v) in [
+            ("relax.md_time_ps", self.md_time_ps),
+            ("relax.min_md_time_ps", self.min_md_time_ps),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::field(
+                    name,
+                    format!("must be a non-negative number of ps, got {v}"),
+                ));
+            }
+        }
+        for (name, v) in [
+            ("relax.temperature_k", self.temperature_k),
+            ("relax.region_radius_a", self.region_radius_a),
+            ("relax.max_region_radius_a", self.max_region_radius_a),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(Error::field(
+                        name,
+                        format!("must be a positive number, got {v}"),
+                    ));
+                }
+            }
+        }
+        if species.len() > MAX_SPECIES {
+            return Ok(()); // reported by the scenario's own species check
+        }
+        if self.potential == RelaxPotential::Zhou04 {
+            for (k, s) in species.iter().enumerate() {
+                if zhou04::element(s).is_err() {
+                    let known: Vec<&str> =
+                        zhou04::table().iter().map(|e| e.name.as_str()).collect();
+                    return Err(Error::field(
+                        format!("species[{k}]"),
+                        format!(
+                            "no potential for `{s}`: the contact relaxer's default potential, the \
+                             Zhou 2004 EAM, covers {}; give relax: Some((potential: Setfl(\"file\"))) \
+                             or disable the relaxer with relax: None",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the potential (a relative setfl path is resolved against `base_dir`).
+    fn build_potential(&self, species: &[String], base_dir: &Path) -> Result<Eam> {
+        match &self.potential {
+            RelaxPotential::Zhou04 => {
+                let names: Vec<&str> = species.iter().map(String::as_str).collect();
+                Eam::from_setfl(&zhou04::setfl(&names)?)
+            }
+            RelaxPotential::Setfl(path) => Eam::read_setfl(base_dir.join(path)),
+        }
+    }
+}
+
+/// What one relaxation did (one row of `contacts.csv`, plus its wall time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelaxRecord {
+    /// Radius of the mobile sphere, Å.
+    pub region_radius_a: f64,
+    /// Atoms that moved in MD.
+    pub mobile_atoms: usize,
+    /// Atoms held fixed (frozen shell, frozen substrate layers).
+    pub frozen_atoms: usize,
+    /// Atoms that ended on another site.
+    pub moved_atoms: usize,
+    /// MD time run, ps.
+    pub md_time_ps: f64,
+    /// MD steps.
+    pub md_steps: u64,
+    /// MD stopped early because the occupancy had settled.
+    pub settled: bool,
+    /// Mean distance of a quenched atom from the site it was mapped to, Å.
+    pub mean_residual_a: f64,
+    /// Largest such distance, Å.
+    pub max_residual_a: f64,
+    /// Atoms mapped from farther than the off-lattice threshold (a quarter of the
+    /// nearest-neighbour distance).
+    pub off_lattice: usize,
+    /// Potential energy of the region on its sites after minus before, eV.
+    pub energy_change_ev: f64,
+    /// Wall-clock seconds (relaxation and hand-back); not reproducible, kept out of the
+    /// deterministic outputs.
+    pub wall_s: f64,
+    /// Of which MD, s.
+    pub md_wall_s: f64,
+}
+
+/// The columns of [`RelaxRecord::csv_fields`] (appended to `contacts.csv`).
+pub const RELAX_CSV_COLUMNS: &str = "region_radius_a,mobile_atoms,frozen_atoms,moved_atoms,md_time_ps,md_steps,settled,mean_residual_a,max_residual_a,off_lattice,energy_change_ev";
+
+impl RelaxRecord {
+    /// The reproducible fields, comma-separated, in the order of [`RELAX_CSV_COLUMNS`].
+    pub fn csv_fields(&self) -> String {
+        format!(
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            self.region_radius_a,
+            self.mobile_atoms,
+            self.frozen_atoms,
+            self.moved_atoms,
+            self.md_time_ps,
+            self.md_steps,
+            self.settled as u8,
+            self.mean_residual_a,
+            self.max_residual_a,
+            self.off_lattice,
+            self.energy_change_ev
+        )
+    }
+}
+
+/// Running totals over the relaxations of a run (saved in checkpoints).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RelaxTotals {
+    /// Relaxations done.
+    pub relaxations: u64,
+    /// Mobile atoms, summed.
+    pub mobile_atoms: u64,
+    /// Atoms that changed site, summed.
+    pub moved_atoms: u64,
+    /// Off-lattice atoms, summed.
+    pub off_lattice: u64,
+    /// MD time, summed, ps.
+    pub md_time_ps: f64,
+    /// Sum of residuals over all mapped atoms (for the mean), Å.
+    pub residual_sum_a: f64,
+    /// Largest residual so far, Å.
+    pub max_residual_a: f64,
+    /// Wall-clock seconds spent relaxing (not reproducible).
+    pub wall_s: f64,
+}
+
+/// The columns [`RelaxTotals::series_fields`] adds to `series.csv`.
+pub const RELAX_SERIES_COLUMNS: &str = "relaxations,relax_md_time_ps,relax_moved_atoms,relax_mean_residual_a,relax_max_residual_a,relax_off_lattice";
+
+impl RelaxTotals {
+    /// Adds one relaxation.
+    pub fn add(&mut self, r: &RelaxRecord) {
+        self.relaxations += 1;
+        self.mobile_atoms += r.mobile_atoms as u64;
+        self.moved_atoms += r.moved_atoms as u64;
+        self.off_lattice += r.off_lattice as u64;
+        self.md_time_ps += r.md_time_ps;
+        self.residual_sum_a += r.mean_residual_a * r.mobile_atoms as f64;
+        self.max_residual_a = self.max_residual_a.max(r.max_residual_a);
+        self.wall_s += r.wall_s;
+    }
+
+    /// Mean residual over every atom mapped so far, Å (0 before the first relaxation).
+    pub fn mean_residual_a(&self) -> f64 {
+        if self.mobile_atoms == 0 {
+            0.0
+        } else {
+            self.residual_sum_a / self.mobile_atoms as f64
+        }
+    }
+
+    /// The reproducible totals, comma-separated, in the order of [`RELAX_SERIES_COLUMNS`].
+    pub fn series_fields(&self) -> String {
+        format!(
+            "{},{},{},{},{},{}",
+            self.relaxations,
+            self.md_time_ps,
+            self.moved_atoms,
+            self.mean_residual_a(),
+            self.max_residual_a,
+            self.off_lattice
+        )
+    }
+}
+
+/// The relaxer of a run: the potential and the settings, built once.
+#[derive(Debug, Clone)]
+pub struct ContactRelaxer {
+    spec: RelaxSpec,
+    eam: Eam,
+    species: Vec<String>,
+    temperature_k: f64,
+    seed: u64,
+}
+
+impl ContactRelaxer {
+    /// Builds the potential for `species` (lattice species `s` is `species[s - 1]`);
+    /// `temperature_k` and `seed` are the scenario's.
+    pub fn new(
+        spec: &RelaxSpec,
+        species: &[String],
+        temperature_k: f64,
+        seed: u64,
+        base_dir: &Path,
+    ) -> Result<Self> {
+        spec.validate(species)?;
+        let mut eam = spec.build_potential(species, base_dir)?;
+        eam.parallel_threshold = spec.parallel_threshold.max(2);
+        SpeciesMap::new(species, &eam)?;
+        Ok(ContactRelaxer {
+            spec: spec.clone(),
+            eam,
+            species: species.to_vec(),
+            temperature_k: spec.temperature_k.unwrap_or(temperature_k),
+            seed,
+        })
+    }
+
+    /// The potential.
+    pub fn potential(&self) -> &Eam {
+        &self.eam
+    }
+
+    /// The mobile sphere's radius for `contact`: the configured radius, or one equivalent
+    /// radius of the smaller body (capped by `max_region_radius_a`).
+    pub fn region_radius_a(
+        &self,
+        tracker: &ContactTracker,
+        contact: &Contact,
+        radius_of_atoms: impl Fn(usize) -> f64,
+    ) -> f64 {
+        if let Some(r) = self.spec.region_radius_a {
+            return r;
+        }
+        // A particle's size is its atom count on arrival; a body without a particle (the film,
+        // an island) is as large as its component was.
+        let body = |p: Option<u32>, comp: u64| -> u64 {
+            p.and_then(|p| tracker.particles().get(p as usize))
+                .map_or(comp, |r| r.atoms as u64)
+        };
+        let smaller = match contact.kind {
+            ContactKind::Merge => body(contact.particles[0], contact.atoms[0])
+                .min(body(contact.particles[1], contact.atoms[1])),
+            ContactKind::Substrate => body(contact.particles[0], contact.atoms[0]),
+        };
+        let r = CONTACT_RADIUS_FACTOR * radius_of_atoms(smaller.max(1) as usize);
+        self.spec.max_region_radius_a.map_or(r, |m| r.min(m))
+    }
+
+    /// Relaxes contact number `index` (counted from the start of the simulation) and hands
+    /// the result back to `engine`; checks mass conservation.
+    pub fn relax<M: RateModel, S: RateSampler>(
+        &mut self,
+        engine: &mut Engine<M, S>,
+        contact: &Contact,
+        index: u64,
+    ) -> Result<RelaxRecord> {
+        let t0 = Instant::now();
+        let state = engine.state();
+        let lat = state.lattice().clone();
+        let radius_a = match engine.contacts() {
+            Some(t) => self.region_radius_a(t, contact, |n| equivalent_radius_a(&lat, n)),
+            None => self
+                .spec
+                .region_radius_a
+                .unwrap_or_else(|| equivalent_radius_a(&lat, contact.atoms[0].max(1) as usize)),
+        };
+        let mut region = RegionSpec::for_contact(Centre::Point(contact.point_a), 1.0, &self.eam);
+        region.radius_a = radius_a;
+        let params = RelaxParams {
+            temperature_k: self.temperature_k,
+            md_time_ps: self.spec.md_time_ps,
+            min_md_time_ps: self.spec.min_md_time_ps.min(self.spec.md_time_ps),
+            early_stop: self.spec.early_stop,
+            seed: rng_stream(self.seed ^ SALT, index).random::<u64>(),
+            ..RelaxParams::default()
+        };
+        let out = relax_contact(state, &self.species, &self.eam, &region, &params)?;
+        // The mobile atoms, in the order the mapping lists their destinations.
+        let cut = cut_region(state, &region)?;
+        let released = &cut.sites[..cut.n_mobile];
+        if released.len() != out.mapping.sites.len() {
+            return Err(Error::Simulation(format!(
+                "relaxer at contact {index}: {} atoms released, {} mapped back",
+                released.len(),
+                out.mapping.sites.len()
+            )));
+        }
+        let mut before = [0u64; 16];
+        for &s in released {
+            before[state.species(s) as usize] += 1;
+        }
+        let atoms_before = state.n_atoms();
+        let moves: Vec<(usize, usize)> = released
+            .iter()
+            .zip(&out.mapping.sites)
+            .filter(|(a, b)| a != b)
+            .map(|(&a, &b)| (a, b))
+            .collect();
+        // Most contacts of aligned particles settle back onto their own sites; then nothing
+        // changed and the rebuild of the contact tracker (O(film)) is skipped.
+        if !moves.is_empty() {
+            engine.ensure_layers(out.mapping.layers_needed);
+            engine.move_atoms(&moves)?;
+        }
+        let state = engine.state();
+        let mut after = [0u64; 16];
+        for &s in &out.mapping.sites {
+            after[state.species(s) as usize] += 1;
+        }
+        let conserved = state.n_atoms() == atoms_before
+            && before == after
+            && out
+                .changes
+                .iter()
+                .all(|&(site, sp)| state.species(site) == sp);
+        debug_assert!(
+            conserved,
+            "relaxer at contact {index} lost or created atoms"
+        );
+        if !conserved {
+            return Err(Error::Simulation(format!(
+                "relaxer at contact {index} broke mass conservation: {atoms_before} atoms before, \
+                 {} after; per species before {before:?}, after {after:?}",
+                state.n_atoms()
+            )));
+        }
+        #[cfg(debug_assertions)]
+        {
+            let mut st = engine.state().clone();
+            debug_assert_eq!(
+                st.rebuild_derived(),
+                0,
+                "derived state out of date after relax"
+            );
+            if let Some(t) = engine.contacts_mut() {
+                debug_assert!(t.verify(&st), "contact tracker out of date after relax");
+            }
+        }
+        Ok(RelaxRecord {
+            region_radius_a: radius_a,
+            mobile_atoms: out.mobile_atoms,
+            frozen_atoms: out.frozen_atoms,
+            moved_atoms: out.moved_atoms,
+            md_time_ps: out.md_time_ps,
+            md_steps: out.md_steps,
+            settled: out.settled,
+            mean_residual_a: out.mapping.mean_residual_a,
+            max_residual_a: out.mapping.max_residual_a,
+            off_lattice: out.mapping.off_lattice.len(),
+            energy_change_ev: out.energy_mapped_ev - out.energy_initial_ev,
+            wall_s: t0.elapsed().as_secs_f64(),
+            md_wall_s: out.timings.md_s,
+        })
+    }
+}
