@@ -8,7 +8,7 @@ use kmc::sampler::SamplerKind;
 use kmc::scenario::LoadedScenario;
 use kmc::simulation::{Progress, RunOptions, Runner, Simulation, peak_memory_bytes};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -201,8 +201,9 @@ enum BenchCommand {
     },
     /// Events per second, ns per event and memory of a scenario's engine (no output files).
     Run {
-        /// Scenario file (.ron).
-        scenario: PathBuf,
+        /// Scenario files (.ron), timed one after the other in this process.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
         /// Events to time (default: the scenario's stop condition).
         #[arg(long)]
         events: Option<u64>,
@@ -408,58 +409,17 @@ fn dispatch(cmd: Command) -> Result<()> {
                 bench::run(&setup, &cases, |row| println!("{}", row.line()))?;
                 Ok(())
             }
-            BenchCommand::Run { scenario, events } => {
-                let loaded = LoadedScenario::from_file(&scenario)?;
-                let t0 = Instant::now();
-                let mut sim = Simulation::new(loaded).context("building the simulation")?;
-                let setup = t0.elapsed().as_secs_f64();
-                let sites = sim.state().lattice().n_sites();
-                let s = sim.scenario().clone();
-                let t1 = Instant::now();
-                let n = match events {
-                    Some(n) => sim.run_events(n),
-                    None => {
-                        let stop_t = s.stop.time_s.unwrap_or(f64::INFINITY);
-                        let stop_ev = s.stop.events.unwrap_or(u64::MAX);
-                        let stop_cov = s.stop.coverage_ml.unwrap_or(f64::INFINITY);
-                        let mut n = 0u64;
-                        while n < stop_ev && sim.deposited_ml() < stop_cov {
-                            let before = sim.counters().events();
-                            if !sim.run_until(stop_t.min(sim.time() + 1e9))
-                                && sim.counters().events() == before
-                            {
-                                break;
-                            }
-                            n = sim.counters().events();
-                            if sim.time() >= stop_t {
-                                break;
-                            }
-                        }
-                        n
+            BenchCommand::Run { scenarios, events } => {
+                let mut rows = Vec::new();
+                for scenario in &scenarios {
+                    rows.push((scenario, bench_run(scenario, events)?));
+                }
+                if rows.len() > 1 {
+                    println!("\n{:>12}  scenario", "events/s");
+                    for (scenario, rate) in rows {
+                        println!("{rate:>12.4e}  {}", scenario.display());
                     }
-                };
-                let wall = t1.elapsed().as_secs_f64();
-                let peak = peak_memory_bytes();
-                println!("scenario        {}", scenario.display());
-                println!(
-                    "sites           {sites} ({} layers allocated)",
-                    sim.state().lattice().layers()
-                );
-                println!("set-up          {setup:.3} s");
-                println!(
-                    "events          {n} ({} hops, {} depositions)",
-                    sim.counters().hops,
-                    sim.counters().deposited
-                );
-                println!("simulated time  {:.6e} s", sim.time());
-                println!("wall time       {wall:.3} s");
-                println!("events/s        {:.4e}", n as f64 / wall);
-                println!("ns/event        {:.1}", wall * 1e9 / n.max(1) as f64);
-                println!(
-                    "peak memory     {:.1} MB ({:.2} bytes/site)",
-                    peak as f64 / 1e6,
-                    peak as f64 / sites as f64
-                );
+                }
                 Ok(())
             }
         },
@@ -727,4 +687,69 @@ fn rates_build(scenario: PathBuf, save_every: f64, quiet: bool) -> anyhow::Resul
         eprintln!("failed: {e}");
     }
     Ok(())
+}
+
+/// Times one scenario's engine (`kmc bench run`); returns its events per second.
+fn bench_run(scenario: &Path, events: Option<u64>) -> anyhow::Result<f64> {
+    let loaded = LoadedScenario::from_file(scenario)?;
+    let t0 = Instant::now();
+    let mut sim = Simulation::new(loaded).context("building the simulation")?;
+    let setup = t0.elapsed().as_secs_f64();
+    let sites = sim.state().lattice().n_sites();
+    let s = sim.scenario().clone();
+    let t1 = Instant::now();
+    let n = match events {
+        Some(n) => sim.run_events(n),
+        None => {
+            let stop_t = s.stop.time_s.unwrap_or(f64::INFINITY);
+            let stop_ev = s.stop.events.unwrap_or(u64::MAX);
+            let stop_cov = s.stop.coverage_ml.unwrap_or(f64::INFINITY);
+            let mut n = 0u64;
+            while n < stop_ev && sim.deposited_ml() < stop_cov {
+                let before = sim.counters().events();
+                if !sim.run_until(stop_t.min(sim.time() + 1e9)) && sim.counters().events() == before
+                {
+                    break;
+                }
+                n = sim.counters().events();
+                if sim.time() >= stop_t {
+                    break;
+                }
+            }
+            n
+        }
+    };
+    let wall = t1.elapsed().as_secs_f64();
+    let peak = peak_memory_bytes();
+    println!("scenario        {}", scenario.display());
+    println!(
+        "sites           {sites} ({} layers allocated)",
+        sim.state().lattice().layers()
+    );
+    println!("set-up          {setup:.3} s");
+    println!(
+        "events          {n} ({} hops, {} depositions)",
+        sim.counters().hops,
+        sim.counters().deposited
+    );
+    println!("simulated time  {:.6e} s", sim.time());
+    println!("wall time       {wall:.3} s");
+    println!("events/s        {:.4e}", n as f64 / wall);
+    println!("ns/event        {:.1}", wall * 1e9 / n.max(1) as f64);
+    println!(
+        "peak memory     {:.1} MB ({:.2} bytes/site; process peak so far)",
+        peak as f64 / 1e6,
+        peak as f64 / sites as f64
+    );
+    if let Some(st) = sim.engine().model().eam_neb_stats() {
+        println!(
+            "EamNeb          {} rate requests ({} from the site memo), {} barrier pairs computed ({:.1} ms each), hit rate {:.4} %",
+            st.requests,
+            st.memo_hits,
+            st.pairs_computed,
+            1e3 * st.compute_seconds / st.pairs_computed.max(1) as f64,
+            100.0 * st.hit_rate()
+        );
+    }
+    Ok(n as f64 / wall)
 }

@@ -126,6 +126,14 @@ impl AnyRateModel {
             _ => Ok(None),
         }
     }
+
+    /// The EamNeb model's work counters (cache hits, saddle searches), if this is one.
+    pub fn eam_neb_stats(&self) -> Option<eam_neb::EamNebStats> {
+        match self {
+            AnyRateModel::EamNeb(m) => Some(m.stats()),
+            _ => None,
+        }
+    }
 }
 
 impl RateModel for AnyRateModel {

@@ -5,10 +5,15 @@
 //! The event's environment (the key) is placed in a small slab of the same lattice, periodic
 //! laterally (`size` in the lattice's size units) and open along the surface normal. Every
 //! site outside the key is filled by one rule, the same for every key: occupied by the
-//! substrate species if it lies in a layer *below* the lower end of the event, empty
-//! otherwise. So the slab is the substrate (`layers_below` full layers under the event's lower
-//! end, the bottom `fixed_layers` of them held fixed), with the key's atoms on and in it and
-//! nothing else. A key therefore fixes the slab completely, and the barrier is a pure function
+//! substrate species if it lies in a layer *below the upper end* of the event, empty
+//! otherwise. So the slab is the substrate (at least `layers_below` full layers under the
+//! event's lower end, the bottom `fixed_layers` of them held fixed; for an up or down hop also
+//! the layer of the lower end outside the key), with the key's atoms on and in it and nothing
+//! else. Filling up to the upper end (not the lower one) matters: key atoms in the upper end's
+//! layer would otherwise lose the support atoms that lie outside the key and slide off, making
+//! most up and down hops near steps look unstable. Key atoms at or above the upper end's layer
+//! that touch neither end (second neighbours) are held fixed at their sites for the same
+//! reason. A key therefore fixes the slab completely, and the barrier is a pure function
 //! of the key (the same key gives the same number to the last bit, whichever run or thread
 //! computes it).
 //!
@@ -195,6 +200,8 @@ pub struct SlabCase {
     pub state: State,
     /// Lowest layer of the slab's substrate (the fixed layers start here).
     pub bottom: usize,
+    /// First layer not filled outside the key (the upper end's layer).
+    pub fill_top: usize,
     /// The mover's site.
     pub origin: SiteRef,
     /// Event sites: `[b]` for a hop, `[v, t]` for an exchange.
@@ -336,10 +343,11 @@ impl Calculator {
         let (reads, sites, class, index) = self.keys.reference_reads(key.event_type);
         let lat = &self.lattice;
         let (nx, ny) = lat.grid();
-        let ends_dl = match ty.kind {
-            EventKind::Hop => sites[0].dl.min(0),
-            EventKind::Exchange => sites[1].dl.min(0),
+        let end_dl = match ty.kind {
+            EventKind::Hop => sites[0].dl,
+            EventKind::Exchange => sites[1].dl,
         };
+        let ends_dl = end_dl.min(0);
         let origin = (self.l_start..self.l_start + 4)
             .flat_map(|l| (0..ny).map(move |d| (l, (ny / 2 + d) % ny)))
             .map(|(l, y)| lat.site(nx / 2, y, l))
@@ -348,8 +356,11 @@ impl Calculator {
         // The substrate: `layers_below` full layers under the event's lower end.
         let l_low = (origin.l as i64 + ends_dl as i64) as usize;
         let bottom = l_low - self.slab.layers_below;
+        // Filled up to the layer below the upper end: every key atom in the upper end's layer
+        // then rests on full support outside the key, as it does on any terrace or island.
+        let fill_top = (origin.l as i64 + end_dl.max(0) as i64) as usize;
         let mut st = State::new(lat.clone());
-        for l in bottom..l_low {
+        for l in bottom..fill_top {
             for y in 0..ny {
                 for x in 0..nx {
                     st.place(&lat.site(x, y, l), self.bulk);
@@ -379,6 +390,12 @@ impl Calculator {
             }
         }
         let ev_sites = sites.iter().map(at).collect::<Result<Vec<_>>>()?;
+        // The ends are not in the key; the fill may have covered them.
+        for s in [&origin, &ev_sites[ev_sites.len() - 1]] {
+            if st.cell(s.idx).occupied() {
+                st.remove(s);
+            }
+        }
         seen.push(origin.idx);
         // The destination (an exchange's via site is part of the environment).
         seen.push(ev_sites[ev_sites.len() - 1].idx);
@@ -431,6 +448,7 @@ impl Calculator {
         Ok(SlabCase {
             state: st,
             bottom,
+            fill_top,
             origin,
             sites: ev_sites,
             kind: ty.kind,
@@ -487,8 +505,19 @@ impl Calculator {
             .map(|s| self.pot_species[st.species(s.idx) as usize])
             .collect();
         let mut init = System::new(site_pos.clone(), species, simbox, pot)?;
+        // Key atoms at or above the upper end's layer that touch neither end are held at
+        // their sites: outside the key nothing supports them, and letting them relax away would
+        // be an artefact of the cut, not a property of the event.
+        let ends: Vec<[f64; 3]> = std::iter::once(&case.origin)
+            .chain(&case.sites)
+            .map(|s| lat.position(s))
+            .collect();
+        let touch = 1.01 * lat.nn_distance();
         for (i, s) in sites.iter().enumerate() {
-            init.fixed[i] = (s.l as usize) < case.bottom + self.slab.fixed_layers;
+            let p = lat.position(s);
+            let frame = s.l as usize >= case.fill_top
+                && ends.iter().all(|e| dist_pbc(&simbox, p, *e) > touch);
+            init.fixed[i] = (s.l as usize) < case.bottom + self.slab.fixed_layers || frame;
         }
         let mut fin = init.clone();
         // Lattice site of every atom in the final state.

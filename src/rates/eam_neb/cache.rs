@@ -3,7 +3,7 @@
 //! ```ron
 //! // kmc EamNeb barrier cache. ...
 //! (
-//!     format: 1,
+//!     format: 2,
 //!     settings: (lattice: Fcc100, lattice_constant_a: 3.615, potential: "Zhou04(Cu)",
 //!                substrate: "Cu", slab: (...), neb: (...), key_radius_a: 3.615),
 //!     species: ["Cu"],
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Format version of the file.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Everything a barrier depends on besides its key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

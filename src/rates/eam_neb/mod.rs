@@ -267,6 +267,8 @@ pub struct EamNeb {
     immobile: u8,
     min_barrier: f64,
     exchange: bool,
+    /// Coordination number of the lattice.
+    z: usize,
     range: usize,
     cache_path: Option<PathBuf>,
     loaded_entries: usize,
@@ -377,6 +379,7 @@ impl EamNeb {
                 None => f64::NEG_INFINITY,
             },
             exchange: spec.exchange,
+            z: lattice.coordination(),
             range,
             cache_path: spec.cache_path(),
             loaded_entries: 0,
@@ -859,6 +862,13 @@ impl RateModel for EamNeb {
 
     fn site_rate(&mut self, state: &State, site: &SiteRef) -> f64 {
         self.stats.requests += 1;
+        // Most atoms the engine asks about after an event are buried (no empty neighbour, so
+        // no hop) or too well bound to move: answer those before building a signature.
+        let ca = state.cells()[site.idx];
+        if ca < 16 || (ca & 15) >= self.immobile || (!self.exchange && (ca & 15) as usize >= self.z)
+        {
+            return 0.0;
+        }
         let Some(sig) = self.signature(state, site) else {
             return self.site_rate_direct(state, site);
         };
