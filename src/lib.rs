@@ -10,11 +10,14 @@
 // Numeric kernels index several parallel arrays with one loop variable; iterator chains would hide that.
 #![allow(clippy::needless_range_loop)]
 
+pub mod api;
 pub mod catalog;
 pub mod contact;
 pub mod deposit;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "capi")]
+pub mod ffi;
 pub mod lattice;
 pub mod md;
 pub mod observe;

@@ -51,9 +51,11 @@ pub enum StopReason {
 /// A lattice KMC simulation.
 #[derive(Debug, Clone)]
 pub struct Simulation {
-    loaded: LoadedScenario,
-    engine: Engine<AnyRateModel, AnySampler>,
+    pub(crate) loaded: LoadedScenario,
+    pub(crate) engine: Engine<AnyRateModel, AnySampler>,
     coalescence: Option<CoalescenceContext>,
+    /// Observers registered through the library API (see [`crate::api`]).
+    pub(crate) observers: crate::api::Observers,
 }
 
 impl Simulation {
@@ -75,6 +77,7 @@ impl Simulation {
             loaded,
             engine,
             coalescence,
+            observers: Default::default(),
         })
     }
 
@@ -155,24 +158,15 @@ impl Simulation {
     }
 
     /// Executes up to `n` events (fewer if nothing can happen); returns how many ran.
+    /// Registered observers are called on their schedule (see [`crate::api`]).
     pub fn run_events(&mut self, n: u64) -> u64 {
-        let mut done = 0;
-        while done < n && self.engine.step_until(f64::INFINITY) == Step::Executed {
-            done += 1;
-        }
-        done
+        crate::api::run_events(self, n)
     }
 
     /// Runs until the clock reaches `time_s` (or nothing can happen); returns true if the time
-    /// was reached.
+    /// was reached. Registered observers are called on their schedule.
     pub fn run_until(&mut self, time_s: f64) -> bool {
-        loop {
-            match self.engine.step_until(time_s) {
-                Step::Executed => {}
-                Step::ReachedTime => return true,
-                Step::Idle => return false,
-            }
-        }
+        crate::api::run_until(self, time_s)
     }
 
     /// Replaces the occupancy by a species map (one byte per site, 0 = empty; a whole number

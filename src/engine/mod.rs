@@ -327,6 +327,14 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         Ok(())
     }
 
+    /// Replaces the rate model (e.g. by one defined outside the crate) and recomputes every
+    /// rate; the clock and counters are kept, a drawn event is discarded.
+    pub fn set_model(&mut self, model: M) {
+        self.range = model.interaction_range().min(crate::lattice::MAX_RANGE);
+        self.model = model;
+        self.rebuild_rates();
+    }
+
     /// Makes sure at least `layers` layers are allocated, so sites up there can be `apply`-ed.
     pub fn ensure_layers(&mut self, layers: usize) {
         self.state.ensure_layers(layers);

@@ -14,62 +14,80 @@ const HEADER: usize = 8 + 4 + 4 + 8 + 4;
 
 /// Writes `payload` to `path` (atomically).
 pub fn write<T: Serialize>(path: &Path, fingerprint: u32, payload: &T) -> Result<()> {
-    let body = postcard::to_stdvec(payload).map_err(|e| Error::Checkpoint {
+    let bytes = to_bytes(fingerprint, payload).map_err(|message| Error::Checkpoint {
         path: path.to_path_buf(),
-        message: format!("cannot encode: {e}"),
+        message,
     })?;
-    super::write::write_atomic(path, |w| {
-        w.write_all(MAGIC)?;
-        w.write_all(&VERSION.to_le_bytes())?;
-        w.write_all(&fingerprint.to_le_bytes())?;
-        w.write_all(&(body.len() as u64).to_le_bytes())?;
-        w.write_all(&crc32fast::hash(&body).to_le_bytes())?;
-        w.write_all(&body)
-    })
+    super::write::write_atomic(path, |w| w.write_all(&bytes))
 }
 
 /// Reads a checkpoint written for the scenario with `fingerprint`.
 pub fn read<T: DeserializeOwned>(path: &Path, fingerprint: u32) -> Result<T> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let err = |message: String| Error::Checkpoint {
+    from_bytes(&bytes, fingerprint).map_err(|message| Error::Checkpoint {
         path: path.to_path_buf(),
         message,
-    };
+    })
+}
+
+/// The checkpoint of `payload` as bytes (what [`write`] puts in the file), for callers that
+/// keep checkpoints in memory or hand them over (the C ABI, the Python module).
+pub fn to_bytes<T: Serialize>(
+    fingerprint: u32,
+    payload: &T,
+) -> std::result::Result<Vec<u8>, String> {
+    let body = postcard::to_stdvec(payload).map_err(|e| format!("cannot encode: {e}"))?;
+    let mut out = Vec::with_capacity(HEADER + body.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&fingerprint.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decodes checkpoint bytes written for the scenario with `fingerprint`; the error says what
+/// is wrong with them.
+pub fn from_bytes<T: DeserializeOwned>(
+    bytes: &[u8],
+    fingerprint: u32,
+) -> std::result::Result<T, String> {
     if bytes.len() < HEADER {
-        return Err(err(format!(
+        return Err(format!(
             "truncated: {} bytes, shorter than the {HEADER}-byte header",
             bytes.len()
-        )));
+        ));
     }
     if &bytes[..8] != MAGIC {
-        return Err(err("not a kmc checkpoint (bad magic number)".into()));
+        return Err("not a kmc checkpoint (bad magic number)".into());
     }
     let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
     let version = u32_at(8);
     if version != VERSION {
-        return Err(err(format!(
+        return Err(format!(
             "format version {version}, this kmc reads version {VERSION}"
-        )));
+        ));
     }
     let fp = u32_at(12);
     if fp != fingerprint {
-        return Err(err(format!(
+        return Err(format!(
             "written for a different scenario (fingerprint {fp:08x}, this scenario {fingerprint:08x}): \
              lattice, species, rates, deposition, sampler and seed must be unchanged to resume"
-        )));
+        ));
     }
     let len = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes")) as usize;
     let body = &bytes[HEADER..];
     if body.len() != len {
-        return Err(err(format!(
+        return Err(format!(
             "truncated or padded: payload has {} bytes, header says {len}",
             body.len()
-        )));
+        ));
     }
     if crc32fast::hash(body) != u32_at(24) {
-        return Err(err("corrupted: payload checksum does not match".into()));
+        return Err("corrupted: payload checksum does not match".into());
     }
-    postcard::from_bytes(body).map_err(|e| err(format!("corrupted: cannot decode payload: {e}")))
+    postcard::from_bytes(body).map_err(|e| format!("corrupted: cannot decode payload: {e}"))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 mod bond_counting;
 mod coordination;
+mod custom;
 pub mod eam_neb;
 mod table;
 
@@ -14,6 +15,7 @@ pub use bond_counting::{BondCount, BondCounting, BondCountingSpec, HopParams};
 pub use coordination::{
     CoordinationMetropolis, CoordinationMetropolisSpec, CoordinationParams, SiteEnergy,
 };
+pub use custom::{CloneRateModel, CustomRateModel};
 pub use eam_neb::{EamNeb, EamNebSpec, EamPotential};
 pub use table::{
     BarrierTable, BarrierTableFile, BarrierTableSpec, IN_PLANE_KEYS, INTERLAYER_N, KEY_SITES,
@@ -83,6 +85,8 @@ pub enum AnyRateModel {
     CoordinationMetropolis(CoordinationMetropolis),
     /// See [`BarrierTable`].
     BarrierTable(BarrierTable),
+    /// A model defined outside the crate (see [`CustomRateModel`]).
+    Custom(CustomRateModel),
     /// See [`EamNeb`].
     EamNeb(Box<EamNeb>),
 }
@@ -138,6 +142,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.name(),
             AnyRateModel::CoordinationMetropolis(m) => m.name(),
             AnyRateModel::BarrierTable(m) => m.name(),
+            AnyRateModel::Custom(m) => m.name(),
             AnyRateModel::EamNeb(m) => m.name(),
         }
     }
@@ -147,6 +152,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.interaction_range(),
             AnyRateModel::CoordinationMetropolis(m) => m.interaction_range(),
             AnyRateModel::BarrierTable(m) => m.interaction_range(),
+            AnyRateModel::Custom(m) => m.interaction_range(),
             AnyRateModel::EamNeb(m) => m.interaction_range(),
         }
     }
@@ -157,6 +163,7 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.site_events(state, site, out),
             AnyRateModel::CoordinationMetropolis(m) => m.site_events(state, site, out),
             AnyRateModel::BarrierTable(m) => m.site_events(state, site, out),
+            AnyRateModel::Custom(m) => m.site_events(state, site, out),
             AnyRateModel::EamNeb(m) => m.site_events(state, site, out),
         }
     }
@@ -167,14 +174,17 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BondCounting(m) => m.site_rate(state, site),
             AnyRateModel::CoordinationMetropolis(m) => m.site_rate(state, site),
             AnyRateModel::BarrierTable(m) => m.site_rate(state, site),
+            AnyRateModel::Custom(m) => m.site_rate(state, site),
             AnyRateModel::EamNeb(m) => m.site_rate(state, site),
         }
     }
 
     #[inline]
     fn prefetch(&mut self, state: &State, changed: &[SiteRef]) {
-        if let AnyRateModel::EamNeb(m) = self {
-            m.prefetch(state, changed)
+        match self {
+            AnyRateModel::EamNeb(m) => m.prefetch(state, changed),
+            AnyRateModel::Custom(m) => m.prefetch(state, changed),
+            _ => {}
         }
     }
 }

@@ -1,0 +1,187 @@
+use super::*;
+
+const SCENARIO: &str = r#"(
+    name: "api", seed: 7, temperature_k: 400.0, species: ["Cu", "Ag"],
+    lattice: (kind: Fcc100, lattice_constant_a: 3.615, size: (6, 6),
+              substrate_layers: 3, frozen_layers: 1),
+    rate_model: BondCounting((
+        species: { "Cu": (prefactor_hz: 1e13, barrier_ev: 0.48),
+                   "Ag": (prefactor_hz: 1e13, barrier_ev: 0.40) },
+        bonds_ev: [("Cu", "Cu", 0.25), ("Cu", "Ag", 0.22), ("Ag", "Ag", 0.20)])),
+    deposition: [(species: "Cu", flux_ml_per_s: 1.0), (species: "Ag", flux_ml_per_s: 0.5)],
+    stop: (coverage_ml: 1.0),
+)"#;
+
+fn sim() -> Simulation {
+    let mut s = Simulation::from_ron(SCENARIO).unwrap();
+    s.run_events(300);
+    s
+}
+
+#[test]
+fn atoms_round_trip_through_positions_keeps_the_occupancy() {
+    let mut s = sim();
+    let map = s.state().species_map();
+    let atoms = s.atoms();
+    assert_eq!(atoms.len() as u64, s.state().n_atoms());
+    // Thermal-like noise of 0.1 Å (well under the 0.64 Å off-lattice threshold) maps back.
+    let mut rng = crate::rng::rng_from_seed(3);
+    let mut noisy = atoms.clone();
+    for p in &mut noisy.positions_a {
+        for c in p.iter_mut() {
+            *c += 0.2 * (crate::rng::uniform(&mut rng) - 0.5);
+        }
+    }
+    // Reversed order: the mapping must not depend on the order atoms come in.
+    noisy.species.reverse();
+    noisy.positions_a.reverse();
+    let m = s.set_atoms(&noisy, &SetAtomsOptions::default()).unwrap();
+    assert!(m.off_lattice.is_empty() && m.max_residual_a < 0.2);
+    assert_eq!(s.state().species_map()[..map.len()], map[..]);
+    // The engine's rates match a recomputation after the hand-over.
+    let mut e = s.engine.clone();
+    assert_eq!(e.verify(), (0.0, true));
+}
+
+#[test]
+fn off_lattice_atoms_are_refused_with_their_index_or_accepted_on_request() {
+    let mut s = sim();
+    let before = s.state().species_map();
+    let mut atoms = s.atoms();
+    let nn = s.state().lattice().nn_distance();
+    atoms.positions_a[5][0] += 0.45 * nn; // a bridge position: no site within nn / 4
+    let err = s
+        .set_atoms(&atoms, &SetAtomsOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("atom 5 ") && err.contains("off the lattice"),
+        "{err}"
+    );
+    assert_eq!(
+        s.state().species_map(),
+        before,
+        "state changed by a refused hand-over"
+    );
+    let opts = SetAtomsOptions {
+        off_lattice: OffLatticePolicy::Accept,
+        ..Default::default()
+    };
+    let m = s.set_atoms(&atoms, &opts).unwrap();
+    assert_eq!(m.off_lattice.len(), 1);
+    assert!((m.off_lattice[0].distance_a - 0.45 * nn).abs() < 1e-9);
+}
+
+#[test]
+fn bad_atoms_are_errors() {
+    let mut s = sim();
+    let o = SetAtomsOptions::default();
+    let e = |r: Result<Mapping>| r.unwrap_err().to_string();
+    let a = Atoms::new(vec![3], vec![[0.0; 3]]);
+    assert!(e(s.set_atoms(&a, &o)).contains("valid ids are 1..=2 (Cu, Ag)"));
+    let a = Atoms::new(vec![1, 1], vec![[0.0; 3]]);
+    assert!(e(s.set_atoms(&a, &o)).contains("2 species but 1 positions"));
+    let a = Atoms::new(vec![1], vec![[f64::NAN, 0.0, 0.0]]);
+    assert!(e(s.set_atoms(&a, &o)).contains("non-finite"));
+}
+
+#[test]
+fn set_state_checks_the_lattice() {
+    let mut s = sim();
+    let mut st = s.state().clone();
+    let site = st.lattice().site(0, 0, 5);
+    if !st.cell(site.idx).occupied() {
+        st.place(&site, 2);
+    }
+    s.set_state(st.clone()).unwrap();
+    assert_eq!(s.state().species(site.idx), st.species(site.idx));
+    let other = State::new(
+        crate::lattice::Lattice::new(crate::lattice::LatticeKind::Fcc100, 3.615, [5, 6], 8)
+            .unwrap(),
+    );
+    assert!(s.set_state(other).unwrap_err().to_string().contains("grid"));
+}
+
+#[test]
+fn checkpoints_resume_bit_identically_and_refuse_damage() {
+    let mut a = sim();
+    let bytes = a.checkpoint().unwrap();
+    let dir = std::env::temp_dir().join(format!("kmc-api-ck-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("c.kmc");
+    a.save_checkpoint(&file).unwrap();
+    a.run_events(500);
+    let end = (a.observables(), a.state().species_map(), a.time());
+
+    for from_file in [false, true] {
+        let mut b = Simulation::from_ron(SCENARIO).unwrap();
+        if from_file {
+            b.load_checkpoint(&file).unwrap();
+        } else {
+            b.restore_checkpoint(&bytes).unwrap();
+        }
+        b.run_events(500);
+        assert_eq!((b.observables(), b.state().species_map(), b.time()), end);
+    }
+    let mut b = Simulation::from_ron(SCENARIO).unwrap();
+    let mut bad = bytes.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    let msg = b.restore_checkpoint(&bad).unwrap_err().to_string();
+    assert!(
+        msg.starts_with("checkpoint <buffer>") && msg.contains("checksum"),
+        "{msg}"
+    );
+    let other = SCENARIO.replace("seed: 7", "seed: 8");
+    let mut c = Simulation::from_ron(&other).unwrap();
+    assert!(
+        c.restore_checkpoint(&bytes)
+            .unwrap_err()
+            .to_string()
+            .contains("different scenario")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn observers_run_on_schedule_without_changing_the_trajectory() {
+    use std::sync::{Arc, Mutex};
+    let mut plain = Simulation::from_ron(SCENARIO).unwrap();
+    plain.run_until(0.005);
+    let mut s = Simulation::from_ron(SCENARIO).unwrap();
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let (t, e) = (times.clone(), events.clone());
+    let id = s
+        .add_observer(Every::Seconds(0.001), move |x: &Simulation| {
+            t.lock().unwrap().push(x.time())
+        })
+        .unwrap();
+    s.add_observer(Every::Events(7), move |x: &Simulation| {
+        e.lock().unwrap().push(x.counters().events())
+    })
+    .unwrap();
+    assert!(s.run_until(0.005));
+    assert_eq!(s.observables(), plain.observables());
+    assert_eq!(s.state().species_map(), plain.state().species_map());
+    let t = times.lock().unwrap().clone();
+    assert_eq!(t.len(), 5, "{t:?}");
+    for (k, x) in t.iter().enumerate() {
+        assert!((x - 0.001 * (k + 1) as f64).abs() < 1e-12, "{t:?}");
+    }
+    let ev = events.lock().unwrap().clone();
+    assert_eq!(ev.len() as u64, s.counters().events() / 7);
+    assert!(ev.iter().all(|n| n % 7 == 0));
+    assert!(s.remove_observer(id) && !s.remove_observer(id));
+    // A clone starts without observers.
+    let mut c = s.clone();
+    c.run_events(70);
+    assert_eq!(events.lock().unwrap().len(), ev.len());
+    assert!(
+        s.add_observer(Every::Events(0), |_: &Simulation| {})
+            .is_err()
+    );
+    assert!(
+        s.add_observer(Every::Seconds(-1.0), |_: &Simulation| {})
+            .is_err()
+    );
+}

@@ -1,0 +1,131 @@
+//! The C ABI: the header in the repository is what cbindgen makes of src/ffi.rs, and the C
+//! example compiles against it, links the C library (the `kmc-capi` crate, built here by
+//! `cargo build --release -p kmc-capi` into this target directory: the same build of kmc that
+//! `cargo build --release` uses), and runs clean under valgrind's memcheck where valgrind is
+//! installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn generate_header() -> String {
+    let config = cbindgen::Config::from_file(root().join("cbindgen.toml")).unwrap();
+    let mut out = Vec::new();
+    cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(root().join("src/ffi.rs"))
+        .generate()
+        .expect("cbindgen parses src/ffi.rs")
+        .write(&mut out);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn header_is_current() {
+    let fresh = generate_header();
+    let path = root().join("include/kmc.h");
+    if std::env::var_os("KMC_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let kept = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        kept == fresh,
+        "include/kmc.h is out of date with src/ffi.rs; regenerate it with \
+         `KMC_BLESS=1 cargo test --release --test capi header_is_current`"
+    );
+}
+
+/// Builds the C library; returns the directory holding `libkmc.so`.
+fn build_c_library() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // <target>/release/deps/capi-<hash>
+    let release = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    let target = release.parent().unwrap();
+    run(Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "kmc-capi",
+            "--target-dir",
+        ])
+        .arg(target)
+        .current_dir(root()));
+    assert!(
+        release.join("libkmc.so").exists(),
+        "no libkmc.so in {}",
+        release.display()
+    );
+    release
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn c_example_runs_clean() {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let lib = build_c_library();
+    let dir = std::env::temp_dir().join(format!("kmc-capi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("kmc_example");
+    run(Command::new(&cc)
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(root().join("examples/c/kmc_example.c"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(format!("-L{}", lib.display()))
+        .arg("-lkmc")
+        .arg("-lm")
+        .arg(format!("-Wl,-rpath,{}", lib.display())));
+    let scenario = root().join("examples/c/film.ron");
+    let out = run(Command::new(&exe)
+        .arg(&scenario)
+        .arg(&dir)
+        .current_dir(&dir));
+    assert!(out.contains("kmc_example: OK"), "{out}");
+
+    // Memory errors and leaks across the boundary (every allocation handed out is freed).
+    if have("valgrind") {
+        let out = run(Command::new("valgrind")
+            .args([
+                "--error-exitcode=97",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect",
+                "--show-leak-kinds=definite,indirect",
+            ])
+            .arg(&exe)
+            .arg(&scenario)
+            .arg(&dir)
+            .current_dir(&dir));
+        assert!(out.contains("kmc_example: OK"), "{out}");
+        assert!(out.contains("ERROR SUMMARY: 0 errors"), "{out}");
+    } else {
+        eprintln!(
+            "SKIPPED: valgrind is not installed, so the C example ran without a memory checker \
+             (apt-get install valgrind to check it)"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
