@@ -11,7 +11,7 @@
 //!
 //! On a contact (sites and atom counts of the two bodies known), a KMC runner does:
 //!
-//! ```ignore
+//! ```text
 //! let r = equivalent_radius_a(engine.state().lattice(), smaller_body_atoms);
 //! let spec = RegionSpec::for_contact(Centre::Site(contact_site), r, &eam);
 //! let params = RelaxParams { temperature_k, seed: contact_seed, ..scenario_relax_params };
