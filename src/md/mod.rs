@@ -9,6 +9,8 @@ pub mod bench;
 pub mod build;
 pub mod eam;
 pub mod integrate;
+#[cfg(feature = "lammps")]
+pub mod lammps;
 pub mod lj;
 pub mod mc;
 pub mod minimize;
@@ -22,6 +24,8 @@ pub mod traj;
 pub mod zhou04;
 
 pub use eam::{Eam, Funcfl, Setfl};
+#[cfg(feature = "lammps")]
+pub use lammps::{Lammps, LammpsSpec};
 pub use morse::Morse;
 pub use neighbor::{NeighborEntry, NeighborList};
 pub use zhou04::Zhou04;
