@@ -30,7 +30,7 @@ pub fn read<T: DeserializeOwned>(path: &Path, fingerprint: u32) -> Result<T> {
     })
 }
 
-/// The checkpoint of `payload` as bytes (what [`write`] puts in the file), for callers that
+/// The checkpoint of `payload` as bytes (what [`write()`] puts in the file), for callers that
 /// keep checkpoints in memory or hand them over (the C ABI, the Python module).
 pub fn to_bytes<T: Serialize>(
     fingerprint: u32,
