@@ -91,6 +91,15 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     out
 }
 
+/// `(t, y)` pairs of a column against time, without the rows where `y` was not recorded.
+fn finite_points(time: &[f64], v: &[f64]) -> Vec<(f64, f64)> {
+    time.iter()
+        .zip(v)
+        .filter(|(_, y)| y.is_finite())
+        .map(|(t, y)| (*t, *y))
+        .collect()
+}
+
 fn bounds(v: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     let (lo, hi) = v
         .filter(|x| x.is_finite())
@@ -227,12 +236,7 @@ pub fn write_plots(dir: &Path, series: &Series, species: &[String]) -> Result<Ve
             .map_err(|e| plot_err(&path, e))?;
         for (k, (label, v)) in counts.iter().enumerate() {
             let c = COLORS[k];
-            let data: Vec<(f64, f64)> = time
-                .iter()
-                .zip(v)
-                .filter(|(_, y)| y.is_finite())
-                .map(|(t, y)| (*t, *y))
-                .collect();
+            let data = finite_points(&time, v);
             chart
                 .draw_series(LineSeries::new(data, c.stroke_width(2)))
                 .map_err(|e| plot_err(&path, e))?
@@ -242,12 +246,7 @@ pub fn write_plots(dir: &Path, series: &Series, species: &[String]) -> Result<Ve
                 });
         }
         let c = COLORS[4];
-        let data: Vec<(f64, f64)> = time
-            .iter()
-            .zip(&covered)
-            .filter(|(_, y)| y.is_finite())
-            .map(|(t, y)| (*t, *y))
-            .collect();
+        let data = finite_points(&time, &covered);
         chart
             .draw_secondary_series(LineSeries::new(data, c.stroke_width(2)))
             .map_err(|e| plot_err(&path, e))?
@@ -292,12 +291,7 @@ pub fn write_plots(dir: &Path, series: &Series, species: &[String]) -> Result<Ve
             .map_err(|e| plot_err(&path, e))?;
         for (k, (name, v)) in fractions.iter().enumerate() {
             let c = COLORS[k % COLORS.len()];
-            let data: Vec<(f64, f64)> = time
-                .iter()
-                .zip(v)
-                .filter(|(_, y)| y.is_finite())
-                .map(|(t, y)| (*t, *y))
-                .collect();
+            let data = finite_points(&time, v);
             chart
                 .draw_series(LineSeries::new(data, c.stroke_width(2)))
                 .map_err(|e| plot_err(&path, e))?
