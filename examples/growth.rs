@@ -5,12 +5,12 @@
 //! cargo run --release --example growth [coverage_ml]
 //! ```
 
-use kmc::api::{Every, Simulation};
+use kmc::sim::{Every, Simulation};
 use kmc::deposit::AtomDepositionSpec;
 use kmc::observe::Observables;
 use kmc::rates::{BondCount, BondCountingSpec, HopParams, RateModelSpec};
 use kmc::scenario::locate::parse_ron;
-use kmc::scenario::{Scenario, StopSpec};
+use kmc::scenario::{Scenario, Stop};
 use std::sync::mpsc;
 
 fn main() -> Result<(), kmc::Error> {
@@ -53,7 +53,7 @@ fn main() -> Result<(), kmc::Error> {
         landing: Default::default(),
         funnelling: true,
     });
-    scenario.stop = StopSpec {
+    scenario.stop = Stop {
         coverage_ml: Some(coverage_ml),
         ..Default::default()
     };
@@ -67,9 +67,9 @@ fn main() -> Result<(), kmc::Error> {
 
     // Flux 1 ML/s: the coverage target is reached at t = coverage_ml seconds.
     let half = coverage_ml / 2.0;
-    sim.run_until(half);
+    sim.run_until(half)?;
     let checkpoint = sim.checkpoint()?;
-    sim.run_until(coverage_ml);
+    sim.run_until(coverage_ml)?;
 
     println!("time_s,coverage_ml,mean_height_ml,roughness_ml,islands");
     for o in rx.try_iter() {
@@ -82,7 +82,7 @@ fn main() -> Result<(), kmc::Error> {
     // Resuming from the half-way checkpoint reproduces the end state exactly.
     let mut again = sim.clone();
     again.restore_checkpoint(&checkpoint)?;
-    again.run_until(coverage_ml);
+    again.run_until(coverage_ml)?;
     assert_eq!(again.observables(), end);
     eprintln!(
         "{} events, {} atoms in all, {} islands; resumed run identical",

@@ -13,8 +13,8 @@
 //!   z = 0, the periodic box from the origin, see [`kmc_get_box`]); species ids are 1-based
 //!   indices into the scenario's species list.
 
-use crate::api::{Atoms, OffLatticePolicy, SetAtomsOptions, Simulation};
 use crate::error::Error;
+use crate::sim::{Atoms, OffLatticePolicy, OutputOptions, SetAtomsOptions, Simulation, StopReason};
 use crate::state::MAX_SPECIES;
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char};
@@ -255,8 +255,80 @@ pub unsafe extern "C" fn kmc_simulation_free(sim: *mut KmcSimulation) {
     }
 }
 
+/// Why [`kmc_run`] stopped.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KmcStopReason {
+    /// The simulated-time limit.
+    Time = 0,
+    /// The deposited-coverage limit.
+    Coverage = 1,
+    /// The event-count limit.
+    Events = 2,
+    /// Nothing can happen any more (total rate zero).
+    Idle = 3,
+    /// A film component spans the box.
+    Percolated = 4,
+}
+
+impl From<StopReason> for KmcStopReason {
+    fn from(r: StopReason) -> Self {
+        match r {
+            StopReason::Time => KmcStopReason::Time,
+            StopReason::Coverage => KmcStopReason::Coverage,
+            StopReason::Events => KmcStopReason::Events,
+            StopReason::Idle => KmcStopReason::Idle,
+            StopReason::Percolated => KmcStopReason::Percolated,
+        }
+    }
+}
+
+/// Writes the simulation's output files into the directory `dir` (created if missing), as
+/// `kmc run --out dir` does: `series.csv`, snapshots, particle tables, plots and
+/// `summary.json` at the end of [`kmc_run`]; `checkpoint.kmc` every `checkpoint_every`
+/// events and at the end (0: the scenario's `output.checkpoint_every_events`, if any).
+///
+/// # Safety
+/// `sim` is a live handle; `dir` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kmc_set_output(
+    sim: *mut KmcSimulation,
+    dir: *const c_char,
+    checkpoint_every: u64,
+) -> KmcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let (h, dir) = unsafe { (handle(sim)?, utf8(dir, "dir")?) };
+        let opts = OutputOptions {
+            checkpoint_every: (checkpoint_every > 0).then_some(checkpoint_every),
+        };
+        Ok(h.sim.set_output(dir, opts)?)
+    })
+}
+
+/// Runs to the scenario's `stop` (the run `kmc run` does: contacts relaxed, series sampled,
+/// then the final row and, with [`kmc_set_output`], the output files); `*reason` (may be
+/// null) receives why it stopped.
+///
+/// # Safety
+/// `sim` is a live handle; `reason` is null or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kmc_run(sim: *mut KmcSimulation, reason: *mut KmcStopReason) -> KmcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let h = unsafe { handle(sim) }?;
+        let summary = h.sim.run()?;
+        if !reason.is_null() {
+            // SAFETY: non-null and writable.
+            unsafe { *reason = summary.stop_reason.into() };
+        }
+        Ok(())
+    })
+}
+
 /// Executes up to `n` events; `*executed` (may be null) receives how many ran (fewer if
-/// nothing can happen any more).
+/// nothing can happen any more). Does not consult the scenario's `stop` (see [`kmc_run`]);
+/// contacts are relaxed and the series sampled as in [`kmc_run`].
 ///
 /// # Safety
 /// `sim` is a live handle; `executed` is null or writable.
@@ -269,7 +341,7 @@ pub unsafe extern "C" fn kmc_run_events(
     guard(|| {
         // SAFETY: the caller's contract.
         let h = unsafe { handle(sim) }?;
-        let done = h.sim.run_events(n);
+        let done = h.sim.run_events(n)?;
         if !executed.is_null() {
             // SAFETY: non-null and writable.
             unsafe { *executed = done };
@@ -279,7 +351,8 @@ pub unsafe extern "C" fn kmc_run_events(
 }
 
 /// Runs until the simulated clock reaches `time_s`; `*reached` (may be null) is 1 if it did,
-/// 0 if nothing could happen any more before.
+/// 0 if nothing could happen any more before. Does not consult the scenario's `stop`;
+/// otherwise as [`kmc_run_events`].
 ///
 /// # Safety
 /// `sim` is a live handle; `reached` is null or writable.
@@ -295,7 +368,7 @@ pub unsafe extern "C" fn kmc_run_until(
         if time_s.is_nan() {
             return Err(fail(KmcStatus::InvalidArgument, "time_s is NaN"));
         }
-        let ok = h.sim.run_until(time_s);
+        let ok = h.sim.run_until(time_s)?;
         if !reached.is_null() {
             // SAFETY: non-null and writable.
             unsafe { *reached = ok as i32 };

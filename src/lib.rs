@@ -3,14 +3,17 @@
 //! Atoms and whole nanoparticles land on a substrate, diffuse by thermally activated hops, meet
 //! and coalesce. The library is the product; the `kmc` binary is a thin client over it.
 //!
-//! Layout (see `DESIGN` in the repository): [`lattice`] geometry and site indexing, [`sampler`]
-//! rejection-free rate samplers, [`md`] the embedded molecular-dynamics engine.
+//! Layout, bottom to top (a module uses only what is below it): base ([`units`], [`error`],
+//! [`rng`]); [`lattice`], [`state`] and [`sampler`]; [`md`] the embedded molecular-dynamics
+//! engine; [`engine`] one event step with [`catalog`], [`deposit`] and contact tracking;
+//! [`rates`] the rate models; [`particle`] particles; [`relax`] the embedded MD relaxer;
+//! [`observe`] observables; [`scenario`] the input; [`sim`] the simulation and its one run
+//! loop, which the CLI, C (`ffi`) and Python drive.
 
 #![warn(missing_docs)]
 // Numeric kernels index several parallel arrays with one loop variable; iterator chains would hide that.
 #![allow(clippy::needless_range_loop)]
 
-pub mod api;
 pub mod catalog;
 pub mod contact;
 pub mod deposit;
@@ -27,7 +30,7 @@ pub mod relax;
 pub mod rng;
 pub mod sampler;
 pub mod scenario;
-pub mod simulation;
+pub mod sim;
 pub mod state;
 pub mod units;
 

@@ -2,7 +2,7 @@
 
 use kmc::rates::AnyRateModel;
 use kmc::scenario::LoadedScenario;
-use kmc::simulation::Simulation;
+use kmc::sim::Simulation;
 use std::path::Path;
 
 fn scenario(cache: &Path, seed: u64) -> LoadedScenario {
@@ -31,7 +31,7 @@ fn scenario(cache: &Path, seed: u64) -> LoadedScenario {
 
 fn run(cache: &Path, seed: u64) -> (Vec<u8>, u64, u64, usize) {
     let mut sim = Simulation::new(scenario(cache, seed)).unwrap();
-    assert_eq!(sim.run_events(400), 400);
+    assert_eq!(sim.run_events(400).unwrap(), 400);
     let AnyRateModel::EamNeb(m) = sim.engine().model() else {
         panic!("EamNeb expected")
     };

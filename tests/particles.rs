@@ -4,7 +4,8 @@
 
 use kmc::engine::{Engine, Source, Step};
 use kmc::lattice::{Lattice, LatticeKind};
-use kmc::particle::relaxer::{ContactRelaxer, RelaxSpec};
+use kmc::relax::RelaxSpec;
+use kmc::sim::relaxer::ContactRelaxer;
 use kmc::particle::{
     Composition, ParticleDeposition, ParticleDepositionSpec, ResolvedComposition, Shape,
     SizeDistribution,
@@ -13,7 +14,7 @@ use kmc::rates::*;
 use kmc::rng::rng_from_seed;
 use kmc::sampler::{AnySampler, SamplerKind};
 use kmc::scenario::LoadedScenario;
-use kmc::simulation::Simulation;
+use kmc::sim::Simulation;
 use kmc::state::State;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -132,7 +133,7 @@ fn particles_wider_than_the_box_are_counted_and_explained() {
         stop: (events: 300),
     )"#;
     let mut sim = Simulation::new(LoadedScenario::from_text(text.into(), None).unwrap()).unwrap();
-    assert_eq!(sim.run_events(300), 300);
+    assert_eq!(sim.run_events(300).unwrap(), 300);
     let c = sim.counters();
     assert_eq!(c.particles_deposited + c.particles_unplaceable, 300);
     assert!(

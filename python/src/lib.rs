@@ -1,7 +1,7 @@
 //! Python bindings of kmc (`import kmc`): the simulation with numpy arrays for atoms, ASE
 //! conversion, kmc's EAM energies, and the rate samplers for benchmarking.
 
-use kmc::api::{Atoms, Every, OffLatticePolicy, SetAtomsOptions, Simulation as Sim};
+use kmc::sim::{Atoms, Every, OffLatticePolicy, SetAtomsOptions, Simulation as Sim};
 use kmc::md::neighbor::NeighborList;
 use kmc::md::{Configuration, Eam, Evaluation, Potential, SimBox};
 use kmc::rng::{KmcRng, rng_from_seed};
@@ -39,7 +39,7 @@ struct PyObserver {
     error: Arc<Mutex<Option<PyErr>>>,
 }
 
-impl kmc::api::Observer for PyObserver {
+impl kmc::sim::Observer for PyObserver {
     fn observe(&mut self, sim: &Sim) {
         Python::attach(|py| {
             let res = observables_dict(py, sim).and_then(|d| self.callback.call1(py, (d,)));
@@ -120,24 +120,60 @@ impl PySimulation {
         Sim::from_ron(text).map(Self::wrap).map_err(err)
     }
 
-    /// Executes up to `n` events; returns how many ran.
+    /// Executes up to `n` events; returns how many ran. Does not consult the scenario's
+    /// `stop` (see `run`); contacts are relaxed and the series sampled as in `run`.
     fn run_events(&self, n: u64) -> PyResult<u64> {
         // Runs hold the GIL: observers call back into Python, and a second Python thread
         // waiting for this simulation's lock with the GIL held would otherwise deadlock.
         let done = self.lock().run_events(n);
         self.raise_observer_error()?;
-        Ok(done)
+        done.map_err(err)
     }
 
     /// Runs until the clock reaches `time_s`; returns False if nothing could happen any more
-    /// before.
+    /// before. Does not consult the scenario's `stop`; otherwise as `run_events`.
     fn run_until(&self, time_s: f64) -> PyResult<bool> {
         if time_s.is_nan() {
             return Err(PyValueError::new_err("time_s is NaN"));
         }
         let reached = self.lock().run_until(time_s);
         self.raise_observer_error()?;
-        Ok(reached)
+        reached.map_err(err)
+    }
+
+    /// Runs to the scenario's `stop`, as `kmc run` does (contacts relaxed, series sampled,
+    /// then the final row and, after `set_output`, the output files); returns the summary
+    /// (the content of `summary.json`) as a dict.
+    fn run<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let summary = self.lock().run();
+        self.raise_observer_error()?;
+        let json = serde_json::to_string(&summary.map_err(err)?)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        py.import("json")?.call_method1("loads", (json,))
+    }
+
+    /// Writes the output files into `dir` (created if missing), as `kmc run --out dir` does;
+    /// `checkpoint_every` events between checkpoints (default: the scenario's).
+    #[pyo3(signature = (dir, checkpoint_every=None))]
+    fn set_output(&self, dir: PathBuf, checkpoint_every: Option<u64>) -> PyResult<()> {
+        let opts = kmc::sim::OutputOptions { checkpoint_every };
+        self.lock().set_output(dir, opts).map_err(err)
+    }
+
+    /// The rows of `series.csv` recorded so far, header first.
+    #[getter]
+    fn series(&self) -> Vec<String> {
+        let s = self.lock();
+        std::iter::once(s.series_header().to_string())
+            .chain(s.series_rows().iter().cloned())
+            .collect()
+    }
+
+    /// The rows of `contacts.csv` recorded so far (one per contact, with the relaxer's
+    /// fields where contacts are relaxed).
+    #[getter]
+    fn contacts(&self) -> Vec<String> {
+        self.lock().contact_rows().to_vec()
     }
 
     /// Simulated time, s.
@@ -296,7 +332,7 @@ impl PySimulation {
 
     /// Unregisters an observer; returns False if it was not registered.
     fn remove_observer(&self, id: u64) -> bool {
-        self.lock().remove_observer(kmc::api::ObserverId(id))
+        self.lock().remove_observer(kmc::sim::ObserverId(id))
     }
 
     /// An independent copy (without observers).

@@ -22,7 +22,6 @@
 //! otherwise. A core–shell particle with shell thickness `t` has shell-species atoms where
 //! depth < t and core-species atoms where depth ≥ t.
 
-pub mod relaxer;
 pub mod source;
 pub mod template;
 

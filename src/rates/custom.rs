@@ -21,7 +21,7 @@ impl<T: RateModel + Clone + 'static> CloneRateModel for T {
 
 /// A user's rate model, boxed (one virtual call per rate; the built-in models stay enum
 /// dispatched). Built with [`CustomRateModel::new`] and installed with
-/// [`Simulation::set_rate_model`](crate::simulation::Simulation::set_rate_model).
+/// [`Simulation::set_rate_model`](crate::sim::Simulation::set_rate_model).
 pub struct CustomRateModel(Box<dyn CloneRateModel>);
 
 impl CustomRateModel {

@@ -52,6 +52,8 @@
 
 mod assign;
 pub mod bench;
+mod spec;
+pub use spec::{RelaxPotential, RelaxSpec};
 
 use std::time::Instant;
 

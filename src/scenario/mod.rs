@@ -48,12 +48,12 @@ pub struct Scenario {
     /// The embedded MD relaxer run on every contact of a run that tracks contacts
     /// (on by default with the Zhou 2004 EAM; `None` disables it).
     #[serde(default = "default_relax")]
-    pub relax: Option<crate::particle::relaxer::RelaxSpec>,
+    pub relax: Option<crate::relax::RelaxSpec>,
     /// Rate sampler.
     #[serde(default)]
     pub sampler: SamplerKind,
     /// When the run ends (the first condition met).
-    pub stop: StopSpec,
+    pub stop: Stop,
     /// What is written, and how often.
     #[serde(default)]
     pub output: OutputSpec,
@@ -137,7 +137,7 @@ pub struct ContactSpec {
     pub min_atoms: u32,
 }
 
-fn default_relax() -> Option<crate::particle::relaxer::RelaxSpec> {
+fn default_relax() -> Option<crate::relax::RelaxSpec> {
     Some(Default::default())
 }
 
@@ -157,7 +157,7 @@ impl Default for ContactSpec {
 /// Stop conditions; the run ends at the first one met, or when nothing can happen any more.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StopSpec {
+pub struct Stop {
     /// Simulated time in s.
     #[serde(default)]
     pub time_s: Option<f64>,
@@ -171,6 +171,24 @@ pub struct StopSpec {
     /// the periodic box along x or y (particle runs).
     #[serde(default)]
     pub percolated: bool,
+}
+
+impl Stop {
+    /// Checks the values (a time or coverage that is negative or not finite can never be
+    /// met); `field` names the stop in messages (`stop`, or a CLI flag's context).
+    pub fn validate(&self, field: &str) -> Result<()> {
+        for (v, f) in [(self.time_s, "time_s"), (self.coverage_ml, "coverage_ml")] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(Error::field(
+                        format!("{field}.{f}"),
+                        format!("must be a non-negative number, got {v}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Snapshot file formats.
@@ -512,19 +530,7 @@ impl Scenario {
                 "needs a run that tracks contacts (particles, or contacts: (always: true))",
             ));
         }
-        for (v, f) in [
-            (s.time_s, "stop.time_s"),
-            (s.coverage_ml, "stop.coverage_ml"),
-        ] {
-            if let Some(v) = v {
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(Error::field(
-                        f,
-                        format!("must be a non-negative number, got {v}"),
-                    ));
-                }
-            }
-        }
+        s.validate("stop")?;
         let o = &self.output;
         for (v, f) in [
             (o.series_every_s, "output.series_every_s"),
@@ -619,7 +625,7 @@ impl Scenario {
     /// physics.
     pub fn physics_fingerprint(&self) -> u32 {
         let mut s = self.clone();
-        s.stop = StopSpec::default();
+        s.stop = Stop::default();
         s.output = OutputSpec::default();
         s.name = String::new();
         let text = ron::to_string(&s).unwrap_or_default();

@@ -16,7 +16,7 @@ const GOOD: &str = r#"(
 
 fn err(text: &str) -> String {
     match LoadedScenario::from_text(text.to_string(), Some("s.ron".into())) {
-        Ok(l) => crate::simulation::Simulation::new(l)
+        Ok(l) => crate::sim::Simulation::new(l)
             .map(|_| ())
             .unwrap_err()
             .to_string(),

@@ -69,11 +69,9 @@
 pub mod barrier;
 pub mod cache;
 pub mod key;
-mod warm;
 
 pub use barrier::{Calculation, Calculator, Entry, NebSpec, SlabCase, SlabSpec, Status};
 pub use key::{EnvKey, EventKind, EventType, KeyTables};
-pub use warm::{WarmProgress, WarmSummary, warm_cache};
 
 use super::{RateModel, positive};
 use crate::catalog::Event;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::relax::Mapping;
 
 const SCENARIO: &str = r#"(
     name: "api", seed: 7, temperature_k: 400.0, species: ["Cu", "Ag"],
@@ -14,7 +15,7 @@ const SCENARIO: &str = r#"(
 
 fn sim() -> Simulation {
     let mut s = Simulation::from_ron(SCENARIO).unwrap();
-    s.run_events(300);
+    s.run_events(300).unwrap();
     s
 }
 
@@ -110,7 +111,7 @@ fn checkpoints_resume_bit_identically_and_refuse_damage() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("c.kmc");
     a.save_checkpoint(&file).unwrap();
-    a.run_events(500);
+    a.run_events(500).unwrap();
     let end = (a.observables(), a.state().species_map(), a.time());
 
     for from_file in [false, true] {
@@ -120,7 +121,7 @@ fn checkpoints_resume_bit_identically_and_refuse_damage() {
         } else {
             b.restore_checkpoint(&bytes).unwrap();
         }
-        b.run_events(500);
+        b.run_events(500).unwrap();
         assert_eq!((b.observables(), b.state().species_map(), b.time()), end);
     }
     let mut b = Simulation::from_ron(SCENARIO).unwrap();
@@ -146,7 +147,7 @@ fn checkpoints_resume_bit_identically_and_refuse_damage() {
 fn observers_run_on_schedule_without_changing_the_trajectory() {
     use std::sync::{Arc, Mutex};
     let mut plain = Simulation::from_ron(SCENARIO).unwrap();
-    plain.run_until(0.005);
+    plain.run_until(0.005).unwrap();
     let mut s = Simulation::from_ron(SCENARIO).unwrap();
     let times = Arc::new(Mutex::new(Vec::new()));
     let events = Arc::new(Mutex::new(Vec::new()));
@@ -160,7 +161,7 @@ fn observers_run_on_schedule_without_changing_the_trajectory() {
         e.lock().unwrap().push(x.counters().events())
     })
     .unwrap();
-    assert!(s.run_until(0.005));
+    assert!(s.run_until(0.005).unwrap());
     assert_eq!(s.observables(), plain.observables());
     assert_eq!(s.state().species_map(), plain.state().species_map());
     let t = times.lock().unwrap().clone();
@@ -174,7 +175,7 @@ fn observers_run_on_schedule_without_changing_the_trajectory() {
     assert!(s.remove_observer(id) && !s.remove_observer(id));
     // A clone starts without observers.
     let mut c = s.clone();
-    c.run_events(70);
+    c.run_events(70).unwrap();
     assert_eq!(events.lock().unwrap().len(), ev.len());
     assert!(
         s.add_observer(Every::Events(0), |_: &Simulation| {})

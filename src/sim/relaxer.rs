@@ -1,6 +1,6 @@
-//! Contacts handed to the embedded MD relaxer during a KMC run.
+//! The contact hook: contacts handed to the embedded MD relaxer during a KMC run.
 //!
-//! On every contact the runner calls [`ContactRelaxer::relax`]: the region is a sphere around
+//! On every contact the run loop calls [`ContactRelaxer::relax`]: the region is a sphere around
 //! the contact point of [`CONTACT_RADIUS_FACTOR`] × the equivalent radius of the smaller body
 //! (a particle's size is its atom count on arrival; the film counts as infinite), plus a frozen
 //! shell of one potential cutoff ([`RegionSpec::for_contact`]); [`relax_contact`] runs Langevin
@@ -10,7 +10,7 @@
 //! the engine recomputes the rates around every touched site.
 //!
 //! **Reproducibility.** The MD noise of contact `k` is seeded from `rng_stream(seed ^ SALT, k)`,
-//! `k` counting contacts from the start of the simulation, so a run resumed from a checkpoint
+//! `k` the contact's number in the tracker's count since the start of the simulation, so a run resumed from a checkpoint
 //! relaxes each contact exactly as the uninterrupted run did. Forces above the EAM's parallel
 //! threshold are summed in chunks fixed by the atom count, so results do not depend on threads.
 //!
@@ -20,136 +20,21 @@
 use crate::contact::{Contact, ContactKind, ContactTracker};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::md::{Eam, zhou04};
+use crate::md::Eam;
 use crate::rates::RateModel;
 use crate::relax::{
-    CONTACT_RADIUS_FACTOR, Centre, RegionSpec, RelaxParams, SpeciesMap, cut_region,
+    CONTACT_RADIUS_FACTOR, Centre, RegionSpec, RelaxParams, RelaxSpec, SpeciesMap, cut_region,
     equivalent_radius_a, relax_contact,
 };
 use crate::rng::rng_stream;
 use crate::sampler::RateSampler;
-use crate::state::MAX_SPECIES;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// Separates the relaxer's random streams from the other streams of the same seed.
 const SALT: u64 = 0x5245_4C41_5845_5221;
-
-/// The potential the relaxer uses.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub enum RelaxPotential {
-    /// The Zhou–Johnson–Wadley 2004 EAM for the scenario's species (each must be one of its
-    /// 16 elements).
-    #[default]
-    Zhou04,
-    /// A LAMMPS `eam/alloy` setfl file (relative to the scenario file) providing every species.
-    Setfl(PathBuf),
-}
-
-/// Scenario settings of the contact relaxer (`relax: Some((..))`; `relax: None` disables it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RelaxSpec {
-    /// Interatomic potential.
-    pub potential: RelaxPotential,
-    /// Longest MD run per contact.
-    pub md_time_ps: f64,
-    /// MD runs at least this long before early stopping may end it.
-    pub min_md_time_ps: f64,
-    /// Stop the MD once the lattice occupancy has settled (see [`crate::relax`]).
-    pub early_stop: bool,
-    /// Bath temperature; the scenario's if absent.
-    pub temperature_k: Option<f64>,
-    /// Fixed radius of the mobile sphere; by default one equivalent radius of the smaller body.
-    pub region_radius_a: Option<f64>,
-    /// Upper bound on the mobile sphere's radius (caps the cost of contacts of big bodies).
-    pub max_region_radius_a: Option<f64>,
-    /// Atom count from which the EAM forces run on several threads.
-    pub parallel_threshold: usize,
-}
-
-impl Default for RelaxSpec {
-    fn default() -> Self {
-        let p = RelaxParams::default();
-        RelaxSpec {
-            potential: RelaxPotential::Zhou04,
-            md_time_ps: p.md_time_ps,
-            min_md_time_ps: p.min_md_time_ps,
-            early_stop: p.early_stop,
-            temperature_k: None,
-            region_radius_a: None,
-            max_region_radius_a: None,
-            // Contact regions hold 10^3..10^4 atoms; below ~1000 the thread hand-off costs
-            // more than it saves.
-            parallel_threshold: 1024,
-        }
-    }
-}
-
-impl RelaxSpec {
-    /// Checks values (field paths under `relax`) and that every species has a potential.
-    pub fn validate(&self, species: &[String]) -> Result<()> {
-        for (name, v) in [
-            ("relax.md_time_ps", self.md_time_ps),
-            ("relax.min_md_time_ps", self.min_md_time_ps),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::field(
-                    name,
-                    format!("must be a non-negative number of ps, got {v}"),
-                ));
-            }
-        }
-        for (name, v) in [
-            ("relax.temperature_k", self.temperature_k),
-            ("relax.region_radius_a", self.region_radius_a),
-            ("relax.max_region_radius_a", self.max_region_radius_a),
-        ] {
-            if let Some(v) = v {
-                if !(v.is_finite() && v > 0.0) {
-                    return Err(Error::field(
-                        name,
-                        format!("must be a positive number, got {v}"),
-                    ));
-                }
-            }
-        }
-        if species.len() > MAX_SPECIES {
-            return Ok(()); // reported by the scenario's own species check
-        }
-        if self.potential == RelaxPotential::Zhou04 {
-            for (k, s) in species.iter().enumerate() {
-                if zhou04::element(s).is_err() {
-                    let known: Vec<&str> =
-                        zhou04::table().iter().map(|e| e.name.as_str()).collect();
-                    return Err(Error::field(
-                        format!("species[{k}]"),
-                        format!(
-                            "no potential for `{s}`: the contact relaxer's default potential, the \
-                             Zhou 2004 EAM, covers {}; give relax: Some((potential: Setfl(\"file\"))) \
-                             or disable the relaxer with relax: None",
-                            known.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Builds the potential (a relative setfl path is resolved against `base_dir`).
-    fn build_potential(&self, species: &[String], base_dir: &Path) -> Result<Eam> {
-        match &self.potential {
-            RelaxPotential::Zhou04 => {
-                let names: Vec<&str> = species.iter().map(String::as_str).collect();
-                Eam::from_setfl(&zhou04::setfl(&names)?)
-            }
-            RelaxPotential::Setfl(path) => Eam::read_setfl(base_dir.join(path)),
-        }
-    }
-}
 
 /// What one relaxation did (one row of `contacts.csv`, plus its wall time).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,10 +5,10 @@
 //! exactly the keys this run met, and finds all of them cached. (A different seed or a longer
 //! run may meet a few new keys; they are computed on the spot.)
 
-use super::{EamNebStats, Status};
+use super::Simulation;
 use crate::error::{Error, Result};
 use crate::rates::AnyRateModel;
-use crate::simulation::Simulation;
+use crate::rates::eam_neb::{EamNebStats, Status};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -68,10 +68,6 @@ pub fn warm_cache(
             ));
         }
     };
-    let sc = sim.scenario().clone();
-    let stop_t = sc.stop.time_s.unwrap_or(f64::INFINITY);
-    let stop_ev = sc.stop.events.unwrap_or(u64::MAX);
-    let stop_cov = sc.stop.coverage_ml.unwrap_or(f64::INFINITY);
     let start = Instant::now();
     let mut last_save = Instant::now();
     let stats_of = |sim: &Simulation| match sim.engine().model() {
@@ -82,44 +78,32 @@ pub fn warm_cache(
         AnyRateModel::EamNeb(m) => m.save(),
         _ => unreachable!("checked above"),
     };
+    // The run loop itself, to the scenario's stop, in slices of events so that progress is
+    // reported and the cache saved between them; relaxations and samples happen as in
+    // `kmc run`, so the keys met are the run's keys.
     loop {
-        let c = sim.counters().events();
-        let frac = [
-            sim.time() / stop_t,
-            c as f64 / stop_ev as f64,
-            sim.deposited_ml() / stop_cov,
-        ]
-        .into_iter()
-        .filter(|f| f.is_finite())
-        .fold(0.0, f64::max);
         let (stats, entries) = stats_of(sim);
         progress(&WarmProgress {
-            fraction: frac.min(1.0),
-            events: c,
+            fraction: sim.stop().fraction(sim),
+            events: sim.counters().events(),
             entries,
             stats,
         });
-        if c >= stop_ev || sim.deposited_ml() >= stop_cov || sim.time() >= stop_t {
+        if sim.run_slice(2000)?.is_some() {
             break;
-        }
-        let before = sim.counters().events();
-        if stop_t.is_finite() && stop_ev == u64::MAX {
-            // In slices of simulated time, never past the stop time (the real run stops there).
-            let idle = !sim.run_until((sim.time() + stop_t / 500.0).min(stop_t));
-            if idle && sim.counters().events() == before {
-                break;
-            }
-        } else {
-            sim.run_events((stop_ev - c).min(2000));
-            if sim.counters().events() == before {
-                break;
-            }
         }
         if last_save.elapsed().as_secs_f64() >= save_every_s {
             save(sim)?;
             last_save = Instant::now();
         }
     }
+    let (stats, entries) = stats_of(sim);
+    progress(&WarmProgress {
+        fraction: sim.stop().fraction(sim),
+        events: sim.counters().events(),
+        entries,
+        stats,
+    });
     save(sim)?;
     let AnyRateModel::EamNeb(m) = sim.engine().model() else {
         unreachable!("checked above")

@@ -1,0 +1,97 @@
+//! `kmc` command-line interface: a thin client over the library, one file per subcommand.
+//! The library never prints or exits; this binary prints, draws progress and picks exit codes.
+
+mod bench;
+mod md;
+mod particle;
+mod potential;
+mod rates;
+mod run;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use kmc::lattice::LatticeKind;
+use kmc::sampler::SamplerKind;
+use std::process::ExitCode;
+
+/// Lattice kinetic Monte Carlo for metal film growth.
+#[derive(Parser)]
+#[command(version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a scenario and writes series.csv, snapshots and summary.json.
+    Run(run::RunArgs),
+    /// Validates a scenario without running it.
+    Check(run::CheckArgs),
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
+    /// Lists lattices, rate models and samplers.
+    Info,
+    /// Generates interatomic potential files.
+    #[command(subcommand)]
+    Potential(potential::PotentialCommand),
+    /// Builds nanoparticles.
+    #[command(subcommand)]
+    Particle(particle::ParticleCommand),
+    /// Rate tables.
+    #[command(subcommand)]
+    Rates(rates::RatesCommand),
+    /// Runs a molecular-dynamics scenario (RON).
+    Md(md::MdArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Run(a) => a.run(),
+        Command::Check(a) => a.run(),
+        Command::Bench { what } => what.run(),
+        Command::Md(a) => a.run(),
+        Command::Rates(r) => r.run(),
+        Command::Potential(p) => p.run(),
+        Command::Particle(p) => p.run(),
+        Command::Info => {
+            println!("kmc {}", env!("CARGO_PKG_VERSION"));
+            println!("\nlattices (lattice.kind; lattice.size unit):");
+            for k in LatticeKind::ALL {
+                println!("  {:<12} {}", format!("{k:?}"), k.size_unit());
+            }
+            println!("\nrate models (rate_model):");
+            println!(
+                "  BondCounting            E_a = E_0 + Σ ε(bonds) (+ Ehrlich–Schwoebel), optional exchange"
+            );
+            println!(
+                "  CoordinationMetropolis  E_a = Q + max(ΔE, 0), site energies E(n) (SPPARKS diffusion app)"
+            );
+            println!(
+                "  BarrierTable            barriers by species and local configuration, from a RON table (rates/)"
+            );
+            println!(
+                "  EamNeb                  barriers from EAM saddle searches (CI-NEB), cached by local environment"
+            );
+            println!("\nsamplers (sampler):");
+            for k in SamplerKind::ALL {
+                println!("  {:<22} {}", format!("{k:?}"), k.name());
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! `kmc run` and `kmc check`: a scenario run through the library's one run loop, with a
+//! progress bar and the output directory's built-in writers.
+
+use anyhow::Result;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use kmc::scenario::LoadedScenario;
+use kmc::sim::{OutputOptions, Progress, Simulation};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Runs a scenario and writes series.csv, snapshots and summary.json.
+#[derive(Args)]
+pub struct RunArgs {
+    /// Scenario file (.ron).
+    scenario: PathBuf,
+    /// Output directory (default: out/<scenario name>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Overrides the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Stops after this many events (overrides stop.events).
+    #[arg(long)]
+    events: Option<u64>,
+    /// Stops at this simulated time in s (overrides stop.time_s).
+    #[arg(long)]
+    until_time: Option<f64>,
+    /// Resumes from a checkpoint written by a run of the same scenario.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Writes checkpoint.kmc every N events (and at the end).
+    #[arg(long)]
+    checkpoint_every: Option<u64>,
+    /// No progress bar, only errors and the final line.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Validates a scenario without running it.
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Scenario file (.ron).
+    scenario: PathBuf,
+}
+
+impl RunArgs {
+    /// Runs the subcommand.
+    pub fn run(self) -> Result<()> {
+        let mut loaded = LoadedScenario::from_file(&self.scenario)?;
+        if let Some(s) = self.seed {
+            loaded.scenario.seed = s;
+        }
+        let out = self
+            .out
+            .unwrap_or_else(|| PathBuf::from("out").join(&loaded.scenario.name));
+        let mut stop = loaded.scenario.stop.clone();
+        stop.events = self.events.or(stop.events);
+        stop.time_s = self.until_time.or(stop.time_s);
+        let mut sim = Simulation::with_stop(loaded, stop)?;
+        sim.set_output(
+            &out,
+            OutputOptions {
+                checkpoint_every: self.checkpoint_every,
+            },
+        )?;
+        if let Some(ck) = &self.resume {
+            sim.load_checkpoint(ck)?;
+        }
+        let bar = if self.quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let b = ProgressBar::new(1000);
+            b.set_style(
+                ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} {msg}")
+                    .expect("valid template"),
+            );
+            b
+        };
+        let started = Instant::now();
+        let mut show = |p: Progress| {
+            let rate = p.events as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_position((p.fraction * 1000.0) as u64);
+            bar.set_message(format!(
+                "t = {:.4e} s, θ = {:.3} ML, {} events, {:.3e} ev/s",
+                p.time_s, p.deposited_ml, p.events, rate
+            ));
+        };
+        let summary = sim.run_with_progress(&mut show)?;
+        bar.finish_and_clear();
+        if let Some((path, n)) = sim.engine().model().save_cache()? {
+            println!("barrier cache: {n} entries written to {}", path.display());
+        }
+        let o = &summary.final_observables;
+        println!(
+            "{}: stopped ({:?}) at t = {:.6e} s after {} events ({:.3e} events/s); coverage {:.4} ML, roughness {:.3} ML, {} islands",
+            summary.scenario,
+            summary.stop_reason,
+            o.time_s,
+            summary.counters.events(),
+            summary.events_per_s,
+            o.coverage_ml,
+            o.roughness_ml,
+            o.islands
+        );
+        if let Some(p) = &summary.particles {
+            println!(
+                "particles: {} deposited, {} unplaceable, {} contacts, {} aggregates, {} necks, covered {:.3}, percolating x {} y {}",
+                p.particles_deposited,
+                p.particles_unplaceable,
+                p.contacts,
+                p.aggregates,
+                p.necks,
+                p.covered_fraction,
+                p.percolating[0],
+                p.percolating[1]
+            );
+            if let Some(r) = &p.relax {
+                println!(
+                    "relaxer: {} contacts, {:.1} ps of MD, {} atoms moved, residual mean {:.3} Å max {:.3} Å, {} off-lattice; {:.1} s wall ({:.0}% of the run)",
+                    r.totals.relaxations,
+                    r.totals.md_time_ps,
+                    r.totals.moved_atoms,
+                    r.mean_residual_a,
+                    r.totals.max_residual_a,
+                    r.totals.off_lattice,
+                    r.wall_s_this_run,
+                    100.0 * r.wall_share
+                );
+            }
+            for m in p.unplaceable_messages.iter().chain(&p.notes) {
+                eprintln!("warning: {m}");
+            }
+        }
+        println!(
+            "output written to {}/ ({})",
+            out.display(),
+            summary.files.join(", ")
+        );
+        Ok(())
+    }
+}
+
+impl CheckArgs {
+    /// Runs the subcommand.
+    pub fn run(self) -> Result<()> {
+        let loaded = LoadedScenario::from_file(&self.scenario)?;
+        let sim = Simulation::new(loaded)?;
+        let s = sim.scenario();
+        let lat = sim.state().lattice();
+        println!(
+            "{}: ok — {:?} {} × {} grid, {} layers allocated ({} sites), {} atoms, species {}, {} active atoms, total rate {:.4e} /s",
+            self.scenario.display(),
+            lat.kind(),
+            lat.grid().0,
+            lat.grid().1,
+            lat.layers(),
+            lat.n_sites(),
+            sim.state().n_atoms(),
+            s.species.join(", "),
+            sim.engine().active_atoms(),
+            sim.engine().total_rate()
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,292 @@
+//! The built-in writers of an output directory: `series.csv`, snapshots (XYZ, LAMMPS dump,
+//! and for particle runs g(r) and XRD), the particle tables, plots, checkpoints and
+//! `summary.json`. Any driver registers them with [`Simulation::set_output`]; the run loop
+//! calls them on the record's schedule, so the files do not depend on who drives the run.
+
+use super::Simulation;
+use super::run::Summary;
+use crate::error::{Error, Result};
+use crate::observe::structure::{AtomSet, FormFactor, debye_pattern, pair_distribution};
+use crate::observe::write::{write_atomic, write_json, write_lammps_dump, write_xyz};
+use crate::scenario::SnapshotFormat;
+use std::path::{Path, PathBuf};
+
+/// Options of an output directory beyond the scenario's `output`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// Writes `checkpoint.kmc` every this many events and at the end (overrides
+    /// `output.checkpoint_every_events`).
+    pub checkpoint_every: Option<u64>,
+}
+
+/// Where the built-in writers write.
+#[derive(Debug)]
+pub(crate) struct OutputDir {
+    dir: PathBuf,
+    checkpoint_every: Option<u64>,
+}
+
+impl Simulation {
+    /// Writes this simulation's output files into `dir` (created if missing) from now on:
+    /// snapshots when they are due, tables and checkpoints on their schedule, everything at
+    /// the end of [`Simulation::run`].
+    pub fn set_output(&mut self, dir: impl AsRef<Path>, opts: OutputOptions) -> Result<()> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let checkpoint_every = opts
+            .checkpoint_every
+            .or(self.scenario().output.checkpoint_every_events);
+        if checkpoint_every == Some(0) {
+            return Err(Error::field(
+                "output.checkpoint_every_events",
+                "must be at least 1 event",
+            ));
+        }
+        self.output = Some(OutputDir {
+            dir,
+            checkpoint_every,
+        });
+        Ok(())
+    }
+
+    /// The output directory, if one is set.
+    pub fn output_dir(&self) -> Option<&Path> {
+        self.output.as_ref().map(|o| o.dir.as_path())
+    }
+
+    /// After event number `events`: the tables and a checkpoint when one is due.
+    pub(super) fn checkpoint_after_event(&mut self, events: u64) -> Result<()> {
+        let due = self
+            .output
+            .as_ref()
+            .and_then(|o| o.checkpoint_every)
+            .is_some_and(|n| events.is_multiple_of(n));
+        if due {
+            self.write_tables()?;
+            self.write_checkpoint_file()?;
+        }
+        Ok(())
+    }
+
+    /// At the end of a run, the checkpoint (if checkpoints are written).
+    pub(super) fn write_final_checkpoint(&mut self) -> Result<()> {
+        if self.output.as_ref().is_some_and(|o| o.checkpoint_every.is_some()) {
+            self.write_checkpoint_file()?;
+        }
+        Ok(())
+    }
+
+    fn write_checkpoint_file(&self) -> Result<()> {
+        let Some(o) = &self.output else {
+            return Ok(());
+        };
+        self.save_checkpoint(o.dir.join("checkpoint.kmc"))
+    }
+
+    /// At the end of a run: every file, listed in the order written.
+    pub(super) fn write_final_files(&mut self) -> Result<Vec<String>> {
+        let Some(o) = &self.output else {
+            return Ok(Vec::new());
+        };
+        let dir = o.dir.clone();
+        let mut files = vec!["series.csv".to_string()];
+        if o.checkpoint_every.is_some() {
+            files.push("checkpoint.kmc".into());
+        }
+        self.record.series.write(&dir.join("series.csv"))?;
+        files.extend(self.write_snapshot("final")?);
+        if self.coalescence.is_some() {
+            files.extend(self.write_tables()?);
+            let sc = self.scenario();
+            if sc.output.structure.plots {
+                files.extend(crate::observe::plot::write_plots(
+                    &dir,
+                    &self.record.series,
+                    &sc.species,
+                )?);
+            }
+        }
+        Ok(files)
+    }
+
+    /// `summary.json`, if there is an output directory.
+    pub(super) fn write_summary(&self, summary: &Summary) -> Result<Vec<String>> {
+        let Some(o) = &self.output else {
+            return Ok(Vec::new());
+        };
+        let files = [summary.files.as_slice(), &["summary.json".to_string()]].concat();
+        let full = Summary {
+            files,
+            ..summary.clone()
+        };
+        write_json(&o.dir.join("summary.json"), &full)?;
+        Ok(vec!["summary.json".into()])
+    }
+
+    /// `series.csv` and, for particle runs, `particles.csv`, `necks.csv`, `contacts.csv`
+    /// (and `relax_timing.csv` where contacts are relaxed).
+    fn write_tables(&self) -> Result<Vec<String>> {
+        let Some(o) = &self.output else {
+            return Ok(Vec::new());
+        };
+        self.record.series.write(&o.dir.join("series.csv"))?;
+        if self.coalescence.is_none() {
+            return Ok(Vec::new());
+        }
+        let r = &self.record;
+        let mut files = Vec::new();
+        for (name, s) in [
+            ("particles.csv", &r.particle_rows),
+            ("necks.csv", &r.neck_rows),
+            ("contacts.csv", &r.contact_rows),
+        ] {
+            s.write(&o.dir.join(name))?;
+            files.push(name.to_string());
+        }
+        if self.relaxer.is_some() {
+            r.relax_rows.write(&o.dir.join("relax_timing.csv"))?;
+            files.push("relax_timing.csv".into());
+        }
+        Ok(files)
+    }
+
+    /// Snapshot `name` in every format the scenario asks for (and the structure files of
+    /// particle runs); nothing without an output directory.
+    pub(super) fn write_snapshot(&mut self, name: &str) -> Result<Vec<String>> {
+        let Some(o) = &self.output else {
+            return Ok(Vec::new());
+        };
+        let dir = o.dir.clone();
+        let sc = self.scenario();
+        let st = self.state();
+        let mut files = Vec::new();
+        for f in &sc.output.snapshot_formats {
+            let file = match f {
+                SnapshotFormat::Xyz => {
+                    let file = format!("{name}.xyz");
+                    write_xyz(
+                        &dir.join(&file),
+                        st,
+                        &sc.species,
+                        self.time(),
+                        self.counters().events(),
+                    )?;
+                    file
+                }
+                SnapshotFormat::LammpsDump => {
+                    let file = format!("{name}.dump");
+                    write_lammps_dump(&dir.join(&file), st, &sc.species, self.counters().events())?;
+                    file
+                }
+            };
+            files.push(file);
+        }
+        if self.coalescence.is_some() {
+            files.extend(self.write_structure(&dir, name)?);
+        }
+        Ok(files)
+    }
+
+    /// Writes `gr_<name>.csv` and, below the size limit, `xrd_<name>.csv` of the film atoms.
+    fn write_structure(&mut self, dir: &Path, name: &str) -> Result<Vec<String>> {
+        let sc = self.scenario().clone();
+        let spec = &sc.output.structure;
+        let st = self.state();
+        let lat = st.lattice();
+        let base = sc.lattice.substrate_layers * lat.layer_size();
+        let mut atoms = AtomSet {
+            periodic_xy: Some(lat.box_lengths()),
+            ..Default::default()
+        };
+        for (idx, &c) in st.cells().iter().enumerate().skip(base) {
+            if c >= 16 {
+                atoms.positions.push(lat.position_of(idx));
+                atoms.species.push((c >> 4) as usize - 1);
+            }
+        }
+        let n_species = sc.species.len();
+        let omega = self
+            .coalescence
+            .as_ref()
+            .map_or(1.0, |c| c.frame.atomic_volume);
+        let mut files = Vec::new();
+        let gr = pair_distribution(&atoms, n_species, spec.gr_r_max_a, spec.gr_dr_a, omega);
+        let file = format!("gr_{name}.csv");
+        write_atomic(&dir.join(&file), |w| {
+            let mut h = String::from("r_a");
+            for &(a, b) in &gr.pairs {
+                let (x, y) = (&sc.species[a], &sc.species[b]);
+                h.push_str(&format!(",g_{x}-{y},n_{x}-{y},cn_{x}-{y}"));
+            }
+            writeln!(
+                w,
+                "# partial g(r) of {} film atoms; n = neighbours per bin per reference atom, cn = running coordination",
+                atoms.positions.len()
+            )?;
+            writeln!(w, "{h}")?;
+            let mut cn = vec![0.0; gr.pairs.len()];
+            for k in 0..gr.r.len() {
+                write!(w, "{}", gr.r[k])?;
+                for p in 0..gr.pairs.len() {
+                    cn[p] += gr.n[p][k];
+                    write!(w, ",{},{},{}", gr.g[p][k], gr.n[p][k], cn[p])?;
+                }
+                writeln!(w)?;
+            }
+            Ok(())
+        })?;
+        files.push(file);
+        if atoms.positions.len() > spec.xrd_max_atoms {
+            self.record.notes.push(format!(
+                "xrd_{name}.csv skipped: {} film atoms exceed output.structure.xrd_max_atoms = {}",
+                atoms.positions.len(),
+                spec.xrd_max_atoms
+            ));
+            return Ok(files);
+        }
+        let ffs: Vec<FormFactor> = sc.species.iter().map(|s| FormFactor::of(s)).collect();
+        let pat = debye_pattern(
+            &atoms,
+            &ffs,
+            spec.xrd_wavelength_a,
+            spec.xrd_two_theta_deg,
+            spec.xrd_points,
+        );
+        let file = format!("xrd_{name}.csv");
+        write_atomic(&dir.join(&file), |w| {
+            let ff: Vec<String> = sc
+                .species
+                .iter()
+                .zip(&ffs)
+                .map(|(s, f)| {
+                    format!(
+                        "{s}: {}",
+                        if f.is_tabulated() {
+                            "Waasmaier-Kirfel 1995"
+                        } else {
+                            "constant f = 1 (not tabulated)"
+                        }
+                    )
+                })
+                .collect();
+            writeln!(
+                w,
+                "# Debye pattern of {} film atoms, wavelength {} A, form factors {}; intensity per atom (electrons^2)",
+                atoms.positions.len(),
+                pat.wavelength_a,
+                ff.join(", ")
+            )?;
+            writeln!(w, "two_theta_deg,q_inv_a,intensity")?;
+            for k in 0..pat.q.len() {
+                writeln!(
+                    w,
+                    "{},{},{}",
+                    pat.two_theta_deg[k], pat.q[k], pat.intensity[k]
+                )?;
+            }
+            Ok(())
+        })?;
+        files.push(file);
+        Ok(files)
+    }
+}
