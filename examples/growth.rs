@@ -5,12 +5,12 @@
 //! cargo run --release --example growth [coverage_ml]
 //! ```
 
-use kmc::sim::{Every, Simulation};
 use kmc::deposit::AtomDepositionSpec;
 use kmc::observe::Observables;
 use kmc::rates::{BondCount, BondCountingSpec, HopParams, RateModelSpec};
 use kmc::scenario::locate::parse_ron;
 use kmc::scenario::{Scenario, Stop};
+use kmc::sim::{Every, Simulation};
 use std::sync::mpsc;
 
 fn main() -> Result<(), kmc::Error> {

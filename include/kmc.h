@@ -28,6 +28,20 @@ typedef enum KmcStatus {
   KMC_STATUS_PANIC = 8,
 } KmcStatus;
 
+// Why [`kmc_run`] stopped.
+typedef enum KmcStopReason {
+  // The simulated-time limit.
+  KMC_STOP_REASON_TIME = 0,
+  // The deposited-coverage limit.
+  KMC_STOP_REASON_COVERAGE = 1,
+  // The event-count limit.
+  KMC_STOP_REASON_EVENTS = 2,
+  // Nothing can happen any more (total rate zero).
+  KMC_STOP_REASON_IDLE = 3,
+  // A film component spans the box.
+  KMC_STOP_REASON_PERCOLATED = 4,
+} KmcStopReason;
+
 // Opaque simulation handle.
 typedef struct KmcSimulation KmcSimulation;
 
@@ -99,15 +113,36 @@ enum KmcStatus kmc_simulation_from_file(const char *path, struct KmcSimulation *
 // `sim` is null or a live handle; it must not be used afterwards.
 void kmc_simulation_free(struct KmcSimulation *sim);
 
+// Writes the simulation's output files into the directory `dir` (created if missing), as
+// `kmc run --out dir` does: `series.csv`, snapshots, particle tables, plots and
+// `summary.json` at the end of [`kmc_run`]; `checkpoint.kmc` every `checkpoint_every`
+// events and at the end (0: the scenario's `output.checkpoint_every_events`, if any).
+//
+// # Safety
+// `sim` is a live handle; `dir` is a NUL-terminated string.
+enum KmcStatus kmc_set_output(struct KmcSimulation *sim,
+                              const char *dir,
+                              uint64_t checkpoint_every);
+
+// Runs to the scenario's `stop` (the run `kmc run` does: contacts relaxed, series sampled,
+// then the final row and, with [`kmc_set_output`], the output files); `*reason` (may be
+// null) receives why it stopped.
+//
+// # Safety
+// `sim` is a live handle; `reason` is null or writable.
+enum KmcStatus kmc_run(struct KmcSimulation *sim, enum KmcStopReason *reason);
+
 // Executes up to `n` events; `*executed` (may be null) receives how many ran (fewer if
-// nothing can happen any more).
+// nothing can happen any more). Does not consult the scenario's `stop` (see [`kmc_run`]);
+// contacts are relaxed and the series sampled as in [`kmc_run`].
 //
 // # Safety
 // `sim` is a live handle; `executed` is null or writable.
 enum KmcStatus kmc_run_events(struct KmcSimulation *sim, uint64_t n, uint64_t *executed);
 
 // Runs until the simulated clock reaches `time_s`; `*reached` (may be null) is 1 if it did,
-// 0 if nothing could happen any more before.
+// 0 if nothing could happen any more before. Does not consult the scenario's `stop`;
+// otherwise as [`kmc_run_events`].
 //
 // # Safety
 // `sim` is a live handle; `reached` is null or writable.

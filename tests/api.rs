@@ -1,10 +1,10 @@
 //! The library API as a user outside the crate sees it: a rate model defined here replaces the
 //! scenario's, and its physics comes out of the engine.
 
-use kmc::sim::Simulation;
 use kmc::catalog::Event;
 use kmc::lattice::SiteRef;
 use kmc::rates::RateModel;
+use kmc::sim::Simulation;
 use kmc::state::State;
 
 /// A lattice gas with one hop rate to every empty nearest neighbour, no interactions.

@@ -81,24 +81,55 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn c_example_runs_clean() {
+/// Compiles a C file of examples/c against the header and the C library.
+fn compile_example(name: &str, dir: &Path) -> PathBuf {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let lib = build_c_library();
-    let dir = std::env::temp_dir().join(format!("kmc-capi-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let exe = dir.join("kmc_example");
+    let exe = dir.join(name);
     run(Command::new(&cc)
         .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
         .arg("-I")
         .arg(root().join("include"))
-        .arg(root().join("examples/c/kmc_example.c"))
+        .arg(root().join(format!("examples/c/{name}.c")))
         .arg("-o")
         .arg(&exe)
         .arg(format!("-L{}", lib.display()))
         .arg("-lkmc")
         .arg("-lm")
         .arg(format!("-Wl,-rpath,{}", lib.display())));
+    exe
+}
+
+/// The one run loop from C: `kmc_run` with `kmc_set_output` writes the same `series.csv` and
+/// `contacts.csv` as `kmc run` (a particle scenario whose contacts are relaxed by MD).
+#[test]
+fn c_run_writes_the_same_files_as_the_cli() {
+    let dir = std::env::temp_dir().join(format!("kmc-capi-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = compile_example("kmc_run", &dir);
+    let scenario = root().join("tests/data/drivers/particles.ron");
+    let (cli, c) = (dir.join("cli"), dir.join("c"));
+    run(Command::new(env!("CARGO_BIN_EXE_kmc"))
+        .arg("run")
+        .arg(&scenario)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(&cli));
+    let out = run(Command::new(&exe).arg(&scenario).arg(&c));
+    assert!(out.contains("kmc_run: stopped (reason 2)"), "{out}");
+    for f in ["series.csv", "contacts.csv", "final.xyz"] {
+        let a = std::fs::read(cli.join(f)).unwrap();
+        let b = std::fs::read(c.join(f)).unwrap();
+        assert!(a == b, "{f} differs between kmc run and the C driver");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn c_example_runs_clean() {
+    let dir = std::env::temp_dir().join(format!("kmc-capi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = compile_example("kmc_example", &dir);
     let scenario = root().join("examples/c/film.ron");
     let out = run(Command::new(&exe)
         .arg(&scenario)

@@ -4,17 +4,17 @@
 
 use kmc::engine::{Engine, Source, Step};
 use kmc::lattice::{Lattice, LatticeKind};
-use kmc::relax::RelaxSpec;
-use kmc::sim::relaxer::ContactRelaxer;
 use kmc::particle::{
     Composition, ParticleDeposition, ParticleDepositionSpec, ResolvedComposition, Shape,
     SizeDistribution,
 };
 use kmc::rates::*;
+use kmc::relax::RelaxSpec;
 use kmc::rng::rng_from_seed;
 use kmc::sampler::{AnySampler, SamplerKind};
 use kmc::scenario::LoadedScenario;
 use kmc::sim::Simulation;
+use kmc::sim::relaxer::ContactRelaxer;
 use kmc::state::State;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -97,6 +97,8 @@ fn python_module_pytest_suite() {
             "python/tests",
         ])
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        // python/tests/test_drivers.py compares the module's runs with the CLI's files.
+        .env("KMC_BIN", env!("CARGO_BIN_EXE_kmc"))
         .current_dir(root()));
     eprintln!("{out}");
     assert!(out.contains(" passed"), "{out}");

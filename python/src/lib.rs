@@ -1,11 +1,11 @@
 //! Python bindings of kmc (`import kmc`): the simulation with numpy arrays for atoms, ASE
 //! conversion, kmc's EAM energies, and the rate samplers for benchmarking.
 
-use kmc::sim::{Atoms, Every, OffLatticePolicy, SetAtomsOptions, Simulation as Sim};
 use kmc::md::neighbor::NeighborList;
 use kmc::md::{Configuration, Eam, Evaluation, Potential, SimBox};
 use kmc::rng::{KmcRng, rng_from_seed};
 use kmc::sampler::{AnySampler, RateSampler, SamplerKind};
+use kmc::sim::{Atoms, Every, OffLatticePolicy, SetAtomsOptions, Simulation as Sim};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};

@@ -1,10 +1,10 @@
 //! Scenario settings of the contact relaxer (`relax: Some((..))`), validated against the
 //! scenario's species, and the potential they name.
 
+use super::RelaxParams;
 use crate::error::{Error, Result};
 use crate::md::{Eam, zhou04};
 use crate::state::MAX_SPECIES;
-use super::RelaxParams;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -121,4 +121,3 @@ impl RelaxSpec {
         }
     }
 }
-

@@ -206,5 +206,4 @@ impl Simulation {
             .set_model(AnyRateModel::Custom(CustomRateModel::new(model)));
         Ok(())
     }
-
 }

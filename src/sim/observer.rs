@@ -122,7 +122,7 @@ impl Simulation {
         if self.observers.entries.is_empty() {
             return;
         }
-        self.notify(|e| matches!(e.every, Every::Events(n) if events.is_multiple_of(n)));
+        self.notify(|e| matches!(e.every, Every::Events(n) if events % n == 0));
     }
 
     /// Calls the time-scheduled observers due at `t` and advances their schedules.

@@ -60,7 +60,7 @@ impl Simulation {
             .output
             .as_ref()
             .and_then(|o| o.checkpoint_every)
-            .is_some_and(|n| events.is_multiple_of(n));
+            .is_some_and(|n| events % n == 0);
         if due {
             self.write_tables()?;
             self.write_checkpoint_file()?;
@@ -70,7 +70,11 @@ impl Simulation {
 
     /// At the end of a run, the checkpoint (if checkpoints are written).
     pub(super) fn write_final_checkpoint(&mut self) -> Result<()> {
-        if self.output.as_ref().is_some_and(|o| o.checkpoint_every.is_some()) {
+        if self
+            .output
+            .as_ref()
+            .is_some_and(|o| o.checkpoint_every.is_some())
+        {
             self.write_checkpoint_file()?;
         }
         Ok(())

@@ -99,10 +99,7 @@ impl Recorder {
 
     /// True when a sample is due after event number `events`.
     pub fn due_after_event(&self, events: u64) -> bool {
-        self.enabled
-            && self
-                .series_every_events
-                .is_some_and(|n| events.is_multiple_of(n))
+        self.enabled && self.series_every_events.is_some_and(|n| events % n == 0)
     }
 
     /// True (and the schedule advanced) when a time-scheduled sample is due at `t`.

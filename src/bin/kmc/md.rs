@@ -97,4 +97,3 @@ fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()
     }
     Ok(())
 }
-

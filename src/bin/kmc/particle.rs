@@ -49,7 +49,7 @@ impl ParticleCommand {
     /// Runs the subcommand.
     pub fn run(self) -> Result<()> {
         match self {
-                ParticleCommand::Build {
+            ParticleCommand::Build {
                 shape,
                 d_nm,
                 core,
@@ -61,7 +61,7 @@ impl ParticleCommand {
                 a,
                 seed,
                 out,
-                } => {
+            } => {
                 use kmc::particle::{Composition, build_standalone, parse_alloy, parse_shell};
                 let core = core.unwrap_or_default();
                 let composition = match (alloy, shell, janus) {

@@ -92,4 +92,3 @@ fn rates_build(scenario: PathBuf, save_every: f64, quiet: bool) -> anyhow::Resul
     }
     Ok(())
 }
-
