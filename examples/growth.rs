@@ -7,9 +7,9 @@
 
 use kmc::api::{Every, Simulation};
 use kmc::deposit::AtomDepositionSpec;
+use kmc::io::ron::parse_ron;
 use kmc::observe::Observables;
 use kmc::rates::{BondCount, BondCountingSpec, HopParams, RateModelSpec};
-use kmc::scenario::locate::parse_ron;
 use kmc::scenario::{Scenario, StopSpec};
 use std::sync::mpsc;
 

@@ -3,8 +3,9 @@
 //! Atoms and whole nanoparticles land on a substrate, diffuse by thermally activated hops, meet
 //! and coalesce. The library is the product; the `kmc` binary is a thin client over it.
 //!
-//! Layout (see `DESIGN` in the repository): [`lattice`] geometry and site indexing, [`sampler`]
-//! rejection-free rate samplers, [`md`] the embedded molecular-dynamics engine.
+//! Layout (see `DESIGN` in the repository): [`io`] files in and out, [`lattice`] geometry and site
+//! indexing, [`sampler`] rejection-free rate samplers, [`md`] the embedded molecular-dynamics
+//! engine, [`sim`] the drivers that run scenarios.
 
 #![warn(missing_docs)]
 // Numeric kernels index several parallel arrays with one loop variable; iterator chains would hide that.
@@ -18,6 +19,7 @@ pub mod engine;
 pub mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
+pub mod io;
 pub mod lattice;
 pub mod md;
 pub mod observe;
@@ -27,6 +29,7 @@ pub mod relax;
 pub mod rng;
 pub mod sampler;
 pub mod scenario;
+pub mod sim;
 pub mod simulation;
 pub mod state;
 pub mod units;

@@ -9,13 +9,13 @@ use crate::contact::{Contact, ContactKind};
 use crate::deposit::AtomDeposition;
 use crate::engine::{Counters, Engine, EngineSnapshot, Source, Step};
 use crate::error::{Error, Result};
+use crate::io::{write_atomic, write_json};
 use crate::lattice::Lattice;
 use crate::observe::particles::{
     Coalescence, CoalescenceContext, NECK_CSV_HEADER, particle_csv_header, series_columns,
 };
 use crate::observe::structure::{AtomSet, FormFactor, debye_pattern, pair_distribution};
-use crate::observe::write::write_atomic;
-use crate::observe::write::{Series, write_json, write_lammps_dump, write_xyz};
+use crate::observe::write::{Series, write_lammps_dump, write_xyz};
 use crate::observe::{Observables, SERIES_HEADER, checkpoint};
 use crate::particle::relaxer::{
     ContactRelaxer, RELAX_CSV_COLUMNS, RELAX_SERIES_COLUMNS, RelaxRecord, RelaxTotals,

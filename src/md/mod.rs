@@ -18,7 +18,6 @@ pub mod morse;
 pub mod neb;
 pub mod neighbor;
 pub mod pair;
-pub mod run;
 pub mod system;
 pub mod traj;
 pub mod zhou04;

@@ -27,6 +27,7 @@ pub mod source;
 pub mod template;
 
 use crate::error::{Error, Result};
+use crate::io::validate::positive_of;
 use crate::lattice::Lattice;
 use crate::md::build::{Axis, random_species};
 use crate::rng::KmcRng;
@@ -451,12 +452,7 @@ impl Particle {
         composition: &ResolvedComposition,
         rng: &mut KmcRng,
     ) -> Result<Particle> {
-        if !(diameter_nm.is_finite() && diameter_nm > 0.0) {
-            return Err(Error::field(
-                "diameter_nm",
-                format!("must be a positive number of nm, got {diameter_nm}"),
-            ));
-        }
+        positive_of("diameter_nm", diameter_nm, "nm")?;
         let d = diameter_nm * crate::units::NM_IN_ANGSTROM;
         let p = shape.size_parameter(d);
         let r = shape.circumradius(p) + 1e-6;
@@ -556,29 +552,33 @@ impl Particle {
         }
         let vac = 5.0;
         let len: Vec<f64> = (0..3).map(|k| hi[k] - lo[k] + 2.0 * vac).collect();
-        crate::observe::write::write_atomic(path, |w| {
-            writeln!(w, "{}", self.len())?;
-            writeln!(
-                w,
-                "Lattice=\"{} 0.0 0.0 0.0 {} 0.0 0.0 0.0 {}\" Properties=species:S:1:pos:R:3:depth:R:1 pbc=\"F F F\" shape={:?} diameter_nm={} lattice_constant_a={}",
-                len[0], len[1], len[2], self.shape, self.diameter_nm, lattice_constant_a
-            )?;
-            for (i, v) in self.displacements.iter().enumerate() {
-                let name = names
-                    .get(self.species[i] as usize - 1)
-                    .map_or("X", String::as_str);
-                writeln!(
-                    w,
-                    "{} {:.6} {:.6} {:.6} {:.4}",
-                    name,
-                    v[0] - lo[0] + vac,
-                    v[1] - lo[1] + vac,
-                    v[2] - lo[2] + vac,
-                    self.depth_a[i]
-                )?;
-            }
-            Ok(())
-        })
+        use crate::io::frame::{Column, Format, Frame, Real};
+        let frame = Frame {
+            lengths: [len[0], len[1], len[2]],
+            names: names.to_vec(),
+            types: self
+                .species
+                .iter()
+                .map(|&s| u32::from(s).wrapping_sub(1))
+                .collect(),
+            positions: self
+                .displacements
+                .iter()
+                .map(|v| [v[0] - lo[0] + vac, v[1] - lo[1] + vac, v[2] - lo[2] + vac])
+                .collect(),
+            columns: vec![Column::real("depth", self.depth_a.clone(), Real::Fixed(4))],
+            info: vec![
+                ("shape".into(), format!("{:?}", self.shape)),
+                ("diameter_nm".into(), self.diameter_nm.to_string()),
+                ("lattice_constant_a".into(), lattice_constant_a.to_string()),
+            ],
+            format: Format {
+                positions: Real::Fixed(6),
+                ..Format::default()
+            },
+            ..Frame::default()
+        };
+        crate::io::xyz::write_file(path, &frame)
     }
 }
 

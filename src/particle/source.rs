@@ -4,6 +4,7 @@
 use super::template::{PlaceError, Placement, Template, index_of};
 use super::{Composition, LatticeFrame, Particle, ResolvedComposition, Shape};
 use crate::error::{Error, Result};
+use crate::io::validate::{non_negative, positive};
 use crate::lattice::Lattice;
 use crate::rng::{KmcRng, uniform, uniform_open0};
 use crate::state::{Species, State};
@@ -62,26 +63,8 @@ impl SizeDistribution {
 
     /// Checks the parameters; `field` names this distribution in messages.
     pub fn validate(&self, field: &str) -> Result<()> {
-        let pos = |v: f64, name: &str| -> Result<()> {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::field(
-                    format!("{field}.{name}"),
-                    format!("must be a positive number, got {v}"),
-                ))
-            }
-        };
-        let nonneg = |v: f64, name: &str| -> Result<()> {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(Error::field(
-                    format!("{field}.{name}"),
-                    format!("must be a non-negative number, got {v}"),
-                ))
-            }
-        };
+        let pos = |v: f64, name: &str| positive(format!("{field}.{name}"), v).map(|_| ());
+        let nonneg = |v: f64, name: &str| non_negative(format!("{field}.{name}"), v).map(|_| ());
         match *self {
             SizeDistribution::Fixed { diameter_nm } => pos(diameter_nm, "Fixed.diameter_nm"),
             SizeDistribution::Normal { mean_nm, sd_nm } => {

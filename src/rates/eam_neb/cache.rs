@@ -234,7 +234,7 @@ pub(crate) fn write(
         text.push_str(&format!("        {},\n", ser(e)?));
     }
     text.push_str("    ],\n)\n");
-    crate::observe::write::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
+    crate::io::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
     Ok(entries.len())
 }
 

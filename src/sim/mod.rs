@@ -1,0 +1,2 @@
+//! Drivers that run scenarios: the layer above the engines, scenarios and observers.
+pub mod md;
