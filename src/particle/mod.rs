@@ -27,7 +27,7 @@ pub mod source;
 pub mod template;
 
 use crate::error::{Error, Result};
-use crate::io::validate::positive_of;
+use crate::io::validate::{non_negative, positive_of};
 use crate::lattice::Lattice;
 use crate::md::build::{Axis, random_species};
 use crate::rng::KmcRng;
@@ -178,12 +178,7 @@ impl Composition {
                 }
                 let mut out = Vec::new();
                 for (k, (s, f)) in parts.iter().enumerate() {
-                    if !(f.is_finite() && *f >= 0.0) {
-                        return Err(Error::field(
-                            format!("{field}.Alloy[{k}]"),
-                            format!("fraction must be a non-negative number, got {f}"),
-                        ));
-                    }
+                    non_negative(format!("{field}.Alloy[{k}]"), *f)?;
                     out.push((id(s, &format!("{field}.Alloy[{k}]"))?, *f));
                 }
                 let total: f64 = out.iter().map(|p| p.1).sum();
@@ -200,12 +195,7 @@ impl Composition {
                 shell,
                 shell_nm,
             } => {
-                if !(shell_nm.is_finite() && *shell_nm > 0.0) {
-                    return Err(Error::field(
-                        format!("{field}.CoreShell.shell_nm"),
-                        format!("must be a positive thickness in nm, got {shell_nm}"),
-                    ));
-                }
+                positive_of(format!("{field}.CoreShell.shell_nm"), *shell_nm, "nm")?;
                 ResolvedComposition::CoreShell {
                     core: id(core, &format!("{field}.CoreShell.core"))?,
                     shell: id(shell, &format!("{field}.CoreShell.shell"))?,

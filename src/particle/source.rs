@@ -4,7 +4,7 @@
 use super::template::{PlaceError, Placement, Template, index_of};
 use super::{Composition, LatticeFrame, Particle, ResolvedComposition, Shape};
 use crate::error::{Error, Result};
-use crate::io::validate::{non_negative, positive};
+use crate::io::validate::{non_negative, non_negative_of, positive};
 use crate::lattice::Lattice;
 use crate::rng::{KmcRng, uniform, uniform_open0};
 use crate::state::{Species, State};
@@ -181,15 +181,11 @@ impl ParticleDeposition {
         lat: &Lattice,
         field: &str,
     ) -> Result<Self> {
-        if !(spec.flux_per_nm2_s.is_finite() && spec.flux_per_nm2_s >= 0.0) {
-            return Err(Error::field(
-                format!("{field}.flux_per_nm2_s"),
-                format!(
-                    "must be a non-negative number of particles per nm² per second, got {}",
-                    spec.flux_per_nm2_s
-                ),
-            ));
-        }
+        non_negative_of(
+            format!("{field}.flux_per_nm2_s"),
+            spec.flux_per_nm2_s,
+            "particles per nm² per second",
+        )?;
         spec.size.validate(&format!("{field}.size"))?;
         let frame = LatticeFrame::new(lat).map_err(|e| match e {
             Error::Input { message, .. } => Error::field(field.to_string(), message),
