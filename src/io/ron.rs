@@ -59,7 +59,7 @@ pub fn ron_message(code: &ron::error::Error) -> String {
 pub enum Messages {
     /// [`ron_message`]: unknown fields and variants list what is allowed.
     Readable,
-    /// ron's own wording (barrier tables; their expected messages are pinned in tests/data).
+    /// ron's own wording (barrier tables and EamNeb caches, whose messages tests/data pins).
     Ron,
 }
 

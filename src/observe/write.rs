@@ -158,8 +158,21 @@ mod tests {
         let f: Vec<&str> = last.split_whitespace().collect();
         assert_eq!(f[0], "Ag");
         assert!((f[1].parse::<f64>().unwrap() - p[0]).abs() < 1e-6);
+        // The io reader gets back what was written: species, positions, site, time.
+        let back = &crate::io::xyz::read(&xyz).unwrap()[0];
+        assert_eq!(
+            (back.len(), back.name(128), back.info("time_s")),
+            (129, "Ag", Some("1.5"))
+        );
+        assert!(back.pbc == [true, true, false] && back.column("site").is_some());
         let dump = dir.join("a.dump");
         write_lammps_dump(&dump, &st, &names, 7).unwrap();
+        let back = &crate::io::dump::read(&dump).unwrap()[0];
+        assert_eq!(
+            (back.step, back.len(), back.name(128)),
+            (Some(7), 129, "Ag")
+        );
+        assert_eq!(back.types[128], 1);
         let d = std::fs::read_to_string(&dump).unwrap();
         assert!(d.starts_with("ITEM: TIMESTEP\n7\nITEM: NUMBER OF ATOMS\n129\n"));
         assert_eq!(d.lines().count(), 9 + 129);
