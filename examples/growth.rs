@@ -6,9 +6,9 @@
 //! ```
 
 use kmc::deposit::AtomDepositionSpec;
+use kmc::io::ron::parse_ron;
 use kmc::observe::Observables;
 use kmc::rates::{BondCount, BondCountingSpec, HopParams, RateModelSpec};
-use kmc::scenario::locate::parse_ron;
 use kmc::scenario::{Scenario, Stop};
 use kmc::sim::{Every, Simulation};
 use std::sync::mpsc;

@@ -3,6 +3,7 @@
 //! — O(distance fallen), never a scan of the lattice.
 
 use crate::error::{Error, Result};
+use crate::io::validate::{finite, non_negative_of};
 use crate::lattice::SiteRef;
 use crate::rng::{KmcRng, uniform};
 use crate::state::{Species, State};
@@ -65,27 +66,18 @@ impl AtomDeposition {
         layer_size: usize,
         field: &str,
     ) -> Result<Self> {
-        if !(spec.flux_ml_per_s.is_finite() && spec.flux_ml_per_s >= 0.0) {
-            return Err(Error::field(
-                format!("{field}.flux_ml_per_s"),
-                format!(
-                    "must be a non-negative number of monolayers per second, got {}",
-                    spec.flux_ml_per_s
-                ),
-            ));
-        }
+        non_negative_of(
+            format!("{field}.flux_ml_per_s"),
+            spec.flux_ml_per_s,
+            "monolayers per second",
+        )?;
         if !(spec.polar_deg.is_finite() && (0.0..90.0).contains(&spec.polar_deg)) {
             return Err(Error::field(
                 format!("{field}.polar_deg"),
                 format!("must lie in [0, 90) degrees, got {}", spec.polar_deg),
             ));
         }
-        if !spec.azimuth_deg.is_finite() {
-            return Err(Error::field(
-                format!("{field}.azimuth_deg"),
-                "must be a finite number of degrees",
-            ));
-        }
+        finite(format!("{field}.azimuth_deg"), spec.azimuth_deg)?;
         let t = spec.polar_deg.to_radians().tan();
         let phi = spec.azimuth_deg.to_radians();
         Ok(AtomDeposition {

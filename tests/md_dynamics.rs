@@ -870,14 +870,14 @@ fn xyz_and_dump_round_trip() {
 fn atomic_write_replaces_whole_files_and_keeps_old_content_on_failure() {
     let dir = scratch("atomic");
     let p = dir.join("snap.xyz");
-    kmc::observe::write::write_bytes(&p, b"first").unwrap();
-    kmc::observe::write::write_bytes(&p, b"second").unwrap();
+    kmc::io::write_bytes(&p, b"first").unwrap();
+    kmc::io::write_bytes(&p, b"second").unwrap();
     assert_eq!(std::fs::read(&p).unwrap(), b"second");
     // A directory in the way: the rename fails, the directory is untouched, no temporary file
     // is left behind.
     let blocked = dir.join("blocked");
     std::fs::create_dir_all(blocked.join("inside")).unwrap();
-    assert!(kmc::observe::write::write_bytes(&blocked, b"data").is_err());
+    assert!(kmc::io::write_bytes(&blocked, b"data").is_err());
     assert!(blocked.join("inside").is_dir());
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -894,7 +894,7 @@ fn lj_quick_scenario_runs_and_writes_its_files() {
     let out = scratch("lj_quick");
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/md_lj_quick.ron");
     let mut calls = 0u64;
-    let summary = kmc::md::run::run_md_scenario(scenario, &out, &mut |p| {
+    let summary = kmc::sim::md::run_md_scenario(scenario, &out, &mut |p| {
         calls += 1;
         assert!(p.step <= p.steps);
     })
@@ -922,7 +922,7 @@ fn lj_quick_scenario_runs_and_writes_its_files() {
 
 #[test]
 fn scenario_errors_name_file_line_and_field() {
-    use kmc::md::run::parse_md_scenario;
+    use kmc::scenario::md::parse_md_scenario;
     let good = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scenarios/md_lj_quick.ron"
@@ -984,7 +984,7 @@ fn scenario_errors_name_file_line_and_field() {
     let dir = scratch("bad_element");
     let p = dir.join("bad.ron");
     std::fs::write(&p, &bad).unwrap();
-    let e = kmc::md::run::run_md_scenario(&p, dir.join("out"), &mut |_| {})
+    let e = kmc::sim::md::run_md_scenario(&p, dir.join("out"), &mut |_| {})
         .unwrap_err()
         .to_string();
     assert!(

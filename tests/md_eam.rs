@@ -516,11 +516,11 @@ fn two_au_particles_scenario_parses_and_builds() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios")
         .join("md_two_au_particles.ron");
-    let sc = kmc::md::run::load_md_scenario(&path).unwrap();
+    let sc = kmc::scenario::md::load_md_scenario(&path).unwrap();
     let pot = sc.potential.build(path.parent().unwrap()).unwrap();
     assert_eq!(pot.elements(), ["Au".to_string()]);
     let mut rng = rng_from_seed(sc.seed);
-    let s = kmc::md::run::build_structure(&sc.structure, pot.as_ref(), &mut rng).unwrap();
+    let s = kmc::sim::md::build_structure(&sc.structure, pot.as_ref(), &mut rng).unwrap();
     assert_eq!(s.len(), 2 * 887);
     let n = s.len() / 2;
     let mut closest = f64::INFINITY;

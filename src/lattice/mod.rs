@@ -15,6 +15,7 @@ mod geometry;
 pub use geometry::LatticeKind;
 
 use crate::error::{Error, Result};
+use crate::io::validate::positive_of;
 
 /// A neighbour (or shell) offset relative to a site of a given class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,12 +138,7 @@ impl Lattice {
     /// Builds a lattice of `kind` with lattice constant `a` (Å), lateral size `size` (see
     /// [`LatticeKind::size_unit`]) and `layers` allocated layers.
     pub fn new(kind: LatticeKind, a: f64, size: [usize; 2], layers: usize) -> Result<Self> {
-        if !(a.is_finite() && a > 0.0) {
-            return Err(Error::field(
-                "lattice.lattice_constant_a",
-                format!("must be a positive number of Å, got {a}"),
-            ));
-        }
+        positive_of("lattice.lattice_constant_a", a, "Å")?;
         let (nx, ny) = kind.grid(size)?;
         let layers = if kind.is_2d() { 1 } else { layers };
         if layers == 0 {

@@ -8,6 +8,7 @@ use super::Potential;
 use super::system::{ForceField, System, normal_pair, pressure_ev_a3};
 use super::{Evaluation, SimBox};
 use crate::error::{Error, Result};
+use crate::io::validate::{at_least, finite, non_negative, positive};
 use crate::rng::KmcRng;
 use crate::units::{ACCEL_EV_PER_A_AMU_TO_A_PER_FS2, EV_PER_A3_TO_BAR, K_B_EV_PER_K};
 
@@ -59,19 +60,18 @@ impl Integrator {
                 temperature_k,
                 damping_fs,
             } => {
-                check_nonneg("temperature_k", temperature_k)?;
-                check_pos("damping_fs", damping_fs)
+                non_negative("temperature_k", temperature_k)?;
+                positive("damping_fs", damping_fs)?;
+                Ok(())
             }
             Integrator::NoseHooverChain {
                 temperature_k,
                 tau_fs,
                 chain_length,
             } => {
-                check_pos("temperature_k", temperature_k)?;
-                check_pos("tau_fs", tau_fs)?;
-                if chain_length == 0 {
-                    return Err(Error::field("chain_length", "must be at least 1"));
-                }
+                positive("temperature_k", temperature_k)?;
+                positive("tau_fs", tau_fs)?;
+                at_least("chain_length", chain_length, 1)?;
                 Ok(())
             }
             _ => Ok(()),
@@ -148,8 +148,8 @@ impl<'p> Md<'p> {
         timestep_fs: f64,
         skin_a: f64,
     ) -> Result<Self> {
-        check_pos("timestep_fs", timestep_fs)?;
-        check_nonneg("skin_a", skin_a)?;
+        positive("timestep_fs", timestep_fs)?;
+        non_negative("skin_a", skin_a)?;
         integrator.validate()?;
         system.momentum_conserved = !matches!(integrator, Integrator::Langevin { .. });
         let chain_length = match integrator {
@@ -198,11 +198,9 @@ impl<'p> Md<'p> {
                 "a barostat cannot be used with fixed atoms",
             ));
         }
-        check_pos("tau_p_fs", barostat.tau_p_fs)?;
-        check_pos("compressibility_per_bar", barostat.compressibility_per_bar)?;
-        if !barostat.pressure_bar.is_finite() {
-            return Err(Error::field("pressure_bar", "must be finite"));
-        }
+        positive("tau_p_fs", barostat.tau_p_fs)?;
+        positive("compressibility_per_bar", barostat.compressibility_per_bar)?;
+        finite("pressure_bar", barostat.pressure_bar)?;
         self.barostat = Some(barostat);
         Ok(self)
     }
@@ -539,24 +537,5 @@ fn scale_system(s: &mut System, mu: f64) {
         for c in v.iter_mut() {
             *c /= mu;
         }
-    }
-}
-
-fn check_pos(field: &str, x: f64) -> Result<()> {
-    if x > 0.0 && x.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::field(field, format!("must be positive, got {x}")))
-    }
-}
-
-fn check_nonneg(field: &str, x: f64) -> Result<()> {
-    if x >= 0.0 && x.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::field(
-            field,
-            format!("must be non-negative, got {x}"),
-        ))
     }
 }

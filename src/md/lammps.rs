@@ -25,6 +25,7 @@ use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
 
 use super::{Configuration, Evaluation, NeighborList, Potential, SimBox};
 use crate::error::{Error, Result};
+use crate::io::validate::positive;
 
 /// How to set up a [`Lammps`] potential.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,22 +159,10 @@ impl Lammps {
                 ),
             ));
         }
-        if let Some(m) = spec
-            .masses_amu
-            .iter()
-            .find(|m| !(m.is_finite() && **m > 0.0))
-        {
-            return Err(Error::field(
-                "lammps.masses_amu",
-                format!("must be positive, got {m}"),
-            ));
+        for (i, &m) in spec.masses_amu.iter().enumerate() {
+            positive(format!("lammps.masses_amu[{i}]"), m)?;
         }
-        if !(spec.cutoff_a.is_finite() && spec.cutoff_a > 0.0) {
-            return Err(Error::field(
-                "lammps.cutoff_a",
-                format!("must be positive, got {}", spec.cutoff_a),
-            ));
-        }
+        positive("lammps.cutoff_a", spec.cutoff_a)?;
         let mpi = match lib_path(&spec.mpi_library, "KMC_LIBMPI") {
             Some(p) => Some(open_lib(&p, "lammps.mpi_library")?),
             None => None,

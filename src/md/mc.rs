@@ -11,6 +11,7 @@ use super::Potential;
 use super::integrate::Md;
 use super::system::{System, VerletList};
 use crate::error::{Error, Result};
+use crate::io::validate::{fraction, non_negative};
 use crate::rng::{KmcRng, uniform};
 use crate::units::K_B_EV_PER_K;
 
@@ -83,12 +84,8 @@ pub struct MonteCarlo<'p> {
 impl<'p> MonteCarlo<'p> {
     /// A Monte Carlo engine; `skin_a` is the skin of its full Verlet list.
     pub fn new(potential: &'p dyn Potential, options: McOptions, skin_a: f64) -> Result<Self> {
-        if !(options.temperature_k >= 0.0 && options.temperature_k.is_finite()) {
-            return Err(Error::field("temperature_k", "must be non-negative"));
-        }
-        if !(0.0..=1.0).contains(&options.swap_fraction) {
-            return Err(Error::field("swap_fraction", "must be in [0, 1]"));
-        }
+        non_negative("temperature_k", options.temperature_k)?;
+        fraction("swap_fraction", options.swap_fraction)?;
         if !(options.max_displacement_a >= 0.0 && options.max_displacement_a <= 0.5 * skin_a) {
             return Err(Error::field(
                 "max_displacement_a",

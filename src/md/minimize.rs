@@ -8,6 +8,7 @@
 use super::Potential;
 use super::system::{ForceField, System, max_force_norm};
 use crate::error::{Error, Result};
+use crate::io::validate::positive;
 use crate::units::ACCEL_EV_PER_A_AMU_TO_A_PER_FS2;
 
 /// What a minimisation returns.
@@ -83,9 +84,7 @@ impl FireOptions {
             ("max_step_a", self.max_step_a),
         ];
         for (name, v) in pos {
-            if !(v > 0.0 && v.is_finite()) {
-                return Err(Error::field(name, format!("must be positive, got {v}")));
-            }
+            positive(name, v)?;
         }
         Ok(())
     }

@@ -18,7 +18,6 @@ pub mod morse;
 pub mod neb;
 pub mod neighbor;
 pub mod pair;
-pub mod run;
 pub mod system;
 pub mod traj;
 pub mod zhou04;
@@ -153,4 +152,57 @@ pub trait Potential: Send + Sync {
         which: &[u32],
         out: &mut [f64],
     );
+}
+
+#[cfg(test)]
+mod layering {
+    /// md/ is an engine usable alone: it may use the base layer (errors, units, random streams,
+    /// io, vectors) and itself, never lattices, scenarios or observers.
+    #[test]
+    fn md_imports_nothing_above_it() {
+        const ALLOWED: [&str; 6] = ["md", "error", "units", "rng", "io", "vec3"];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/md");
+        let mut stack = vec![dir];
+        let mut bad = Vec::new();
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    let mut rest = line;
+                    while let Some(at) = rest.find("crate::") {
+                        rest = &rest[at + "crate::".len()..];
+                        // `crate::{Error, io::x}` names several paths; each must be allowed.
+                        let names: Vec<&str> = match rest.strip_prefix('{') {
+                            Some(inner) => {
+                                inner.split('}').next().unwrap_or("").split(',').collect()
+                            }
+                            None => vec![rest],
+                        };
+                        for name in names {
+                            let head: String = name
+                                .trim()
+                                .chars()
+                                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                                .collect();
+                            // Root re-exports (`Error`, `Result`, `KmcRng`) are base items.
+                            let root_item = head.starts_with(char::is_uppercase);
+                            if !head.is_empty() && !root_item && !ALLOWED.contains(&head.as_str()) {
+                                bad.push(format!("{}:{}: {}", p.display(), n + 1, line.trim()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "md/ imports from above it:\n{}",
+            bad.join("\n")
+        );
+    }
 }

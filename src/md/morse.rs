@@ -2,6 +2,7 @@
 
 use super::pair::{self, PairFunction};
 use super::{Configuration, Evaluation, NeighborList, Potential};
+use crate::io::validate::positive;
 use crate::{Error, Result};
 
 fn is_positive(x: f64) -> bool {
@@ -42,18 +43,13 @@ impl Morse {
                 "expected at least one element",
             ));
         }
-        for (name, value, ok) in [
-            ("morse.depth_ev", depth_ev, depth_ev > 0.0),
-            ("morse.alpha_per_a", alpha_per_a, alpha_per_a > 0.0),
-            ("morse.r0_a", r0_a, r0_a > 0.0),
-            ("morse.cutoff_a", cutoff_a, cutoff_a > 0.0),
+        for (name, value) in [
+            ("morse.depth_ev", depth_ev),
+            ("morse.alpha_per_a", alpha_per_a),
+            ("morse.r0_a", r0_a),
+            ("morse.cutoff_a", cutoff_a),
         ] {
-            if !ok || !value.is_finite() {
-                return Err(Error::field(
-                    name,
-                    format!("expected a positive number, found {value}"),
-                ));
-            }
+            positive(name, value)?;
         }
         if elements.iter().any(|(_, m)| !is_positive(*m)) {
             return Err(Error::field("morse.elements", "masses must be positive"));

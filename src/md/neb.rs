@@ -26,6 +26,7 @@
 use super::Potential;
 use super::system::{ForceField, System};
 use crate::error::{Error, Result};
+use crate::io::validate::{at_least, positive};
 
 /// An energy surface the band lives on.
 pub trait Landscape {
@@ -97,13 +98,9 @@ impl NebOptions {
             ("neb.dt_start", self.dt_start),
             ("neb.dt_max", self.dt_max),
         ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::field(name, format!("must be positive, got {v}")));
-            }
+            positive(name, v)?;
         }
-        if self.dims_per_atom == 0 {
-            return Err(Error::field("neb.dims_per_atom", "must be positive"));
-        }
+        at_least("neb.dims_per_atom", self.dims_per_atom, 1)?;
         Ok(())
     }
 }

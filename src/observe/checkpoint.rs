@@ -18,7 +18,7 @@ pub fn write<T: Serialize>(path: &Path, fingerprint: u32, payload: &T) -> Result
         path: path.to_path_buf(),
         message,
     })?;
-    super::write::write_atomic(path, |w| w.write_all(&bytes))
+    crate::io::write_atomic(path, |w| w.write_all(&bytes))
 }
 
 /// Reads a checkpoint written for the scenario with `fingerprint`.

@@ -1,37 +1,11 @@
-//! Output files: written to a temporary name and renamed, so a reader (or a killed run) never
-//! sees half a file.
+//! Observation files: `series.csv` rows, and lattice snapshots as extended XYZ and LAMMPS
+//! dumps (through [`crate::io`], which also writes them atomically).
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::io::frame::{Column, Format, Frame, Real};
+use crate::io::{dump, write_atomic, xyz};
 use crate::state::State;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-/// Writes `path` atomically: the content goes to `path.tmp`, which is then renamed.
-pub fn write_atomic(
-    path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let res = (|| {
-        let f = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(f);
-        fill(&mut w)?;
-        w.flush()?;
-        w.get_ref().sync_data()?;
-        std::fs::rename(&tmp, path)
-    })();
-    res.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
-}
-
-/// Writes `bytes` to `path` atomically (see [`write_atomic`]).
-pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic(path, |w| w.write_all(bytes))
-}
+use std::path::Path;
 
 /// Rows of `series.csv`, kept in memory and rewritten atomically on every flush.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -87,8 +61,30 @@ fn box_height(state: &State) -> f64 {
     }
 }
 
-/// Writes an extended-XYZ snapshot (species and Cartesian positions in Å; the cell and
-/// periodicity in the comment line), readable by ASE and OVITO.
+/// The atoms of `state` as a frame: species, positions (6 decimals) in a box of the lattice's
+/// lateral size and allocated height, periodic in x and y.
+fn snapshot_frame(state: &State, species: &[String], list: &[(usize, [f64; 3], u8)]) -> Frame {
+    let lat = state.lattice();
+    let [lx, ly] = lat.box_lengths();
+    Frame {
+        lengths: [lx, ly, box_height(state)],
+        pbc: [true, true, false],
+        names: species.to_vec(),
+        types: list
+            .iter()
+            .map(|a| u32::from(a.2).wrapping_sub(1))
+            .collect(),
+        positions: list.iter().map(|a| a.1).collect(),
+        format: Format {
+            positions: Real::Fixed(6),
+            ..Format::default()
+        },
+        ..Frame::default()
+    }
+}
+
+/// Writes an extended-XYZ snapshot (species and Cartesian positions in Å, the site index; the
+/// cell, periodicity, time and event count in the comment line), readable by ASE and OVITO.
 pub fn write_xyz(
     path: &Path,
     state: &State,
@@ -96,29 +92,21 @@ pub fn write_xyz(
     time_s: f64,
     events: u64,
 ) -> Result<()> {
-    let lat = state.lattice();
-    let [lx, ly] = lat.box_lengths();
-    let lz = box_height(state);
     let list = atoms(state, species);
-    write_atomic(path, |w| {
-        writeln!(w, "{}", list.len())?;
-        writeln!(
-            w,
-            "Lattice=\"{lx} 0.0 0.0 0.0 {ly} 0.0 0.0 0.0 {lz}\" Properties=species:S:1:pos:R:3:site:I:1 pbc=\"T T F\" time_s={time_s} events={events} lattice_kind={:?}",
-            lat.kind()
-        )?;
-        for (idx, p, sp) in &list {
-            writeln!(
-                w,
-                "{} {:.6} {:.6} {:.6} {idx}",
-                species[*sp as usize - 1],
-                p[0],
-                p[1],
-                p[2]
-            )?;
-        }
-        Ok(())
-    })
+    let mut f = snapshot_frame(state, species, &list);
+    f.columns = vec![Column::int(
+        "site",
+        list.iter().map(|a| a.0 as i64).collect(),
+    )];
+    f.info = vec![
+        ("time_s".into(), time_s.to_string()),
+        ("events".into(), events.to_string()),
+        (
+            "lattice_kind".into(),
+            format!("{:?}", state.lattice().kind()),
+        ),
+    ];
+    xyz::write_file(path, &f)
 }
 
 /// Writes a LAMMPS text dump (`id type element x y z`), readable by OVITO, ASE and LAMMPS's
@@ -129,40 +117,10 @@ pub fn write_lammps_dump(
     species: &[String],
     events: u64,
 ) -> Result<()> {
-    let lat = state.lattice();
-    let [lx, ly] = lat.box_lengths();
-    let lz = box_height(state);
     let list = atoms(state, species);
-    write_atomic(path, |w| {
-        writeln!(
-            w,
-            "ITEM: TIMESTEP\n{events}\nITEM: NUMBER OF ATOMS\n{}",
-            list.len()
-        )?;
-        writeln!(w, "ITEM: BOX BOUNDS pp pp ff\n0 {lx}\n0 {ly}\n0 {lz}")?;
-        writeln!(w, "ITEM: ATOMS id type element x y z")?;
-        for (k, (_, p, sp)) in list.iter().enumerate() {
-            writeln!(
-                w,
-                "{} {} {} {:.6} {:.6} {:.6}",
-                k + 1,
-                sp,
-                species[*sp as usize - 1],
-                p[0],
-                p[1],
-                p[2]
-            )?;
-        }
-        Ok(())
-    })
-}
-
-/// Writes any serialisable value as pretty JSON.
-pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    write_atomic(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
-        writeln!(w)
-    })
+    let mut f = snapshot_frame(state, species, &list);
+    f.step = Some(events);
+    dump::write_file(path, &f)
 }
 
 #[cfg(test)]
@@ -200,8 +158,21 @@ mod tests {
         let f: Vec<&str> = last.split_whitespace().collect();
         assert_eq!(f[0], "Ag");
         assert!((f[1].parse::<f64>().unwrap() - p[0]).abs() < 1e-6);
+        // The io reader gets back what was written: species, positions, site, time.
+        let back = &crate::io::xyz::read(&xyz).unwrap()[0];
+        assert_eq!(
+            (back.len(), back.name(128), back.info("time_s")),
+            (129, "Ag", Some("1.5"))
+        );
+        assert!(back.pbc == [true, true, false] && back.column("site").is_some());
         let dump = dir.join("a.dump");
         write_lammps_dump(&dump, &st, &names, 7).unwrap();
+        let back = &crate::io::dump::read(&dump).unwrap()[0];
+        assert_eq!(
+            (back.step, back.len(), back.name(128)),
+            (Some(7), 129, "Ag")
+        );
+        assert_eq!(back.types[128], 1);
         let d = std::fs::read_to_string(&dump).unwrap();
         assert!(d.starts_with("ITEM: TIMESTEP\n7\nITEM: NUMBER OF ATOMS\n129\n"));
         assert_eq!(d.lines().count(), 9 + 129);

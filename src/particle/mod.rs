@@ -26,6 +26,7 @@ pub mod source;
 pub mod template;
 
 use crate::error::{Error, Result};
+use crate::io::validate::{non_negative, positive_of};
 use crate::lattice::Lattice;
 use crate::md::build::{Axis, random_species};
 use crate::rng::KmcRng;
@@ -176,12 +177,7 @@ impl Composition {
                 }
                 let mut out = Vec::new();
                 for (k, (s, f)) in parts.iter().enumerate() {
-                    if !(f.is_finite() && *f >= 0.0) {
-                        return Err(Error::field(
-                            format!("{field}.Alloy[{k}]"),
-                            format!("fraction must be a non-negative number, got {f}"),
-                        ));
-                    }
+                    non_negative(format!("{field}.Alloy[{k}]"), *f)?;
                     out.push((id(s, &format!("{field}.Alloy[{k}]"))?, *f));
                 }
                 let total: f64 = out.iter().map(|p| p.1).sum();
@@ -198,12 +194,7 @@ impl Composition {
                 shell,
                 shell_nm,
             } => {
-                if !(shell_nm.is_finite() && *shell_nm > 0.0) {
-                    return Err(Error::field(
-                        format!("{field}.CoreShell.shell_nm"),
-                        format!("must be a positive thickness in nm, got {shell_nm}"),
-                    ));
-                }
+                positive_of(format!("{field}.CoreShell.shell_nm"), *shell_nm, "nm")?;
                 ResolvedComposition::CoreShell {
                     core: id(core, &format!("{field}.CoreShell.core"))?,
                     shell: id(shell, &format!("{field}.CoreShell.shell"))?,
@@ -450,12 +441,7 @@ impl Particle {
         composition: &ResolvedComposition,
         rng: &mut KmcRng,
     ) -> Result<Particle> {
-        if !(diameter_nm.is_finite() && diameter_nm > 0.0) {
-            return Err(Error::field(
-                "diameter_nm",
-                format!("must be a positive number of nm, got {diameter_nm}"),
-            ));
-        }
+        positive_of("diameter_nm", diameter_nm, "nm")?;
         let d = diameter_nm * crate::units::NM_IN_ANGSTROM;
         let p = shape.size_parameter(d);
         let r = shape.circumradius(p) + 1e-6;
@@ -555,29 +541,33 @@ impl Particle {
         }
         let vac = 5.0;
         let len: Vec<f64> = (0..3).map(|k| hi[k] - lo[k] + 2.0 * vac).collect();
-        crate::observe::write::write_atomic(path, |w| {
-            writeln!(w, "{}", self.len())?;
-            writeln!(
-                w,
-                "Lattice=\"{} 0.0 0.0 0.0 {} 0.0 0.0 0.0 {}\" Properties=species:S:1:pos:R:3:depth:R:1 pbc=\"F F F\" shape={:?} diameter_nm={} lattice_constant_a={}",
-                len[0], len[1], len[2], self.shape, self.diameter_nm, lattice_constant_a
-            )?;
-            for (i, v) in self.displacements.iter().enumerate() {
-                let name = names
-                    .get(self.species[i] as usize - 1)
-                    .map_or("X", String::as_str);
-                writeln!(
-                    w,
-                    "{} {:.6} {:.6} {:.6} {:.4}",
-                    name,
-                    v[0] - lo[0] + vac,
-                    v[1] - lo[1] + vac,
-                    v[2] - lo[2] + vac,
-                    self.depth_a[i]
-                )?;
-            }
-            Ok(())
-        })
+        use crate::io::frame::{Column, Format, Frame, Real};
+        let frame = Frame {
+            lengths: [len[0], len[1], len[2]],
+            names: names.to_vec(),
+            types: self
+                .species
+                .iter()
+                .map(|&s| u32::from(s).wrapping_sub(1))
+                .collect(),
+            positions: self
+                .displacements
+                .iter()
+                .map(|v| [v[0] - lo[0] + vac, v[1] - lo[1] + vac, v[2] - lo[2] + vac])
+                .collect(),
+            columns: vec![Column::real("depth", self.depth_a.clone(), Real::Fixed(4))],
+            info: vec![
+                ("shape".into(), format!("{:?}", self.shape)),
+                ("diameter_nm".into(), self.diameter_nm.to_string()),
+                ("lattice_constant_a".into(), lattice_constant_a.to_string()),
+            ],
+            format: Format {
+                positions: Real::Fixed(6),
+                ..Format::default()
+            },
+            ..Frame::default()
+        };
+        crate::io::xyz::write_file(path, &frame)
     }
 }
 

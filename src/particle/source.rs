@@ -4,6 +4,7 @@
 use super::template::{PlaceError, Placement, Template, index_of};
 use super::{Composition, LatticeFrame, Particle, ResolvedComposition, Shape};
 use crate::error::{Error, Result};
+use crate::io::validate::{non_negative, non_negative_of, positive};
 use crate::lattice::Lattice;
 use crate::rng::{KmcRng, uniform, uniform_open0};
 use crate::state::{Species, State};
@@ -62,26 +63,8 @@ impl SizeDistribution {
 
     /// Checks the parameters; `field` names this distribution in messages.
     pub fn validate(&self, field: &str) -> Result<()> {
-        let pos = |v: f64, name: &str| -> Result<()> {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(Error::field(
-                    format!("{field}.{name}"),
-                    format!("must be a positive number, got {v}"),
-                ))
-            }
-        };
-        let nonneg = |v: f64, name: &str| -> Result<()> {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(Error::field(
-                    format!("{field}.{name}"),
-                    format!("must be a non-negative number, got {v}"),
-                ))
-            }
-        };
+        let pos = |v: f64, name: &str| positive(format!("{field}.{name}"), v).map(|_| ());
+        let nonneg = |v: f64, name: &str| non_negative(format!("{field}.{name}"), v).map(|_| ());
         match *self {
             SizeDistribution::Fixed { diameter_nm } => pos(diameter_nm, "Fixed.diameter_nm"),
             SizeDistribution::Normal { mean_nm, sd_nm } => {
@@ -198,15 +181,11 @@ impl ParticleDeposition {
         lat: &Lattice,
         field: &str,
     ) -> Result<Self> {
-        if !(spec.flux_per_nm2_s.is_finite() && spec.flux_per_nm2_s >= 0.0) {
-            return Err(Error::field(
-                format!("{field}.flux_per_nm2_s"),
-                format!(
-                    "must be a non-negative number of particles per nm² per second, got {}",
-                    spec.flux_per_nm2_s
-                ),
-            ));
-        }
+        non_negative_of(
+            format!("{field}.flux_per_nm2_s"),
+            spec.flux_per_nm2_s,
+            "particles per nm² per second",
+        )?;
         spec.size.validate(&format!("{field}.size"))?;
         let frame = LatticeFrame::new(lat).map_err(|e| match e {
             Error::Input { message, .. } => Error::field(field.to_string(), message),

@@ -5,9 +5,10 @@
 //! destination must keep at least one occupied neighbour besides the mover, and no neighbour of
 //! the mover may be left without any neighbour (no floating atoms).
 
-use super::{RateModel, finite, per_species, positive};
+use super::{RateModel, per_species};
 use crate::catalog::Event;
 use crate::error::{Error, Result};
+use crate::io::validate::{finite, positive};
 use crate::lattice::{Lattice, Offset, SiteRef};
 use crate::state::State;
 use crate::units::kt_ev;
@@ -89,10 +90,10 @@ impl BondCounting {
         let mut base = vec![0.0];
         for (p, name) in params.iter().zip(species) {
             positive(
+                format!("{field}.species.{name}.prefactor_hz"),
                 p.prefactor_hz,
-                &format!("{field}.species.{name}.prefactor_hz"),
             )?;
-            finite(p.barrier_ev, &format!("{field}.species.{name}.barrier_ev"))?;
+            finite(format!("{field}.species.{name}.barrier_ev"), p.barrier_ev)?;
             base.push(p.prefactor_hz * (-p.barrier_ev / kt).exp());
         }
         let ns = species.len();
@@ -112,7 +113,7 @@ impl BondCounting {
         };
         for (i, (a, b, e)) in spec.bonds_ev.iter().enumerate() {
             let (ia, ib) = (id(a, i)?, id(b, i)?);
-            finite(*e, &format!("{field}.bonds_ev[{i}]"))?;
+            finite(format!("{field}.bonds_ev[{i}]"), *e)?;
             if seen[ia][ib] {
                 return Err(Error::field(
                     format!("{field}.bonds_ev[{i}]"),
@@ -139,12 +140,12 @@ impl BondCounting {
             }
         }
         finite(
+            format!("{field}.ehrlich_schwoebel_ev"),
             spec.ehrlich_schwoebel_ev,
-            &format!("{field}.ehrlich_schwoebel_ev"),
         )?;
         let exchange_base = match spec.exchange_barrier_ev {
             Some(ex) => {
-                finite(ex, &format!("{field}.exchange_barrier_ev"))?;
+                finite(format!("{field}.exchange_barrier_ev"), ex)?;
                 Some(
                     std::iter::once(0.0)
                         .chain(params.iter().map(|p| p.prefactor_hz * (-ex / kt).exp()))

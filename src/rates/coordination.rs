@@ -7,9 +7,10 @@
 //! from 16 packed bytes and two 256-entry tables indexed by the byte itself. This is the model of
 //! SPPARKS's `diffusion nonlinear hop` app, so speed can be compared on identical physics.
 
-use super::{RateModel, finite, per_species, positive};
+use super::{RateModel, per_species};
 use crate::catalog::Event;
 use crate::error::{Error, Result};
+use crate::io::validate::{finite, positive};
 use crate::lattice::{Lattice, Offset, SiteRef};
 use crate::state::State;
 use crate::units::kt_ev;
@@ -196,18 +197,18 @@ impl CoordinationMetropolis {
         let mut base = vec![0.0];
         for (p, name) in params.iter().zip(species) {
             let f = format!("{field}.{name}");
-            positive(p.prefactor_hz, &format!("{f}.prefactor_hz"))?;
-            finite(p.barrier_ev, &format!("{f}.barrier_ev"))?;
+            positive(format!("{f}.prefactor_hz"), p.prefactor_hz)?;
+            finite(format!("{f}.barrier_ev"), p.barrier_ev)?;
             let mut e = [0.0; 16];
             match &p.site_energy {
                 SiteEnergy::Sqrt { coefficient_ev } => {
-                    finite(*coefficient_ev, &format!("{f}.site_energy.coefficient_ev"))?;
+                    finite(format!("{f}.site_energy.coefficient_ev"), *coefficient_ev)?;
                     for (n, v) in e.iter_mut().enumerate() {
                         *v = coefficient_ev * (n.min(z) as f64).sqrt();
                     }
                 }
                 SiteEnergy::Linear { coefficient_ev } => {
-                    finite(*coefficient_ev, &format!("{f}.site_energy.coefficient_ev"))?;
+                    finite(format!("{f}.site_energy.coefficient_ev"), *coefficient_ev)?;
                     for (n, v) in e.iter_mut().enumerate() {
                         *v = coefficient_ev * n.min(z) as f64;
                     }
@@ -225,7 +226,7 @@ impl CoordinationMetropolis {
                         ));
                     }
                     for (n, v) in e.iter_mut().enumerate() {
-                        *v = finite(t[n.min(z)], &format!("{f}.site_energy[{}]", n.min(z)))?;
+                        *v = finite(format!("{f}.site_energy[{}]", n.min(z)), t[n.min(z)])?;
                     }
                 }
             }

@@ -217,29 +217,5 @@ pub(crate) fn per_species<'a, T>(
         .collect()
 }
 
-/// A finite number, or an error naming the field.
-pub(crate) fn finite(v: f64, field: &str) -> Result<f64> {
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(Error::field(
-            field,
-            format!("must be a finite number, got {v}"),
-        ))
-    }
-}
-
-/// A finite positive number, or an error naming the field.
-pub(crate) fn positive(v: f64, field: &str) -> Result<f64> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(Error::field(
-            field,
-            format!("must be a positive number, got {v}"),
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -64,9 +64,11 @@
 //! species of the scenario has a table (a table may hold more species than a scenario uses).
 //! Errors name the file, line, column and field.
 
-use super::{RateModel, positive};
+use super::RateModel;
 use crate::catalog::Event;
 use crate::error::{Error, Location, Result};
+use crate::io::ron::{Messages, line_col, locate, locate_error, parse_ron_with};
+use crate::io::validate::{positive, positive_of};
 use crate::lattice::{Lattice, LatticeKind, Offset, SiteRef};
 use crate::state::State;
 use crate::units::kt_ev;
@@ -224,18 +226,23 @@ pub fn load_barrier_table(path: impl AsRef<Path>) -> Result<BarrierTableFile> {
 
 /// Parses and validates table text; `path` is only used in messages.
 pub fn parse_barrier_table(text: &str, path: &Path) -> Result<BarrierTableFile> {
-    let raw: TableFile = ron::from_str(text).map_err(|e| {
-        Error::input(
-            Location::file(path).at(e.span.start.line, e.span.start.col),
-            e.code.to_string(),
-        )
-    })?;
-    let loc = Locator::new(text, path);
-    let lattice_line = loc.field_line(0, "lattice");
-    let species_line = loc.field_line(0, "species");
+    let raw: TableFile = parse_ron_with(text, Some(path), Messages::Ron)?;
+    let species = check_table(&raw).map_err(|e| locate_error(e, text, Some(path)))?;
+    let line_of = |field: &str| locate(text, field).map(|o| line_col(text, o).0);
+    Ok(BarrierTableFile {
+        path: path.to_path_buf(),
+        source: raw.source,
+        lattice: raw.lattice,
+        species,
+        lattice_line: line_of("lattice"),
+        species_line: line_of("species"),
+    })
+}
+
+/// Checks the parsed table; errors name the field, which the caller locates in the text.
+fn check_table(raw: &TableFile) -> Result<BTreeMap<String, SpeciesBarriers>> {
     if raw.lattice != LatticeKind::Fcc100 {
-        return Err(loc.error(
-            loc.field_tok(0, "lattice"),
+        return Err(Error::field(
             "lattice",
             format!(
                 "the BarrierTable key is defined for Fcc100 only; this table is for {:?}",
@@ -244,65 +251,41 @@ pub fn parse_barrier_table(text: &str, path: &Path) -> Result<BarrierTableFile> 
         ));
     }
     if raw.species.is_empty() {
-        return Err(loc.error(
-            loc.field_tok(0, "species"),
-            "species",
-            "the table has no species",
-        ));
+        return Err(Error::field("species", "the table has no species"));
     }
-    let mut species = BTreeMap::new();
-    for (name, rs) in &raw.species {
-        species.insert(name.clone(), check_species(&loc, name, rs)?);
-    }
-    Ok(BarrierTableFile {
-        path: path.to_path_buf(),
-        source: raw.source,
-        lattice: raw.lattice,
-        species,
-        lattice_line,
-        species_line,
-    })
+    raw.species
+        .iter()
+        .map(|(name, rs)| Ok((name.clone(), check_species(name, rs)?)))
+        .collect()
 }
 
-fn check_species(loc: &Locator, name: &str, rs: &SpeciesTable) -> Result<SpeciesBarriers> {
-    let key = loc.map_key(name);
+fn check_species(name: &str, rs: &SpeciesTable) -> Result<SpeciesBarriers> {
     let field = |f: &str| format!("species.{name}.{f}");
-    if !(rs.prefactor_hz.is_finite() && rs.prefactor_hz > 0.0) {
-        return Err(loc.error(
-            key.and_then(|k| loc.field_tok(k, "prefactor_hz")),
-            &field("prefactor_hz"),
-            format!("must be a positive number of Hz, got {}", rs.prefactor_hz),
-        ));
-    }
+    positive_of(field("prefactor_hz"), rs.prefactor_hz, "Hz")?;
     let barrier_ok = |e: f64| e.is_finite() && e >= 0.0;
-    let in_plane_tok = key.and_then(|k| loc.field_tok(k, "in_plane"));
     let mut in_plane = vec![f64::NAN; IN_PLANE_KEYS];
     for (i, &(mask, e)) in rs.in_plane.iter().enumerate() {
-        let at = || in_plane_tok.and_then(|t| loc.list_entry(t, i));
         let f = format!("{}[{i}]", field("in_plane"));
         if mask as usize >= IN_PLANE_KEYS {
-            return Err(loc.error(
-                at(),
-                &f,
+            return Err(Error::field(
+                f,
                 format!("mask {mask:#b} has more than {} bits", KEY_SITES.len()),
             ));
         }
         if !barrier_ok(e) {
-            return Err(loc.error(
-                at(),
-                &f,
+            return Err(Error::field(
+                f,
                 format!("barrier of key {mask:#012b} must be a finite number of eV >= 0, got {e}"),
             ));
         }
         if !in_plane[mask as usize].is_nan() {
-            return Err(loc.error(at(), &f, format!("key {mask:#012b} is given twice")));
+            return Err(Error::field(f, format!("key {mask:#012b} is given twice")));
         }
         in_plane[mask as usize] = e;
     }
     if let Some(missing) = in_plane.iter().position(|e| e.is_nan()) {
-        return Err(loc.error(
-            in_plane_tok,
-            &field("in_plane"),
+        return Err(Error::field(
+            field("in_plane"),
             format!(
                 "no entry for key {missing:#012b} ({}); the table must cover all {IN_PLANE_KEYS} \
                  configurations",
@@ -310,36 +293,31 @@ fn check_species(loc: &Locator, name: &str, rs: &SpeciesTable) -> Result<Species
             ),
         ));
     }
-    let inter_tok = key.and_then(|k| loc.field_tok(k, "interlayer"));
     let mut inter = [[f64::NAN; INTERLAYER_N]; INTERLAYER_N];
     for (i, &(nf, nt, e)) in rs.interlayer.iter().enumerate() {
-        let at = || inter_tok.and_then(|t| loc.list_entry(t, i));
         let f = format!("{}[{i}]", field("interlayer"));
         if nf as usize >= INTERLAYER_N || nt as usize >= INTERLAYER_N {
-            return Err(loc.error(
-                at(),
-                &f,
+            return Err(Error::field(
+                f,
                 format!("neighbour counts must be below {INTERLAYER_N}, got ({nf}, {nt})"),
             ));
         }
         if !barrier_ok(e) {
-            return Err(loc.error(
-                at(),
-                &f,
+            return Err(Error::field(
+                f,
                 format!("barrier of key ({nf}, {nt}) must be a finite number of eV >= 0, got {e}"),
             ));
         }
         let slot = &mut inter[nf as usize][nt as usize];
         if !slot.is_nan() {
-            return Err(loc.error(at(), &f, format!("key ({nf}, {nt}) is given twice")));
+            return Err(Error::field(f, format!("key ({nf}, {nt}) is given twice")));
         }
         *slot = e;
     }
     for (nf, row) in inter.iter().enumerate() {
         if let Some(nt) = row.iter().position(|e| e.is_nan()) {
-            return Err(loc.error(
-                inter_tok,
-                &field("interlayer"),
+            return Err(Error::field(
+                field("interlayer"),
                 format!(
                     "no entry for key ({nf}, {nt}); the table must cover every (n_from, n_to) \
                      with both in 0..{INTERLAYER_N}"
@@ -352,181 +330,6 @@ fn check_species(loc: &Locator, name: &str, rs: &SpeciesTable) -> Result<Species
         in_plane_ev: in_plane,
         interlayer_ev: inter,
     })
-}
-
-/// Finds the line of a field or list entry in the table text, for messages about values that
-/// parsed but are wrong (ron reports positions of syntax errors only).
-struct Locator<'a> {
-    path: &'a Path,
-    text: &'a str,
-    toks: Vec<Tok>,
-}
-
-#[derive(Debug, PartialEq)]
-enum TokKind {
-    Str(String),
-    Word(String),
-    Punct(char),
-}
-
-#[derive(Debug)]
-struct Tok {
-    kind: TokKind,
-    at: usize,
-}
-
-impl<'a> Locator<'a> {
-    fn new(text: &'a str, path: &'a Path) -> Self {
-        Locator {
-            path,
-            text,
-            toks: tokenize(text),
-        }
-    }
-
-    fn colon_after(&self, i: usize) -> bool {
-        matches!(
-            self.toks.get(i + 1),
-            Some(Tok {
-                kind: TokKind::Punct(':'),
-                ..
-            })
-        )
-    }
-
-    /// First token `name:` at or after token `from`.
-    fn field_tok(&self, from: usize, name: &str) -> Option<usize> {
-        (from..self.toks.len()).find(|&i| {
-            matches!(&self.toks[i].kind, TokKind::Word(w) if w == name) && self.colon_after(i)
-        })
-    }
-
-    fn field_line(&self, from: usize, name: &str) -> Option<usize> {
-        self.field_tok(from, name).map(|t| self.line_col(t).0)
-    }
-
-    /// The map key `"name":`.
-    fn map_key(&self, name: &str) -> Option<usize> {
-        (0..self.toks.len()).find(|&i| {
-            matches!(&self.toks[i].kind, TokKind::Str(s) if s == name) && self.colon_after(i)
-        })
-    }
-
-    /// The `index`-th top-level entry of the list that follows token `field`.
-    fn list_entry(&self, field: usize, index: usize) -> Option<usize> {
-        let open = (field..self.toks.len()).find(|&i| self.toks[i].kind == TokKind::Punct('['))?;
-        let mut depth = 0usize;
-        let mut count = 0usize;
-        for i in open..self.toks.len() {
-            match self.toks[i].kind {
-                TokKind::Punct('(' | '[' | '{') => {
-                    if depth == 1 {
-                        if count == index {
-                            return Some(i);
-                        }
-                        count += 1;
-                    }
-                    depth += 1;
-                }
-                TokKind::Punct(')' | ']' | '}') => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        return None;
-                    }
-                }
-                _ => {}
-            }
-        }
-        None
-    }
-
-    fn line_col(&self, tok: usize) -> (usize, usize) {
-        let at = self.toks[tok].at;
-        let before = &self.text[..at];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rfind('\n').map_or(at, |p| at - p - 1) + 1;
-        (line, col)
-    }
-
-    fn error(&self, tok: Option<usize>, field: &str, message: impl Into<String>) -> Error {
-        let mut l = Location::file(self.path).field(field);
-        if let Some(t) = tok {
-            let (line, col) = self.line_col(t);
-            l = l.at(line, col);
-        }
-        Error::input(l, message)
-    }
-}
-
-/// Splits RON text into strings, words (identifiers and numbers) and punctuation, skipping
-/// whitespace and comments; byte offsets are kept for line numbers.
-fn tokenize(text: &str) -> Vec<Tok> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            i += 1;
-        } else if b[i..].starts_with(b"//") {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-        } else if b[i..].starts_with(b"/*") {
-            let mut depth = 0;
-            while i < b.len() {
-                if b[i..].starts_with(b"/*") {
-                    depth += 1;
-                    i += 2;
-                } else if b[i..].starts_with(b"*/") {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-        } else if c == b'"' {
-            let start = i;
-            i += 1;
-            let mut s = String::new();
-            while i < b.len() && b[i] != b'"' {
-                if b[i] == b'\\' {
-                    i += 1;
-                }
-                if i < b.len() {
-                    // Multi-byte characters are copied byte by byte through the str slice below.
-                    let ch_len = text[i..].chars().next().map_or(1, char::len_utf8);
-                    s.push_str(&text[i..i + ch_len]);
-                    i += ch_len;
-                }
-            }
-            i += 1;
-            out.push(Tok {
-                kind: TokKind::Str(s),
-                at: start,
-            });
-        } else if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.') {
-                i += 1;
-            }
-            out.push(Tok {
-                kind: TokKind::Word(text[start..i].to_string()),
-                at: start,
-            });
-        } else {
-            let ch = text[i..].chars().next().expect("in bounds");
-            out.push(Tok {
-                kind: TokKind::Punct(ch),
-                at: i,
-            });
-            i += ch.len_utf8();
-        }
-    }
-    out
 }
 
 /// Geometry of one neighbour direction of a class, relative to the origin `b`.
@@ -594,7 +397,7 @@ impl BarrierTable {
                 ),
             ));
         }
-        positive(temperature_k, "temperature_k")?;
+        positive("temperature_k", temperature_k)?;
         let kt = kt_ev(temperature_k);
         let mut in_plane = vec![Vec::new()];
         let mut interlayer = vec![[[0.0; INTERLAYER_N]; INTERLAYER_N]];

@@ -61,6 +61,7 @@ use hashbrown::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::io::validate::{at_least, non_negative, non_negative_of, positive, positive_of};
 use crate::lattice::{Lattice, SiteRef};
 use crate::md::integrate::{Integrator, Md};
 use crate::md::minimize::{self, FireOptions};
@@ -170,22 +171,8 @@ impl Region {
 pub fn cut_region(state: &State, spec: &RegionSpec) -> Result<Region> {
     let lat = state.lattice();
     require_3d(lat)?;
-    let ok = |v: f64| v.is_finite() && v >= 0.0;
-    if !(ok(spec.radius_a) && spec.radius_a > 0.0) {
-        return Err(Error::field(
-            "relax.region.radius_a",
-            format!("must be a positive number of Å, got {}", spec.radius_a),
-        ));
-    }
-    if !ok(spec.frozen_shell_a) {
-        return Err(Error::field(
-            "relax.region.frozen_shell_a",
-            format!(
-                "must be a non-negative number of Å, got {}",
-                spec.frozen_shell_a
-            ),
-        ));
-    }
+    positive_of("relax.region.radius_a", spec.radius_a, "Å")?;
+    non_negative_of("relax.region.frozen_shell_a", spec.frozen_shell_a, "Å")?;
     let centre = match spec.centre {
         Centre::Site(idx) => {
             if idx >= lat.n_sites() {
@@ -329,9 +316,7 @@ impl MapOptions {
             ),
             ("relax.mapping.off_lattice_nn", self.off_lattice_nn),
         ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::field(name, format!("must be positive, got {v}")));
-            }
+            positive(name, v)?;
         }
         if self.max_search_radius_nn < self.search_radius_nn {
             return Err(Error::field(
@@ -721,9 +706,7 @@ impl RelaxParams {
             ),
         ];
         for (name, v) in nonneg {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::field(name, format!("must be non-negative, got {v}")));
-            }
+            non_negative(name, v)?;
         }
         let pos = [
             ("relax.timestep_fs", self.timestep_fs.unwrap_or(1.0)),
@@ -735,13 +718,9 @@ impl RelaxParams {
             ),
         ];
         for (name, v) in pos {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::field(name, format!("must be positive, got {v}")));
-            }
+            positive(name, v)?;
         }
-        if self.settle_windows == 0 {
-            return Err(Error::field("relax.settle_windows", "must be at least 1"));
-        }
+        at_least("relax.settle_windows", self.settle_windows, 1)?;
         self.mapping.validate()
     }
 }

@@ -5,10 +5,12 @@
 //! negative flux, an unknown species, a substrate thicker than the box) are located in the text
 //! by their field path, so every message names file, line, column and field.
 
-pub mod locate;
+pub mod md;
 
 use crate::deposit::AtomDepositionSpec;
 use crate::error::{Error, Result};
+use crate::io::ron::{locate_error, parse_ron};
+use crate::io::validate::{at_least, finite, non_negative_of, positive, positive_of};
 use crate::lattice::LatticeKind;
 use crate::particle::{Composition, ParticleDepositionSpec, Shape};
 use crate::rates::RateModelSpec;
@@ -327,7 +329,7 @@ impl LoadedScenario {
 
     /// Parses scenario text; `path` is only used in messages and to resolve relative files.
     pub fn from_text(text: String, path: Option<PathBuf>) -> Result<Self> {
-        let scenario: Scenario = locate::parse_ron(&text, path.as_deref())?;
+        let scenario: Scenario = parse_ron(&text, path.as_deref())?;
         let loaded = LoadedScenario {
             scenario,
             text,
@@ -359,7 +361,7 @@ impl LoadedScenario {
 
     /// Adds file, line and column to an input error that only names a field.
     pub fn locate(&self, err: Error) -> Error {
-        locate::locate_error(err, &self.text, self.path.as_deref())
+        locate_error(err, &self.text, self.path.as_deref())
     }
 }
 
@@ -372,15 +374,7 @@ impl Scenario {
                 "must be a non-empty name without path separators",
             ));
         }
-        if !(self.temperature_k.is_finite() && self.temperature_k > 0.0) {
-            return Err(Error::field(
-                "temperature_k",
-                format!(
-                    "must be a positive number of kelvin, got {}",
-                    self.temperature_k
-                ),
-            ));
-        }
+        positive_of("temperature_k", self.temperature_k, "kelvin")?;
         if self.species.is_empty() {
             return Err(Error::field("species", "at least one species is needed"));
         }
@@ -403,15 +397,7 @@ impl Scenario {
             }
         }
         let l = &self.lattice;
-        if !(l.lattice_constant_a.is_finite() && l.lattice_constant_a > 0.0) {
-            return Err(Error::field(
-                "lattice.lattice_constant_a",
-                format!(
-                    "must be a positive number of Å, got {}",
-                    l.lattice_constant_a
-                ),
-            ));
-        }
+        positive_of("lattice.lattice_constant_a", l.lattice_constant_a, "Å")?;
         if let Some(s) = &l.substrate_species {
             self.species_id(s, "lattice.substrate_species")?;
         }
@@ -440,27 +426,19 @@ impl Scenario {
         }
         for (i, d) in self.deposition.iter().enumerate() {
             self.species_id(&d.species, &format!("deposition[{i}].species"))?;
-            if !(d.flux_ml_per_s.is_finite() && d.flux_ml_per_s >= 0.0) {
-                return Err(Error::field(
-                    format!("deposition[{i}].flux_ml_per_s"),
-                    format!(
-                        "must be a non-negative number of monolayers per second, got {}",
-                        d.flux_ml_per_s
-                    ),
-                ));
-            }
+            non_negative_of(
+                format!("deposition[{i}].flux_ml_per_s"),
+                d.flux_ml_per_s,
+                "monolayers per second",
+            )?;
         }
         for (i, p) in self.particles.iter().enumerate() {
             let f = format!("particles[{i}]");
-            if !(p.flux_per_nm2_s.is_finite() && p.flux_per_nm2_s >= 0.0) {
-                return Err(Error::field(
-                    format!("{f}.flux_per_nm2_s"),
-                    format!(
-                        "must be a non-negative number of particles per nm² per second, got {}",
-                        p.flux_per_nm2_s
-                    ),
-                ));
-            }
+            non_negative_of(
+                format!("{f}.flux_per_nm2_s"),
+                p.flux_per_nm2_s,
+                "particles per nm² per second",
+            )?;
             p.size.validate(&format!("{f}.size"))?;
             p.composition
                 .resolve(&format!("{f}.composition"), |n, fl| self.species_id(n, fl))?;
@@ -495,22 +473,11 @@ impl Scenario {
                     ..
                 } => {
                     let f = format!("initial[{i}].Particle");
-                    if !(diameter_nm.is_finite() && *diameter_nm > 0.0) {
-                        return Err(Error::field(
-                            format!("{f}.diameter_nm"),
-                            format!("must be a positive number of nm, got {diameter_nm}"),
-                        ));
-                    }
-                    if !(at_nm.0.is_finite() && at_nm.1.is_finite()) {
-                        return Err(Error::field(format!("{f}.at_nm"), "must be finite"));
-                    }
+                    positive_of(format!("{f}.diameter_nm"), *diameter_nm, "nm")?;
+                    finite(format!("{f}.at_nm[0]"), at_nm.0)?;
+                    finite(format!("{f}.at_nm[1]"), at_nm.1)?;
                     if let Some(h) = height_nm {
-                        if !(h.is_finite() && *h >= 0.0) {
-                            return Err(Error::field(
-                                format!("{f}.height_nm"),
-                                format!("must be a non-negative number of nm, got {h}"),
-                            ));
-                        }
+                        non_negative_of(format!("{f}.height_nm"), *h, "nm")?;
                     }
                     composition
                         .resolve(&format!("{f}.composition"), |n, fl| self.species_id(n, fl))?;
@@ -537,12 +504,7 @@ impl Scenario {
             (o.snapshot_every_s, "output.snapshot_every_s"),
         ] {
             if let Some(v) = v {
-                if !(v.is_finite() && v > 0.0) {
-                    return Err(Error::field(
-                        f,
-                        format!("must be a positive number of seconds, got {v}"),
-                    ));
-                }
+                positive_of(f, v, "seconds")?;
             }
         }
         let st = &o.structure;
@@ -551,12 +513,7 @@ impl Scenario {
             (st.gr_dr_a, "output.structure.gr_dr_a"),
             (st.xrd_wavelength_a, "output.structure.xrd_wavelength_a"),
         ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::field(
-                    f,
-                    format!("must be a positive number, got {v}"),
-                ));
-            }
+            positive(f, v)?;
         }
         let (t0, t1) = st.xrd_two_theta_deg;
         if !(t0.is_finite() && t1.is_finite() && 0.0 < t0 && t0 < t1 && t1 < 180.0) {
@@ -565,18 +522,13 @@ impl Scenario {
                 format!("must be (lo, hi) with 0 < lo < hi < 180 degrees, got ({t0}, {t1})"),
             ));
         }
-        if st.xrd_points < 2 {
-            return Err(Error::field(
-                "output.structure.xrd_points",
-                "must be at least 2",
-            ));
-        }
+        at_least("output.structure.xrd_points", st.xrd_points, 2)?;
         for (v, f) in [
             (o.series_every_events, "output.series_every_events"),
             (o.checkpoint_every_events, "output.checkpoint_every_events"),
         ] {
-            if v == Some(0) {
-                return Err(Error::field(f, "must be at least 1"));
+            if let Some(v) = v {
+                at_least(f, v, 1)?;
             }
         }
         if let (true, Some(r)) = (self.relaxes_contacts(), &self.relax) {

@@ -13,6 +13,7 @@
 //! | `checkpoint` | one checkpoint format for the CLI and the API |
 //! | [`relaxer`] | the contact hook: contacts handed to the embedded MD relaxer |
 //! | [`warm`] | warming an EamNeb barrier cache by running the scenario |
+//! | [`md`] | the driver of stand-alone MD scenarios (`kmc md`) |
 //!
 //! ```
 //! use kmc::sim::{Atoms, Every, SetAtomsOptions, Simulation};
@@ -68,6 +69,7 @@
 mod atoms;
 pub mod build;
 mod checkpoint;
+pub mod md;
 mod observer;
 mod output;
 mod record;

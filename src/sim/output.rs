@@ -6,8 +6,9 @@
 use super::Simulation;
 use super::run::Summary;
 use crate::error::{Error, Result};
+use crate::io::{write_atomic, write_json};
 use crate::observe::structure::{AtomSet, FormFactor, debye_pattern, pair_distribution};
-use crate::observe::write::{write_atomic, write_json, write_lammps_dump, write_xyz};
+use crate::observe::write::{write_lammps_dump, write_xyz};
 use crate::scenario::SnapshotFormat;
 use std::path::{Path, PathBuf};
 

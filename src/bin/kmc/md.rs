@@ -44,7 +44,7 @@ fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()
         .expect("static template"),
     );
     let start = std::time::Instant::now();
-    let summary = kmc::md::run::run_md_scenario(&scenario, &out, &mut |p| {
+    let summary = kmc::sim::md::run_md_scenario(&scenario, &out, &mut |p| {
         bar.set_length(p.steps);
         bar.set_position(p.step);
         if let Some(t) = &p.thermo {

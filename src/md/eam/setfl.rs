@@ -280,7 +280,7 @@ impl Setfl {
     /// Writes the file (through a temporary file and a rename) after validating the tables.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         self.validate()?;
-        crate::observe::write::write_bytes(path.as_ref(), self.to_text().as_bytes())
+        crate::io::write_bytes(path.as_ref(), self.to_text().as_bytes())
     }
 }
 

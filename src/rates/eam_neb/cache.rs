@@ -24,6 +24,7 @@
 use super::barrier::{Entry, NebSpec, SlabSpec, Status};
 use super::key::{EnvKey, EventKind, EventType};
 use crate::error::{Error, Location, Result};
+use crate::io::ron::{Messages, locate_error, parse_ron_with};
 use crate::lattice::LatticeKind;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -234,7 +235,7 @@ pub(crate) fn write(
         text.push_str(&format!("        {},\n", ser(e)?));
     }
     text.push_str("    ],\n)\n");
-    crate::observe::write::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
+    crate::io::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
     Ok(entries.len())
 }
 
@@ -250,12 +251,17 @@ pub(crate) fn read(
     types: &[EventType],
 ) -> Result<Vec<RawEntry>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let file: CacheFile = ron::from_str(&text).map_err(|e| {
-        Error::input(
-            Location::file(path).at(e.span.start.line, e.span.start.col),
-            e.code.to_string(),
-        )
-    })?;
+    let file: CacheFile = parse_ron_with(&text, Some(path), Messages::Ron)?;
+    check(file, path, settings, types).map_err(|e| locate_error(e, &text, Some(path)))
+}
+
+/// Checks a parsed cache file; errors name the field, which the caller locates in the text.
+fn check(
+    file: CacheFile,
+    path: &Path,
+    settings: &CacheSettings,
+    types: &[EventType],
+) -> Result<Vec<RawEntry>> {
     let here = |field: &str| Location::file(path).field(field);
     if file.format != FORMAT {
         return Err(Error::input(

@@ -73,9 +73,10 @@ pub mod key;
 pub use barrier::{Calculation, Calculator, Entry, NebSpec, SlabCase, SlabSpec, Status};
 pub use key::{EnvKey, EventKind, EventType, KeyTables};
 
-use super::{RateModel, positive};
+use super::RateModel;
 use crate::catalog::Event;
 use crate::error::{Error, Result};
+use crate::io::validate::{finite, positive};
 use crate::lattice::{Lattice, SiteRef};
 use crate::md::Eam;
 use crate::state::State;
@@ -294,8 +295,8 @@ impl EamNeb {
         temperature_k: f64,
     ) -> Result<Self> {
         let field = "rate_model.EamNeb";
-        positive(spec.prefactor_hz, &format!("{field}.prefactor_hz"))?;
-        positive(temperature_k, "temperature_k")?;
+        positive(format!("{field}.prefactor_hz"), spec.prefactor_hz)?;
+        positive("temperature_k", temperature_k)?;
         let (eam, description) = spec.load_potential()?;
         let mut pot_species = vec![0u8];
         for name in species {
@@ -336,7 +337,7 @@ impl EamNeb {
             ("spring_ev_a2", n.spring_ev_a2),
             ("relax_tolerance_ev_a", n.relax_tolerance_ev_a),
         ] {
-            positive(v, &format!("{field}.neb.{name}"))?;
+            positive(format!("{field}.neb.{name}"), v)?;
         }
         let calc = Calculator::new(
             lattice.kind(),
@@ -373,7 +374,7 @@ impl EamNeb {
             floor,
             immobile: spec.immobile_coordination.unwrap_or(u8::MAX),
             min_barrier: match spec.min_barrier_ev {
-                Some(e) => super::finite(e, &format!("{field}.min_barrier_ev"))?,
+                Some(e) => finite(format!("{field}.min_barrier_ev"), e)?,
                 None => f64::NEG_INFINITY,
             },
             exchange: spec.exchange,

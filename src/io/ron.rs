@@ -1,9 +1,11 @@
-//! Finds where a field path (`deposition[0].flux_ml_per_s`) sits in RON text, so that errors
-//! found after parsing (a negative flux, an unknown species) still point at a line and column.
+//! RON as kmc reads it: parsing with file, line and column in every error, and finding where a
+//! field path (`deposition[0].flux_ml_per_s`) sits in the text, so that errors found after
+//! parsing (a negative flux, an unknown species, a barrier table with a key missing) still point
+//! at a line and column.
 //!
-//! A small scanner over RON's token structure: strings and comments are skipped, brackets are
-//! matched, and a path segment is matched as a struct field or map key (`name:` or `"name":`),
-//! an enum variant (`Name(`), or a list index.
+//! The locator is a small scanner over RON's token structure: strings and (nested) comments are
+//! skipped, brackets are matched, and a path segment is matched as a struct field or map key
+//! (`name:` or `"name":`), an enum variant (`Name(`), or a list index.
 
 use crate::error::{Error, Location, Result};
 use std::path::Path;
@@ -52,17 +54,51 @@ pub fn ron_message(code: &ron::error::Error) -> String {
     }
 }
 
+/// How parse errors are worded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Messages {
+    /// [`ron_message`]: unknown fields and variants list what is allowed.
+    Readable,
+    /// ron's own wording (barrier tables and EamNeb caches, whose messages tests/data pins).
+    Ron,
+}
+
 /// Parses RON text (with [`ron_options`]) into `T`; errors carry file, line, column and a
 /// readable message.
 pub fn parse_ron<T: serde::de::DeserializeOwned>(text: &str, path: Option<&Path>) -> Result<T> {
+    parse_ron_with(text, path, Messages::Readable)
+}
+
+/// [`parse_ron`] with a choice of wording.
+pub fn parse_ron_with<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: Option<&Path>,
+    messages: Messages,
+) -> Result<T> {
     ron_options().from_str(text).map_err(|e| {
         let loc = Location {
             path: path.map(Path::to_path_buf),
             ..Default::default()
         }
         .at(e.span.start.line, e.span.start.col);
-        Error::input(loc, ron_message(&e.code))
+        let message = match messages {
+            Messages::Readable => ron_message(&e.code),
+            Messages::Ron => e.code.to_string(),
+        };
+        Error::input(loc, message)
     })
+}
+
+/// Parses and validates: `validate`'s errors (which name a field) get the file, line and column
+/// of that field in `text`.
+pub fn parse_validated<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: Option<&Path>,
+    validate: impl FnOnce(&T) -> Result<()>,
+) -> Result<T> {
+    let value: T = parse_ron(text, path)?;
+    validate(&value).map_err(|e| locate_error(e, text, path))?;
+    Ok(value)
 }
 
 /// Adds the file and, from the field path, the line and column to an input error raised
@@ -143,11 +179,23 @@ fn tokens(text: &str) -> Vec<Tok<'_>> {
                 }
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
+                // RON block comments nest.
+                let mut depth = 0usize;
+                while i < b.len() {
+                    if b[i..].starts_with(b"/*") {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i..].starts_with(b"*/") {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
                 }
-                i += 2;
+                continue;
             }
             b'"' => {
                 let start = i;
@@ -311,6 +359,53 @@ mod tests {
                 Segment::Index(3),
                 Segment::Key("c".into())
             ]
+        );
+    }
+
+    #[test]
+    fn nested_comments_and_fields_sharing_a_suffix() {
+        let src = "A( /* outer /* inner: 1 */ x: 9 */\n  x: 1,\n  ensemble: Langevin(\n    \
+                   damping_fs: 3,\n  ),\n  my_damping_fs: 2,\n)";
+        let find = |p: &str| locate(src, p).map(|o| line_col(src, o));
+        assert_eq!(find("x"), Some((2, 3)));
+        assert_eq!(find("ensemble.damping_fs"), Some((4, 5)));
+        assert_eq!(find("my_damping_fs"), Some((6, 3)));
+        assert_eq!(find("absent"), None);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Small {
+        name: String,
+        rate_hz: f64,
+        note: Option<String>,
+    }
+
+    #[test]
+    fn errors_carry_file_line_column_and_field() {
+        let path = Path::new("in.ron");
+        let ok: Small = parse_ron("(name: \"a\", rate_hz: 2.0, note: \"n\")", None).unwrap();
+        assert_eq!((ok.name.as_str(), ok.note.as_deref()), ("a", Some("n")));
+        let e = parse_ron::<Small>("(\n  name: \"a\",\n  rate: 1.0,\n)", Some(path))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("in.ron:3:"), "{e}");
+        assert!(
+            e.contains("unknown field `rate`") && e.contains("rate_hz"),
+            "{e}"
+        );
+        let e = parse_ron_with::<Small>("(name: 1)", Some(path), Messages::Ron).unwrap_err();
+        assert!(e.to_string().starts_with("in.ron:1:"), "{e}");
+        // A value that parses but is invalid is located by its field.
+        let text = "(\n  name: \"a\",\n  rate_hz: -1.0,\n)";
+        let e = parse_validated::<Small>(text, Some(path), |s| {
+            crate::io::validate::positive("rate_hz", s.rate_hz).map(|_| ())
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "in.ron:3:3: field `rate_hz`: must be a positive number, got -1"
         );
     }
 }
