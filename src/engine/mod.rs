@@ -809,7 +809,7 @@ fn refresh_at<M: RateModel, S: RateSampler>(
         let cells = state.cells();
         for o in offsets {
             let idx = (origin.idx as isize + o.delta) as usize;
-            if cells[idx] < 16 {
+            if cells[idx].is_empty() {
                 continue;
             }
             let s = SiteRef {

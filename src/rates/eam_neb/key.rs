@@ -646,12 +646,12 @@ impl KeyTables {
             && l + m[2] < lat.layers()
         {
             for (v, o) in vals.iter_mut().zip(&e.reads) {
-                *v = cells[(a.idx as isize + o.delta) as usize] >> 4;
+                *v = cells[(a.idx as isize + o.delta) as usize].species();
             }
         } else {
             for (v, o) in vals.iter_mut().zip(&e.reads) {
                 *v = match wrapped_index(lat, a, o) {
-                    Ok(i) => cells[i] >> 4,
+                    Ok(i) => cells[i].species(),
                     Err(below) => {
                         if below {
                             floor
