@@ -367,14 +367,14 @@ impl State {
 mod tests {
     use super::*;
     use crate::lattice::LatticeKind;
-    use crate::rng::{rng_from_seed, uniform};
+    use crate::rng::{Stream, stream, uniform};
 
     #[test]
     fn incremental_coordination_matches_a_rebuild_after_random_moves() {
         for kind in LatticeKind::ALL {
             let lat = Lattice::new(kind, 3.0, [10, 10], 12).unwrap();
             let mut st = State::new(lat);
-            let mut rng = rng_from_seed(7);
+            let mut rng = stream(7, Stream::Engine);
             let n = st.lattice().n_sites();
             for _ in 0..20_000 {
                 let idx = (uniform(&mut rng) * n as f64) as usize;

@@ -162,7 +162,7 @@ impl CoalescenceContext {
     /// 28 nearest-neighbour distances, about 100 to 10,000 atoms) by least squares.
     pub fn new(lat: &Lattice) -> crate::Result<Self> {
         let frame = LatticeFrame::new(lat)?;
-        let mut rng = crate::rng::rng_from_seed(0);
+        let mut rng = crate::rng::stream(0, crate::rng::Stream::ParticleBuild);
         let (mut s11, mut s12, mut s22, mut b1, mut b2) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for k in 0..24 {
             let d_nm = (6.0 + k as f64 * 22.0 / 23.0) * lat.nn_distance() / 10.0;

@@ -630,7 +630,7 @@ pub fn build_standalone(req: &BuildRequest) -> Result<(Particle, Vec<String>, f6
             .map(|p| p as Species + 1)
             .ok_or_else(|| Error::field(f, format!("unknown species `{n}`")))
     })?;
-    let mut rng = crate::rng::rng_from_seed(req.seed);
+    let mut rng = crate::rng::stream(req.seed, crate::rng::Stream::ParticleBuild);
     let p = Particle::build(&lat, req.shape, req.diameter_nm, &comp, &mut rng)?;
     if p.is_empty() {
         return Err(Error::field(

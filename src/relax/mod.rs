@@ -64,7 +64,7 @@ use crate::md::integrate::{Integrator, Md};
 use crate::md::minimize::{self, FireOptions};
 use crate::md::system::{ForceField, System};
 use crate::md::{Potential, SimBox};
-use crate::rng::rng_from_seed;
+use crate::rng::{Stream, stream};
 use crate::state::{MAX_SPECIES, Species, State};
 
 /// Where a region is centred.
@@ -906,7 +906,7 @@ pub fn relax_contact(
 
     // Langevin MD with early stopping.
     let t1 = Instant::now();
-    let mut rng = rng_from_seed(params.seed);
+    let mut rng = stream(params.seed, Stream::Md);
     let mut md = Md::new(
         system,
         potential,

@@ -44,7 +44,7 @@ use crate::md::minimize::{FireOptions, relax};
 use crate::md::neb::{NebOptions, neb_atoms};
 use crate::md::system::System;
 use crate::md::{Eam, SimBox};
-use crate::rng::{rng_stream, uniform};
+use crate::rng::{Stream, stream, uniform};
 use crate::state::State;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -535,7 +535,13 @@ impl Calculator {
         fin.positions.clone_from(&fin_sites);
         // Small deterministic kicks for the atoms near the event.
         let seed = (key.env as u64) ^ ((key.env >> 64) as u64).rotate_left(17);
-        let mut rng = rng_stream(seed, ((key.event_type as u64) << 8) | key.mover as u64);
+        let mut rng = stream(
+            seed,
+            Stream::EamNebKey {
+                event_type: key.event_type,
+                mover: key.mover,
+            },
+        );
         let centre = site_pos[i_mover];
         let reach = self.keys.radius_a() + 2.0 * self.keys.nn_a();
         for i in 0..init.len() {
