@@ -30,6 +30,7 @@ pub mod scenario;
 pub mod simulation;
 pub mod state;
 pub mod units;
+pub mod vec3;
 
 pub use error::{Error, Location, Result};
 pub use rng::KmcRng;

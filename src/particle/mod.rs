@@ -31,6 +31,7 @@ use crate::lattice::Lattice;
 use crate::md::build::{Axis, random_species};
 use crate::rng::KmcRng;
 use crate::state::Species;
+use crate::vec3::{cross, dot, norm, sub};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -275,23 +276,6 @@ pub struct LatticeFrame {
     pub axes: [[f64; 3]; 3],
     /// Volume per atom, Å³.
     pub atomic_volume: f64,
-}
-
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-fn norm(a: [f64; 3]) -> f64 {
-    dot(a, a).sqrt()
 }
 
 impl LatticeFrame {

@@ -683,8 +683,7 @@ impl Calculator {
 }
 
 fn dist_pbc(b: &SimBox, p: [f64; 3], q: [f64; 3]) -> f64 {
-    let d = b.delta(p, q);
-    (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
+    crate::vec3::norm(b.delta(p, q))
 }
 
 /// Lateral shift that puts the periodic box edges halfway between atomic columns, so atoms do
