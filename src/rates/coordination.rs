@@ -12,7 +12,7 @@ use crate::catalog::Event;
 use crate::error::{Error, Result};
 use crate::lattice::{Lattice, Offset, SiteRef};
 use crate::state::{Cell, Species, State};
-use crate::units::kt_ev;
+use crate::units::{arrhenius_kt, boltzmann_beta, kt_ev};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -100,7 +100,7 @@ impl Boltzmann {
         let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize % MEMO;
         if self.keys[slot] != bits {
             self.keys[slot] = bits;
-            self.values[slot] = (-de * self.inv_kt).exp();
+            self.values[slot] = boltzmann_beta(de, self.inv_kt);
         }
         base * self.values[slot]
     }
@@ -230,7 +230,7 @@ impl CoordinationMetropolis {
                 }
             }
             energy.push(e);
-            base.push(p.prefactor_hz * (-p.barrier_ev / kt).exp());
+            base.push(arrhenius_kt(p.prefactor_hz, p.barrier_ev, kt));
         }
         let mut d_minus = Box::new([0.0; Cell::TABLE_SIZE]);
         let mut d_plus = Box::new([0.0; Cell::TABLE_SIZE]);

@@ -69,7 +69,7 @@ use crate::catalog::Event;
 use crate::error::{Error, Location, Result};
 use crate::lattice::{Lattice, LatticeKind, Offset, SiteRef};
 use crate::state::State;
-use crate::units::kt_ev;
+use crate::units::{arrhenius_kt, kt_ev};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -612,13 +612,13 @@ impl BarrierTable {
             in_plane.push(
                 sb.in_plane_ev
                     .iter()
-                    .map(|e| nu * (-e / kt).exp())
+                    .map(|&e| arrhenius_kt(nu, e, kt))
                     .collect(),
             );
             let mut r = [[0.0; INTERLAYER_N]; INTERLAYER_N];
             for (nf, row) in sb.interlayer_ev.iter().enumerate() {
                 for (nt, e) in row.iter().enumerate() {
-                    r[nf][nt] = nu * (-e / kt).exp();
+                    r[nf][nt] = arrhenius_kt(nu, *e, kt);
                 }
             }
             interlayer.push(r);

@@ -81,7 +81,7 @@ use crate::error::{Error, Result};
 use crate::lattice::{Lattice, SiteRef};
 use crate::md::Eam;
 use crate::state::State;
-use crate::units::kt_ev;
+use crate::units::{arrhenius_kt, kt_ev};
 use hashbrown::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -495,7 +495,7 @@ impl EamNeb {
         match e.status {
             Status::Ok | Status::NotConverged => {
                 let raise = (self.min_barrier - e.forward_ev.max(e.reverse_ev)).max(0.0);
-                self.nu * (-(e.forward_ev + raise) / self.kt).exp()
+                arrhenius_kt(self.nu, e.forward_ev + raise, self.kt)
             }
             Status::Spontaneous => self.nu,
             _ => 0.0,
