@@ -349,7 +349,7 @@ fn metropolis(de: f64, kt: f64, rng: &mut KmcRng) -> bool {
     if kt <= 0.0 {
         return false;
     }
-    uniform(rng) < (-de / kt).exp()
+    uniform(rng) < crate::units::boltzmann(de, kt)
 }
 
 /// Uniform index in `0..n` (n > 0).
