@@ -12,7 +12,6 @@
 
 pub mod api;
 pub mod catalog;
-pub mod contact;
 pub mod deposit;
 pub mod engine;
 pub mod error;

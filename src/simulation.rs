@@ -5,8 +5,8 @@
 //! [`Runner`] adds the output directory: the time series, snapshots, checkpoints and summary
 //! that `kmc run` writes.
 
-use crate::contact::{Contact, ContactKind};
 use crate::deposit::AtomDeposition;
+use crate::engine::contact::{Contact, ContactKind};
 use crate::engine::{Counters, Engine, EngineSnapshot, Source, Step};
 use crate::error::{Error, Result};
 use crate::lattice::Lattice;

@@ -31,7 +31,7 @@
 //!   (or y) spans the box along x (y). Found by a breadth-first search that carries each atom's
 //!   periodic image index; meeting an atom again with another image index proves the wrap.
 
-use crate::contact::{ContactTracker, NONE};
+use crate::engine::contact::{ContactTracker, NONE};
 use crate::lattice::Lattice;
 use crate::particle::{LatticeFrame, Particle, ResolvedComposition, Shape};
 use crate::state::State;

@@ -17,8 +17,8 @@
 //! **Mass conservation** is checked after every relaxation (atom count and per-species counts
 //! of the released and the re-occupied sites); a violation is an error, never silent.
 
-use crate::contact::{Contact, ContactKind, ContactTracker};
 use crate::engine::Engine;
+use crate::engine::contact::{Contact, ContactKind, ContactTracker};
 use crate::error::{Error, Result};
 use crate::md::{Eam, zhou04};
 use crate::rates::RateModel;
