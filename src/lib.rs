@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
+pub mod info;
 pub mod lattice;
 pub mod md;
 pub mod observe;
