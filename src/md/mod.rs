@@ -67,7 +67,7 @@ impl SimBox {
     /// Minimum-image displacement `b - a`.
     #[inline]
     pub fn delta(&self, a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-        let mut d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let mut d = crate::vec3::sub(b, a);
         for k in 0..3 {
             if self.periodic[k] {
                 let l = self.lengths[k];

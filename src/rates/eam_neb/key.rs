@@ -56,7 +56,7 @@ pub struct EnvKey {
 impl EnvKey {
     /// Species of environment site `i`.
     pub fn site(&self, i: usize) -> u8 {
-        ((self.env >> (4 * i)) & 15) as u8
+        ((self.env >> (4 * i)) & 0xF) as u8
     }
 }
 
