@@ -11,12 +11,13 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kmc::md::eam::Eam;
 use kmc::md::zhou04;
 use kmc::md::{Configuration, Evaluation, NeighborList, Potential, SimBox};
-use rand::{RngExt, SeedableRng};
+use kmc::rng::{Stream, stream};
+use rand::RngExt;
 
 fn copper_crystal() -> (Vec<[f64; 3]>, SimBox) {
     let (a, n) = (3.615, 20);
     let simbox = SimBox::periodic([n as f64 * a; 3]);
-    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(300);
+    let mut rng = stream(300, Stream::Md);
     let mut x = Vec::with_capacity(4 * n * n * n);
     for i in 0..n {
         for j in 0..n {

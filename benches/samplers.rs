@@ -5,7 +5,7 @@
 //! `cargo bench --bench samplers`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use kmc::rng::{rng_from_seed, uniform};
+use kmc::rng::{Stream, stream, uniform};
 use kmc::sampler::{RateSampler, SamplerKind};
 use rand::RngExt;
 use std::hint::black_box;
@@ -27,7 +27,7 @@ fn select_and_update(c: &mut Criterion) {
                 if kind == SamplerKind::Linear && n > LINEAR_MAX {
                     continue;
                 }
-                let mut rng = rng_from_seed(n as u64);
+                let mut rng = stream(n as u64, Stream::Engine);
                 let rates: Vec<f64> = (0..n).map(|_| spread.powf(uniform(&mut rng))).collect();
                 let pool: Vec<f64> = (0..4096).map(|_| spread.powf(uniform(&mut rng))).collect();
                 let mut sampler = kind.build(0);

@@ -216,7 +216,7 @@ fn nearest_empty_neighbor(
 mod tests {
     use super::*;
     use crate::lattice::{Lattice, LatticeKind};
-    use crate::rng::rng_from_seed;
+    use crate::rng::{Stream, stream};
 
     fn source(landing: Landing, funnelling: bool, layer_size: usize) -> AtomDeposition {
         let spec = AtomDepositionSpec {
@@ -236,7 +236,7 @@ mod tests {
         let mut st = State::new(lat);
         st.fill_layers(4, 1).unwrap();
         let src = source(Landing::Supported, false, st.lattice().layer_size());
-        let mut rng = rng_from_seed(3);
+        let mut rng = stream(3, Stream::Engine);
         let mut counts = vec![0u32; st.lattice().layer_size()];
         let n = 64_000;
         for _ in 0..n {
@@ -274,7 +274,7 @@ mod tests {
         }
         let src = source(Landing::Supported, false, 64);
         let ballistic = source(Landing::FirstContact, false, 64);
-        let mut rng = rng_from_seed(1);
+        let mut rng = stream(1, Stream::Engine);
         let mut side_hits = 0;
         for _ in 0..5000 {
             let s = src.landing_site(&st, &mut rng).unwrap();
@@ -302,7 +302,7 @@ mod tests {
         st.place(&a, 1);
         let plain = source(Landing::Supported, false, 128);
         let funnel = source(Landing::Supported, true, 128);
-        let mut rng = rng_from_seed(9);
+        let mut rng = stream(9, Stream::Engine);
         let (mut high, mut high_f) = (0, 0);
         for _ in 0..20_000 {
             if plain.landing_site(&st, &mut rng).unwrap().l == 5 {
@@ -350,7 +350,7 @@ mod tests {
         let lat = Lattice::new(LatticeKind::Fcc100, 3.615, [8, 8], 16).unwrap();
         let mut st = State::new(lat);
         st.fill_layers(4, 1).unwrap();
-        let mut rng = rng_from_seed(2);
+        let mut rng = stream(2, Stream::Engine);
         for _ in 0..100 {
             let s = src.landing_site(&st, &mut rng).unwrap();
             assert_eq!(s.l, 4);

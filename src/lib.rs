@@ -15,12 +15,12 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod catalog;
-pub mod contact;
 pub mod deposit;
 pub mod engine;
 pub mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
+pub mod info;
 pub mod io;
 pub mod lattice;
 pub mod md;
@@ -34,6 +34,7 @@ pub mod scenario;
 pub mod sim;
 pub mod state;
 pub mod units;
+pub mod vec3;
 
 pub use error::{Error, Location, Result};
 pub use rng::KmcRng;

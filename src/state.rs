@@ -15,11 +15,35 @@ pub type Species = u8;
 /// Largest number of species a scenario can have (the species field is four bits).
 pub const MAX_SPECIES: usize = 15;
 
-/// The packed byte of a site.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Cell(pub u8);
+/// The packed byte of a site: species and coordination, read through its methods so that the
+/// packing is known to this file only. One byte in memory (`repr(transparent)`), so a slice of
+/// cells costs what a slice of bytes does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[repr(transparent)]
+pub struct Cell(u8);
 
 impl Cell {
+    /// An empty site with no occupied neighbour.
+    pub const EMPTY: Cell = Cell(0);
+
+    /// Number of distinct cells: the length of a lookup table indexed by [`Cell::table_index`].
+    pub const TABLE_SIZE: usize = 256;
+
+    /// The cell holding `species` (0 = empty, at most [`MAX_SPECIES`]) with `coordination`
+    /// occupied neighbours (at most 15).
+    #[inline]
+    pub const fn new(species: Species, coordination: u8) -> Cell {
+        debug_assert!(species as usize <= MAX_SPECIES && coordination < 16);
+        Cell((species << 4) | coordination)
+    }
+
+    /// A dense index below [`Cell::TABLE_SIZE`], distinct for distinct cells, so that a hot
+    /// loop can look up a per-(species, coordination) quantity with one load.
+    #[inline]
+    pub fn table_index(self) -> usize {
+        self.0 as usize
+    }
+
     /// Species (0 = empty).
     #[inline]
     pub fn species(self) -> Species {
@@ -30,10 +54,25 @@ impl Cell {
     pub fn occupied(self) -> bool {
         self.0 >= 16
     }
+    /// True if no atom sits here.
+    #[inline]
+    pub fn is_empty(self) -> bool {
+        self.0 < 16
+    }
     /// Occupied nearest neighbours.
     #[inline]
     pub fn coordination(self) -> u8 {
         self.0 & 15
+    }
+    /// The cell with `species` (0 = empty) and this cell's coordination.
+    #[inline]
+    fn with_species(self, species: Species) -> Cell {
+        Cell((species << 4) | (self.0 & 15))
+    }
+    /// The cell with this cell's species and coordination `n`.
+    #[inline]
+    fn with_coordination(self, n: u8) -> Cell {
+        Cell((self.0 & 0xF0) | n)
     }
 }
 
@@ -41,7 +80,7 @@ impl Cell {
 #[derive(Debug, Clone)]
 pub struct State {
     lattice: Lattice,
-    cells: Vec<u8>,
+    cells: Vec<Cell>,
     layer_atoms: Vec<u64>,
     /// Highest occupied layer of each in-layer column `(x, y)`, or -1.
     column_top: Vec<i32>,
@@ -58,7 +97,7 @@ impl State {
         let cols = lattice.layer_size();
         State {
             lattice,
-            cells: vec![0; n],
+            cells: vec![Cell::EMPTY; n],
             layer_atoms: vec![0; layers],
             column_top: vec![-1; cols],
             n_atoms: 0,
@@ -73,28 +112,28 @@ impl State {
         &self.lattice
     }
 
-    /// The raw packed bytes (species << 4 | coordination), one per site.
+    /// Every site's cell, indexed by site index.
     #[inline]
-    pub fn cells(&self) -> &[u8] {
+    pub fn cells(&self) -> &[Cell] {
         &self.cells
     }
 
-    /// The packed byte of site `idx`.
+    /// The cell of site `idx`.
     #[inline]
     pub fn cell(&self, idx: usize) -> Cell {
-        Cell(self.cells[idx])
+        self.cells[idx]
     }
 
     /// Species at `idx` (0 = empty).
     #[inline]
     pub fn species(&self, idx: usize) -> Species {
-        self.cells[idx] >> 4
+        self.cells[idx].species()
     }
 
     /// Occupied nearest neighbours of `idx`.
     #[inline]
     pub fn coordination(&self, idx: usize) -> u8 {
-        self.cells[idx] & 15
+        self.cells[idx].coordination()
     }
 
     /// Atoms in layers below this one never move (a frozen substrate).
@@ -142,7 +181,7 @@ impl State {
             "site {} already occupied",
             s.idx
         );
-        self.cells[s.idx] = (species << 4) | (self.cells[s.idx] & 15);
+        self.cells[s.idx] = self.cells[s.idx].with_species(species);
         self.bump_neighbors(s, true);
         let l = s.l as usize;
         self.layer_atoms[l] += 1;
@@ -156,7 +195,7 @@ impl State {
     pub fn remove(&mut self, s: &SiteRef) -> Species {
         let sp = self.species(s.idx);
         debug_assert!(sp != 0, "site {} is empty", s.idx);
-        self.cells[s.idx] &= 15;
+        self.cells[s.idx] = self.cells[s.idx].with_species(0);
         self.bump_neighbors(s, false);
         let l = s.l as usize;
         self.layer_atoms[l] -= 1;
@@ -170,7 +209,7 @@ impl State {
         let col = s.idx % ls;
         if self.column_top[col] == l as i32 {
             let mut t = l as i64 - 1;
-            while t >= 0 && self.cells[t as usize * ls + col] < 16 {
+            while t >= 0 && self.cells[t as usize * ls + col].is_empty() {
                 t -= 1;
             }
             self.column_top[col] = t as i32;
@@ -181,7 +220,7 @@ impl State {
     /// Changes the species of the occupied site `idx` (coordination is unaffected).
     pub fn set_species(&mut self, idx: usize, species: Species) {
         debug_assert!(self.cell(idx).occupied() && species >= 1);
-        self.cells[idx] = (species << 4) | (self.cells[idx] & 15);
+        self.cells[idx] = self.cells[idx].with_species(species);
     }
 
     #[inline]
@@ -190,9 +229,9 @@ impl State {
         for o in &t.neighbors {
             if let Some(n) = self.lattice.index_at(s, o) {
                 if up {
-                    self.cells[n] += 1;
+                    self.cells[n].0 += 1;
                 } else {
-                    self.cells[n] -= 1;
+                    self.cells[n].0 -= 1;
                 }
             }
         }
@@ -222,7 +261,7 @@ impl State {
             return;
         }
         self.lattice.grow(layers - self.lattice.layers());
-        self.cells.resize(self.lattice.n_sites(), 0);
+        self.cells.resize(self.lattice.n_sites(), Cell::EMPTY);
         self.layer_atoms.resize(self.lattice.layers(), 0);
     }
 
@@ -259,7 +298,7 @@ impl State {
         let mut wrong = 0;
         let mut counts = vec![0u8; n];
         for idx in 0..n {
-            if self.cells[idx] >= 16 {
+            if self.cells[idx].occupied() {
                 let s = self.lattice.site_at(idx);
                 for o in &self.lattice.class_tables(s.class).neighbors {
                     if let Some(m) = self.lattice.index_at(&s, o) {
@@ -274,11 +313,11 @@ impl State {
         self.top = -1;
         let ls = self.lattice.layer_size();
         for idx in 0..n {
-            if self.cells[idx] & 15 != counts[idx] {
+            if self.cells[idx].coordination() != counts[idx] {
                 wrong += 1;
             }
-            self.cells[idx] = (self.cells[idx] & 0xF0) | counts[idx];
-            if self.cells[idx] >= 16 {
+            self.cells[idx] = self.cells[idx].with_coordination(counts[idx]);
+            if self.cells[idx].occupied() {
                 let l = idx / ls;
                 self.layer_atoms[l] += 1;
                 self.n_atoms += 1;
@@ -291,7 +330,7 @@ impl State {
 
     /// Species of every site (0 = empty): the state's essential content, e.g. for checkpoints.
     pub fn species_map(&self) -> Vec<u8> {
-        self.cells.iter().map(|c| c >> 4).collect()
+        self.cells.iter().map(|c| c.species()).collect()
     }
 
     /// Replaces the occupancy by a species map (one byte per allocated site, grown lattice
@@ -313,8 +352,11 @@ impl State {
         if layers > self.lattice.layers() {
             self.lattice.grow(layers - self.lattice.layers());
         }
-        self.cells = species.iter().map(|&s| s << 4).collect();
-        self.cells.resize(self.lattice.n_sites(), 0);
+        self.cells = species
+            .iter()
+            .map(|&s| Cell::EMPTY.with_species(s))
+            .collect();
+        self.cells.resize(self.lattice.n_sites(), Cell::EMPTY);
         self.layer_atoms = vec![0; self.lattice.layers()];
         self.rebuild_derived();
         Ok(())
@@ -325,14 +367,14 @@ impl State {
 mod tests {
     use super::*;
     use crate::lattice::LatticeKind;
-    use crate::rng::{rng_from_seed, uniform};
+    use crate::rng::{Stream, stream, uniform};
 
     #[test]
     fn incremental_coordination_matches_a_rebuild_after_random_moves() {
         for kind in LatticeKind::ALL {
             let lat = Lattice::new(kind, 3.0, [10, 10], 12).unwrap();
             let mut st = State::new(lat);
-            let mut rng = rng_from_seed(7);
+            let mut rng = stream(7, Stream::Engine);
             let n = st.lattice().n_sites();
             for _ in 0..20_000 {
                 let idx = (uniform(&mut rng) * n as f64) as usize;

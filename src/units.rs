@@ -35,10 +35,38 @@ pub fn kt_ev(temperature_k: f64) -> f64 {
     K_B_EV_PER_K * temperature_k
 }
 
+// The rate models call the helpers below instead of writing `exp` themselves; each helper keeps
+// the exact expression the models used before, so rates (and trajectories) are unchanged.
+
 /// Arrhenius rate `nu * exp(-E_a / (k_B T))` in the unit of `prefactor_hz`.
 #[inline]
 pub fn arrhenius(prefactor_hz: f64, barrier_ev: f64, temperature_k: f64) -> f64 {
-    prefactor_hz * (-barrier_ev / kt_ev(temperature_k)).exp()
+    arrhenius_kt(prefactor_hz, barrier_ev, kt_ev(temperature_k))
+}
+
+/// Arrhenius rate `nu * exp(-E_a / kT)` for a thermal energy `kt_ev` = k_B T in eV.
+#[inline]
+pub fn arrhenius_kt(prefactor_hz: f64, barrier_ev: f64, kt_ev: f64) -> f64 {
+    prefactor_hz * boltzmann(barrier_ev, kt_ev)
+}
+
+/// Arrhenius rate `nu * exp(-E_a * beta)` with `beta_per_ev` = 1 / kT precomputed (a hot loop
+/// multiplies rather than divides; the result may differ from [`arrhenius_kt`] in the last bit).
+#[inline]
+pub fn arrhenius_beta(prefactor_hz: f64, barrier_ev: f64, beta_per_ev: f64) -> f64 {
+    prefactor_hz * boltzmann_beta(barrier_ev, beta_per_ev)
+}
+
+/// Boltzmann factor `exp(-E / kT)`.
+#[inline]
+pub fn boltzmann(energy_ev: f64, kt_ev: f64) -> f64 {
+    (-energy_ev / kt_ev).exp()
+}
+
+/// Boltzmann factor `exp(-E * beta)` with `beta_per_ev` = 1 / kT.
+#[inline]
+pub fn boltzmann_beta(energy_ev: f64, beta_per_ev: f64) -> f64 {
+    (-energy_ev * beta_per_ev).exp()
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ fn scenario(cache: &Path, seed: u64) -> LoadedScenario {
     LoadedScenario::from_text(text, None).unwrap()
 }
 
-fn run(cache: &Path, seed: u64) -> (Vec<u8>, u64, u64, usize) {
+fn run(cache: &Path, seed: u64) -> (Vec<kmc::state::Cell>, u64, u64, usize) {
     let mut sim = Simulation::new(scenario(cache, seed)).unwrap();
     assert_eq!(sim.run_events(400).unwrap(), 400);
     let AnyRateModel::EamNeb(m) = sim.engine().model() else {

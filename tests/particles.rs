@@ -91,7 +91,7 @@ fn deposited_particles_never_overlap_and_every_landing_is_a_contact() {
             assert_eq!(e.step_until(f64::INFINITY), Step::Executed);
             let c = e.counters();
             assert_eq!(c.particles_deposited, k + 1, "{kind:?}: every draw fits");
-            let occupied = e.state().cells().iter().filter(|&&b| b >= 16).count() as u64;
+            let occupied = e.state().cells().iter().filter(|b| b.occupied()).count() as u64;
             assert_eq!(
                 occupied,
                 substrate + c.particle_atoms_deposited,
@@ -509,8 +509,8 @@ fn ag_enriches_the_surface_of_a_sintering_ag_au_pair() {
 fn species_counts(st: &State) -> [u64; 16] {
     let mut n = [0u64; 16];
     for &b in st.cells() {
-        if b >= 16 {
-            n[(b >> 4) as usize] += 1;
+        if b.occupied() {
+            n[b.species() as usize] += 1;
         }
     }
     n

@@ -267,7 +267,11 @@ fn coordination_metropolis_obeys_detailed_balance() {
     let (mut t_bonded, mut t_apart) = (0.0, 0.0);
     let mut last = 0.0;
     for _ in 0..1_000_000 {
-        let bonded = e.state().cells().iter().any(|&b| b >= 16 && b & 15 == 1);
+        let bonded = e
+            .state()
+            .cells()
+            .iter()
+            .any(|&b| b.occupied() && b.coordination() == 1);
         assert_eq!(e.step_until(f64::INFINITY), Step::Executed);
         let dt = e.time() - last;
         last = e.time();

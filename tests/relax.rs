@@ -30,7 +30,7 @@ fn names(v: &[&str]) -> Vec<String> {
 fn species_counts(state: &State) -> [u64; 16] {
     let mut c = [0u64; 16];
     for &b in state.cells() {
-        c[(b >> 4) as usize] += 1;
+        c[b.species() as usize] += 1;
     }
     c[0] = 0;
     c

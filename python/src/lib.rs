@@ -3,7 +3,7 @@
 
 use kmc::md::neighbor::NeighborList;
 use kmc::md::{Configuration, Eam, Evaluation, Potential, SimBox};
-use kmc::rng::{KmcRng, rng_from_seed};
+use kmc::rng::{KmcRng, Stream, stream};
 use kmc::sampler::{AnySampler, RateSampler, SamplerKind};
 use kmc::sim::{Atoms, Every, OffLatticePolicy, SetAtomsOptions, Simulation as Sim};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
@@ -424,7 +424,7 @@ impl PySampler {
         let mut s = sampler_kind(kind)?.build(0);
         s.assign(&r);
         Ok(PySampler {
-            inner: Mutex::new((s, rng_from_seed(seed))),
+            inner: Mutex::new((s, stream(seed, Stream::Engine))),
         })
     }
 

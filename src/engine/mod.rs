@@ -4,11 +4,14 @@
 //! *active* atom — an atom with at least one event of nonzero rate. Atoms get a leaf (a slot)
 //! when they become active and give it back when they stop being active, so the sampler's size
 //! follows the surface, not the volume. No physics constants live here: rates come from the
-//! [`RateModel`], landing sites from the sources.
+//! [`RateModel`], landing sites from the sources. The engine keeps the [`contact`] tracker up
+//! to date on every event, so contact tracking lives here.
+
+pub mod contact;
 
 use crate::catalog::{ChangedSites, Event};
-use crate::contact::{ContactTracker, ParticleRecord, TrackerSnapshot};
 use crate::deposit::AtomDeposition;
+use crate::engine::contact::{ContactTracker, ParticleRecord, TrackerSnapshot};
 use crate::lattice::SiteRef;
 use crate::particle::ParticleDeposition;
 use crate::particle::source::ParticlePlacement;
@@ -223,7 +226,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     }
 
     /// Takes the contacts raised since the last call.
-    pub fn take_contacts(&mut self) -> Vec<crate::contact::Contact> {
+    pub fn take_contacts(&mut self) -> Vec<crate::engine::contact::Contact> {
         self.contacts
             .as_mut()
             .map(ContactTracker::take_contacts)
@@ -809,7 +812,7 @@ fn refresh_at<M: RateModel, S: RateSampler>(
         let cells = state.cells();
         for o in offsets {
             let idx = (origin.idx as isize + o.delta) as usize;
-            if cells[idx] < 16 {
+            if cells[idx].is_empty() {
                 continue;
             }
             let s = SiteRef {

@@ -2,7 +2,7 @@ use super::*;
 use crate::deposit::{AtomDepositionSpec, Landing};
 use crate::lattice::{Lattice, LatticeKind};
 use crate::rates::*;
-use crate::rng::rng_from_seed;
+use crate::rng::{Stream, stream};
 use crate::sampler::SamplerKind;
 
 type TestEngine = Engine<AnyRateModel, crate::sampler::AnySampler>;
@@ -94,7 +94,7 @@ fn engine(
         m,
         SamplerKind::SumTree.build(0),
         sources,
-        rng_from_seed(seed),
+        stream(seed, Stream::Engine),
     )
 }
 
@@ -172,7 +172,7 @@ fn idle_when_nothing_can_happen() {
         m,
         SamplerKind::SumTree.build(0),
         vec![],
-        rng_from_seed(1),
+        stream(1, Stream::Engine),
     );
     assert_eq!(e.total_rate(), 0.0);
     assert_eq!(e.step_until(1.0), Step::Idle);

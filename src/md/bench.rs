@@ -15,7 +15,7 @@ use super::integrate::{Integrator, Md};
 use super::system::System;
 use super::zhou04;
 use crate::error::{Error, Result};
-use crate::rng::rng_from_seed;
+use crate::rng::{Stream, stream};
 
 /// What to time.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,7 +97,7 @@ pub fn bench_md(opts: &MdBenchOptions, threads: usize) -> Result<MdBenchResult> 
     let n = atoms.positions.len();
     let chunked = n >= eam.parallel_threshold;
     let system = System::new(atoms.positions, atoms.species, atoms.simbox, &eam)?;
-    let mut rng = rng_from_seed(opts.seed);
+    let mut rng = stream(opts.seed, Stream::Md);
     pool.install(|| -> Result<MdBenchResult> {
         let mut md = Md::new(
             system,

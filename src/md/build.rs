@@ -241,7 +241,7 @@ pub fn shuffle<T>(v: &mut [T], rng: &mut KmcRng) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::rng_from_seed;
+    use crate::rng::{Stream, stream};
 
     #[test]
     fn sphere_counts_match_shell_sums() {
@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn alloy_counts_are_exact() {
-        let mut rng = rng_from_seed(3);
+        let mut rng = stream(3, Stream::Md);
         let s = random_species(10, &[(0, 0.25), (1, 0.75)], &mut rng).unwrap();
         // 2.5 / 7.5: remainders tie, the first entry gets the extra atom.
         assert_eq!(s.iter().filter(|&&x| x == 0).count(), 3);

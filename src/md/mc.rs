@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::io::validate::{fraction, non_negative};
 use crate::rng::{KmcRng, uniform};
 use crate::units::K_B_EV_PER_K;
+use crate::vec3::{add, norm};
 
 /// Monte Carlo move set.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -345,20 +346,12 @@ fn metropolis(de: f64, kt: f64, rng: &mut KmcRng) -> bool {
     if kt <= 0.0 {
         return false;
     }
-    uniform(rng) < (-de / kt).exp()
+    uniform(rng) < crate::units::boltzmann(de, kt)
 }
 
 /// Uniform index in `0..n` (n > 0).
 fn pick(rng: &mut KmcRng, n: usize) -> usize {
     ((uniform(rng) * n as f64) as usize).min(n - 1)
-}
-
-fn add(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
-}
-
-fn norm(a: [f64; 3]) -> f64 {
-    (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt()
 }
 
 /// Hybrid MD/MC: `cycles` times, `md_steps` MD steps then `mc_attempts` Monte Carlo moves.

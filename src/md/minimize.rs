@@ -10,6 +10,7 @@ use super::system::{ForceField, System, max_force_norm};
 use crate::error::{Error, Result};
 use crate::io::validate::positive;
 use crate::units::ACCEL_EV_PER_A_AMU_TO_A_PER_FS2;
+use crate::vec3::dot_all;
 
 /// What a minimisation returns.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,7 +119,7 @@ pub fn fire(
             });
         }
         steps += 1;
-        let power: f64 = dot(&forces, &v);
+        let power: f64 = dot_all(&forces, &v);
         if power > 0.0 {
             n_pos += 1;
             n_neg = 0;
@@ -158,8 +159,8 @@ pub fn fire(
                 }
             }
         }
-        let v_norm = dot(&v, &v).sqrt();
-        let f_norm = dot(&forces, &forces).sqrt();
+        let v_norm = dot_all(&v, &v).sqrt();
+        let f_norm = dot_all(&forces, &forces).sqrt();
         if f_norm > 0.0 {
             let mix = alpha * v_norm / f_norm;
             for i in 0..n {
@@ -262,7 +263,7 @@ pub fn steepest_descent(
         if s * fmax < 1e-14 {
             break; // the line search cannot make progress at round-off level
         }
-        let f2 = dot(&forces, &forces);
+        let f2 = dot_all(&forces, &forces);
         saved.clone_from(&system.positions);
         for i in 0..system.len() {
             if !system.fixed[i] {
@@ -326,11 +327,4 @@ fn masked_forces(field: &mut ForceField<'_>, system: &mut System) -> Vec<[f64; 3
         }
     }
     f
-}
-
-fn dot(a: &[[f64; 3]], b: &[[f64; 3]]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| x[0] * y[0] + x[1] * y[1] + x[2] * y[2])
-        .sum()
 }

@@ -66,7 +66,7 @@ impl SimBox {
     /// Minimum-image displacement `b - a`.
     #[inline]
     pub fn delta(&self, a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-        let mut d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let mut d = crate::vec3::sub(b, a);
         for k in 0..3 {
             if self.periodic[k] {
                 let l = self.lengths[k];
@@ -152,57 +152,4 @@ pub trait Potential: Send + Sync {
         which: &[u32],
         out: &mut [f64],
     );
-}
-
-#[cfg(test)]
-mod layering {
-    /// md/ is an engine usable alone: it may use the base layer (errors, units, random streams,
-    /// io, vectors) and itself, never lattices, scenarios or observers.
-    #[test]
-    fn md_imports_nothing_above_it() {
-        const ALLOWED: [&str; 6] = ["md", "error", "units", "rng", "io", "vec3"];
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/md");
-        let mut stack = vec![dir];
-        let mut bad = Vec::new();
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                    continue;
-                }
-                let text = std::fs::read_to_string(&p).unwrap();
-                for (n, line) in text.lines().enumerate() {
-                    let mut rest = line;
-                    while let Some(at) = rest.find("crate::") {
-                        rest = &rest[at + "crate::".len()..];
-                        // `crate::{Error, io::x}` names several paths; each must be allowed.
-                        let names: Vec<&str> = match rest.strip_prefix('{') {
-                            Some(inner) => {
-                                inner.split('}').next().unwrap_or("").split(',').collect()
-                            }
-                            None => vec![rest],
-                        };
-                        for name in names {
-                            let head: String = name
-                                .trim()
-                                .chars()
-                                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                                .collect();
-                            // Root re-exports (`Error`, `Result`, `KmcRng`) are base items.
-                            let root_item = head.starts_with(char::is_uppercase);
-                            if !head.is_empty() && !root_item && !ALLOWED.contains(&head.as_str()) {
-                                bad.push(format!("{}:{}: {}", p.display(), n + 1, line.trim()));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        assert!(
-            bad.is_empty(),
-            "md/ imports from above it:\n{}",
-            bad.join("\n")
-        );
-    }
 }

@@ -27,6 +27,7 @@ use super::Potential;
 use super::system::{ForceField, System};
 use crate::error::{Error, Result};
 use crate::io::validate::{at_least, positive};
+use crate::vec3::dot_flat;
 
 /// An energy surface the band lives on.
 pub trait Landscape {
@@ -145,10 +146,6 @@ impl NebResult {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// Largest norm over the `g`-sized groups of `v` (per-atom force norm).
 fn max_group_norm(v: &[f64], g: usize) -> f64 {
     v.chunks(g)
@@ -248,7 +245,7 @@ pub fn neb(
                 dm2 += tm * tm;
                 tau[k] = w.0 * tp + w.1 * tm;
             }
-            let tn = dot(&tau, &tau).sqrt();
+            let tn = dot_flat(&tau, &tau).sqrt();
             if tn.is_nan() || tn <= 0.0 {
                 return Err(Error::Simulation(format!(
                     "NEB image {i} coincides with its neighbours: no tangent"
@@ -256,7 +253,7 @@ pub fn neb(
             }
             tau.iter_mut().for_each(|t| *t /= tn);
             let fi = &f_true[i];
-            let fpar = dot(fi, &tau);
+            let fpar = dot_flat(fi, &tau);
             let out = &mut f_neb[(i - 1) * d..i * d];
             if climbing && i == imax {
                 for k in 0..d {
@@ -290,10 +287,10 @@ pub fn neb(
             continue;
         }
         steps += 1;
-        let p = dot(&f_neb, &v);
+        let p = dot_flat(&f_neb, &v);
         if p > 0.0 {
-            let vn = dot(&v, &v).sqrt();
-            let fnorm = dot(&f_neb, &f_neb).sqrt();
+            let vn = dot_flat(&v, &v).sqrt();
+            let fnorm = dot_flat(&f_neb, &f_neb).sqrt();
             for k in 0..v.len() {
                 v[k] = (1.0 - alpha) * v[k] + alpha * vn * f_neb[k] / fnorm;
             }

@@ -124,7 +124,7 @@ impl NeighborList {
         // Runs every MD step: one pass, exit at the first atom that moved too far (a NaN
         // position counts as moved, so the caller notices).
         positions.iter().zip(&self.reference).any(|(x, x0)| {
-            let d = [x[0] - x0[0], x[1] - x0[1], x[2] - x0[2]];
+            let d = crate::vec3::sub(*x, *x0);
             let d2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
             d2 > limit || d2.is_nan()
         })
@@ -568,7 +568,7 @@ impl CellGrid {
                 a = slot + 1;
             }
             // Relative to the shifted cell, so the loop body is three subtractions.
-            let rel = [xi[0] - shift[0], xi[1] - shift[1], xi[2] - shift[2]];
+            let rel = crate::vec3::sub(xi, shift);
             let xs = &self.sorted_x[a..b];
             let js = &self.sorted_atom[a..b];
             // The own slot (distance 0 to itself) is reachable in full lists only.

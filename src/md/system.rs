@@ -432,14 +432,14 @@ pub fn max_force_norm(forces: &[[f64; 3]], fixed: &[bool]) -> f64 {
 mod tests {
     use super::*;
     use crate::md::lj::LennardJones;
-    use crate::rng::rng_from_seed;
+    use crate::rng::{Stream, stream};
 
     #[test]
     fn velocities_have_exact_temperature_and_zero_momentum() {
         let lj = LennardJones::argon();
         let x: Vec<[f64; 3]> = (0..50).map(|i| [i as f64 * 4.0, 0.0, 0.0]).collect();
         let mut s = System::new(x, vec![0; 50], SimBox::open([200.0; 3]), &lj).unwrap();
-        let mut rng = rng_from_seed(1);
+        let mut rng = stream(1, Stream::Md);
         s.init_velocities(300.0, &mut rng);
         assert_eq!(s.dof(), 147);
         assert!((s.temperature_k() - 300.0).abs() < 1e-9);

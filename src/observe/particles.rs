@@ -31,10 +31,11 @@
 //!   (or y) spans the box along x (y). Found by a breadth-first search that carries each atom's
 //!   periodic image index; meeting an atom again with another image index proves the wrap.
 
-use crate::contact::{ContactTracker, NONE};
+use crate::engine::contact::{ContactTracker, NONE};
 use crate::lattice::Lattice;
 use crate::particle::{LatticeFrame, Particle, ResolvedComposition, Shape};
 use crate::state::State;
+use crate::vec3::sub;
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -162,7 +163,7 @@ impl CoalescenceContext {
     /// 28 nearest-neighbour distances, about 100 to 10,000 atoms) by least squares.
     pub fn new(lat: &Lattice) -> crate::Result<Self> {
         let frame = LatticeFrame::new(lat)?;
-        let mut rng = crate::rng::rng_from_seed(0);
+        let mut rng = crate::rng::stream(0, crate::rng::Stream::ParticleBuild);
         let (mut s11, mut s12, mut s22, mut b1, mut b2) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for k in 0..24 {
             let d_nm = (6.0 + k as f64 * 22.0 / 23.0) * lat.nn_distance() / 10.0;
@@ -571,7 +572,7 @@ fn neck_radius(
     ids: (u32, u32),
 ) -> f64 {
     let [lx, ly] = lat.box_lengths();
-    let mut axis = [cb[0] - ca[0], cb[1] - ca[1], cb[2] - ca[2]];
+    let mut axis = sub(cb, ca);
     axis[0] -= lx * (axis[0] / lx).round();
     axis[1] -= ly * (axis[1] / ly).round();
     let len = (axis[0] * axis[0] + axis[1] * axis[1] + axis[2] * axis[2]).sqrt();
@@ -589,7 +590,7 @@ fn neck_radius(
     let proj = |site: usize, own: u32| {
         let p = lat.position_of(site);
         let (c, shift) = if own == ids.0 { (ca, 0.0) } else { (cb, len) };
-        let d = min_image([p[0] - c[0], p[1] - c[1], p[2] - c[2]]);
+        let d = min_image(sub(p, c));
         d[0] * u[0] + d[1] * u[1] + d[2] * u[2] + shift
     };
     let mut events: Vec<(f64, i32)> = Vec::new();
@@ -613,7 +614,7 @@ fn neck_radius(
                 _ => continue,
             }
             let q = lat.position_of(m);
-            let bond = min_image([q[0] - p[0], q[1] - p[1], q[2] - p[2]]);
+            let bond = min_image(sub(q, p));
             let pm = ps + bond[0] * u[0] + bond[1] * u[1] + bond[2] * u[2];
             let (lo, hi) = if ps < pm { (ps, pm) } else { (pm, ps) };
             if hi - lo > 1e-9 {

@@ -134,7 +134,7 @@ impl AtomSet {
     #[inline]
     fn delta(&self, i: usize, j: usize) -> [f64; 3] {
         let (p, q) = (self.positions[i], self.positions[j]);
-        let mut d = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
+        let mut d = crate::vec3::sub(q, p);
         if let Some([lx, ly]) = self.periodic_xy {
             d[0] -= lx * (d[0] / lx).round();
             d[1] -= ly * (d[1] / ly).round();
@@ -242,7 +242,7 @@ impl CellList {
             hi = [0.0; 3];
         }
         let mut origin = lo;
-        let mut extent = [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]];
+        let mut extent = crate::vec3::sub(hi, lo);
         let periodic = atoms.periodic_xy.is_some();
         if let Some([lx, ly]) = atoms.periodic_xy {
             origin[0] = 0.0;

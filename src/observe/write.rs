@@ -43,8 +43,8 @@ pub fn atoms(state: &State, species: &[String]) -> Vec<(usize, [f64; 3], u8)> {
     let mut out = Vec::with_capacity(state.n_atoms() as usize);
     let _ = species;
     for (idx, &c) in state.cells().iter().enumerate() {
-        if c >= 16 {
-            out.push((idx, lat.position_of(idx), c >> 4));
+        if c.occupied() {
+            out.push((idx, lat.position_of(idx), c.species()));
         }
     }
     out

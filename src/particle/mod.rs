@@ -31,6 +31,7 @@ use crate::lattice::Lattice;
 use crate::md::build::{Axis, random_species};
 use crate::rng::KmcRng;
 use crate::state::Species;
+use crate::vec3::{cross, dot, norm, sub};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -265,23 +266,6 @@ pub struct LatticeFrame {
     pub axes: [[f64; 3]; 3],
     /// Volume per atom, Å³.
     pub atomic_volume: f64,
-}
-
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-fn norm(a: [f64; 3]) -> f64 {
-    dot(a, a).sqrt()
 }
 
 impl LatticeFrame {
@@ -619,7 +603,7 @@ pub fn build_standalone(req: &BuildRequest) -> Result<(Particle, Vec<String>, f6
             .map(|p| p as Species + 1)
             .ok_or_else(|| Error::field(f, format!("unknown species `{n}`")))
     })?;
-    let mut rng = crate::rng::rng_from_seed(req.seed);
+    let mut rng = crate::rng::stream(req.seed, crate::rng::Stream::ParticleBuild);
     let p = Particle::build(&lat, req.shape, req.diameter_nm, &comp, &mut rng)?;
     if p.is_empty() {
         return Err(Error::field(

@@ -247,7 +247,8 @@ pub fn check_fits(
     d_nm: f64,
     composition: &ResolvedComposition,
 ) -> Result<(), String> {
-    let mut rng = crate::rng::rng_from_seed(0);
+    // Any arrangement has the same extent: a fixed seed.
+    let mut rng = crate::rng::stream(0, crate::rng::Stream::ParticleBuild);
     let p =
         Particle::build_in(frame, shape, d_nm, composition, &mut rng).map_err(|e| e.to_string())?;
     if p.is_empty() {

@@ -1,7 +1,7 @@
 use super::template::{PlaceError, index_of};
 use super::*;
 use crate::lattice::{Lattice, LatticeKind};
-use crate::rng::rng_from_seed;
+use crate::rng::{Stream, stream};
 use crate::state::State;
 
 const A_AU: f64 = 4.08;
@@ -21,7 +21,7 @@ fn pure(lat: &Lattice, shape: Shape, d_nm: f64) -> Particle {
         shape,
         d_nm,
         &ResolvedComposition::Pure(1),
-        &mut rng_from_seed(1),
+        &mut stream(1, Stream::ParticleBuild),
     )
     .unwrap()
 }
@@ -160,7 +160,14 @@ fn core_shell_has_its_shell_thickness() {
         shell_a: 5.0,
     };
     for shape in [Shape::Sphere, Shape::TruncatedOctahedron] {
-        let p = Particle::build(&lat, shape, 4.0, &comp, &mut rng_from_seed(1)).unwrap();
+        let p = Particle::build(
+            &lat,
+            shape,
+            4.0,
+            &comp,
+            &mut stream(1, Stream::ParticleBuild),
+        )
+        .unwrap();
         let r = shape.size_parameter(40.0);
         for i in 0..p.len() {
             let inner = p.depth_a[i] >= 5.0 - 1e-9;
@@ -187,9 +194,30 @@ fn core_shell_has_its_shell_thickness() {
 fn alloy_and_janus_compositions() {
     let lat = lattice(LatticeKind::Fcc111, 12, 8);
     let alloy = ResolvedComposition::Alloy(vec![(1, 0.3), (2, 0.7)]);
-    let a = Particle::build(&lat, Shape::Sphere, 3.0, &alloy, &mut rng_from_seed(5)).unwrap();
-    let b = Particle::build(&lat, Shape::Sphere, 3.0, &alloy, &mut rng_from_seed(5)).unwrap();
-    let c = Particle::build(&lat, Shape::Sphere, 3.0, &alloy, &mut rng_from_seed(6)).unwrap();
+    let a = Particle::build(
+        &lat,
+        Shape::Sphere,
+        3.0,
+        &alloy,
+        &mut stream(5, Stream::ParticleBuild),
+    )
+    .unwrap();
+    let b = Particle::build(
+        &lat,
+        Shape::Sphere,
+        3.0,
+        &alloy,
+        &mut stream(5, Stream::ParticleBuild),
+    )
+    .unwrap();
+    let c = Particle::build(
+        &lat,
+        Shape::Sphere,
+        3.0,
+        &alloy,
+        &mut stream(6, Stream::ParticleBuild),
+    )
+    .unwrap();
     let n1 = a.species.iter().filter(|&&s| s == 1).count();
     assert_eq!(n1, (0.3 * a.len() as f64).round() as usize);
     assert_eq!(a.species, b.species, "same seed, same arrangement");
@@ -205,7 +233,7 @@ fn alloy_and_janus_compositions() {
             Shape::TruncatedOctahedron,
             3.0,
             &janus,
-            &mut rng_from_seed(1),
+            &mut stream(1, Stream::ParticleBuild),
         )
         .unwrap();
         let n2 = p.species.iter().filter(|&&s| s == 2).count();
@@ -237,7 +265,7 @@ fn templates_put_every_atom_on_its_site_for_every_class() {
             Shape::TruncatedOctahedron,
             1.6,
             &ResolvedComposition::Pure(1),
-            &mut rng_from_seed(1),
+            &mut stream(1, Stream::ParticleBuild),
         )
         .unwrap();
         let mut t = Template::new(&p, &frame, &lat);
@@ -288,7 +316,7 @@ fn explicit_placement_reports_overlap_floor_and_width() {
         Shape::Sphere,
         1.5,
         &ResolvedComposition::Pure(1),
-        &mut rng_from_seed(1),
+        &mut stream(1, Stream::ParticleBuild),
     )
     .unwrap();
     let mut t = Template::new(&p, &frame, &lat);
@@ -307,7 +335,7 @@ fn explicit_placement_reports_overlap_floor_and_width() {
         Shape::Sphere,
         4.0,
         &ResolvedComposition::Pure(1),
-        &mut rng_from_seed(1),
+        &mut stream(1, Stream::ParticleBuild),
     )
     .unwrap();
     let mut tb = Template::new(&big, &frame, &lat);
@@ -327,12 +355,12 @@ fn a_dropped_particle_rests_on_the_film_in_contact_without_overlap() {
             Shape::TruncatedOctahedron,
             1.5,
             &ResolvedComposition::Pure(2),
-            &mut rng_from_seed(1),
+            &mut stream(1, Stream::ParticleBuild),
         )
         .unwrap();
         let mut t = Template::new(&p, &frame, &lat);
         let [lx, ly] = lat.box_lengths();
-        let mut rng = rng_from_seed(4);
+        let mut rng = stream(4, Stream::ParticleBuild);
         for _ in 0..8 {
             let px = crate::rng::uniform(&mut rng) * lx;
             let py = crate::rng::uniform(&mut rng) * ly;

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::io::validate::{finite, positive};
 use crate::lattice::{Lattice, Offset, SiteRef};
 use crate::state::State;
-use crate::units::kt_ev;
+use crate::units::{arrhenius_beta, arrhenius_kt, boltzmann, boltzmann_beta, kt_ev};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -94,7 +94,7 @@ impl BondCounting {
                 p.prefactor_hz,
             )?;
             finite(format!("{field}.species.{name}.barrier_ev"), p.barrier_ev)?;
-            base.push(p.prefactor_hz * (-p.barrier_ev / kt).exp());
+            base.push(arrhenius_kt(p.prefactor_hz, p.barrier_ev, kt));
         }
         let ns = species.len();
         let mut eps = vec![[0.0; 16]; ns + 1];
@@ -148,7 +148,7 @@ impl BondCounting {
                 finite(format!("{field}.exchange_barrier_ev"), ex)?;
                 Some(
                     std::iter::once(0.0)
-                        .chain(params.iter().map(|p| p.prefactor_hz * (-ex / kt).exp()))
+                        .chain(params.iter().map(|p| arrhenius_kt(p.prefactor_hz, ex, kt)))
                         .collect(),
                 )
             }
@@ -158,7 +158,7 @@ impl BondCounting {
             eps,
             base,
             exchange_base,
-            es_factor: (-spec.ehrlich_schwoebel_ev / kt).exp(),
+            es_factor: boltzmann(spec.ehrlich_schwoebel_ev, kt),
             count: spec.count,
             inv_kt: 1.0 / kt,
             three_d: !lattice.kind().is_2d(),
@@ -274,7 +274,7 @@ impl BondCounting {
             let de = after - before;
             let r = xb[sb as usize]
                 * if de > 0.0 {
-                    (-de * self.inv_kt).exp()
+                    boltzmann_beta(de, self.inv_kt)
                 } else {
                     1.0
                 };
@@ -328,7 +328,7 @@ impl BondCounting {
         } else {
             self.counted_bonds(state, b, s)
         };
-        let common_rate = self.base[s] * (-common * self.inv_kt).exp();
+        let common_rate = arrhenius_beta(self.base[s], common, self.inv_kt);
         for (k, o) in t.neighbors.iter().enumerate() {
             let Some(j) = lat.index_at(b, o) else {
                 continue;
@@ -338,7 +338,7 @@ impl BondCounting {
             }
             let mut r = if self.count == BondCount::Broken {
                 let e = self.bond_sum(state, b, s, &t.hops[k].only_from);
-                self.base[s] * (-e * self.inv_kt).exp()
+                arrhenius_beta(self.base[s], e, self.inv_kt)
             } else {
                 common_rate
             };

@@ -12,8 +12,8 @@ use crate::catalog::Event;
 use crate::error::{Error, Result};
 use crate::io::validate::{finite, positive};
 use crate::lattice::{Lattice, Offset, SiteRef};
-use crate::state::State;
-use crate::units::kt_ev;
+use crate::state::{Cell, Species, State};
+use crate::units::{arrhenius_kt, boltzmann_beta, kt_ev};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -60,9 +60,9 @@ pub struct CoordinationMetropolis {
     /// `E_s(n)` for species s (1-based index) and n = 0..=15 (values past z are never read).
     energy: Vec<[f64; 16]>,
     /// `E(n−1) − E(n)` for an occupied byte, 0 for an empty one.
-    d_minus: Box<[f64; 256]>,
+    d_minus: Box<[f64; Cell::TABLE_SIZE]>,
     /// `E(n+1) − E(n)` for an occupied byte, 0 for an empty one.
-    d_plus: Box<[f64; 256]>,
+    d_plus: Box<[f64; Cell::TABLE_SIZE]>,
     /// `ν_s exp(−Q_s / kT)`.
     base: Vec<f64>,
     boltzmann: Boltzmann,
@@ -101,7 +101,7 @@ impl Boltzmann {
         let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize % MEMO;
         if self.keys[slot] != bits {
             self.keys[slot] = bits;
-            self.values[slot] = (-de * self.inv_kt).exp();
+            self.values[slot] = boltzmann_beta(de, self.inv_kt);
         }
         base * self.values[slot]
     }
@@ -231,14 +231,13 @@ impl CoordinationMetropolis {
                 }
             }
             energy.push(e);
-            base.push(p.prefactor_hz * (-p.barrier_ev / kt).exp());
+            base.push(arrhenius_kt(p.prefactor_hz, p.barrier_ev, kt));
         }
-        let mut d_minus = Box::new([0.0; 256]);
-        let mut d_plus = Box::new([0.0; 256]);
-        for b in 16..256usize {
-            let (s, n) = (b >> 4, b & 15);
-            if s < energy.len() {
-                let e = &energy[s];
+        let mut d_minus = Box::new([0.0; Cell::TABLE_SIZE]);
+        let mut d_plus = Box::new([0.0; Cell::TABLE_SIZE]);
+        for (s, e) in energy.iter().enumerate().skip(1) {
+            for n in 0..16usize {
+                let b = Cell::new(s as Species, n as u8).table_index();
                 d_minus[b] = if n > 0 { e[n - 1] - e[n] } else { 0.0 };
                 d_plus[b] = if n < 15 { e[n + 1] - e[n] } else { 0.0 };
             }
@@ -262,15 +261,19 @@ impl CoordinationMetropolis {
     #[inline(always)]
     fn visit<const CHECKED: bool>(
         &self,
-        cells: &[u8],
+        cells: &[Cell],
         b: &SiteRef,
         at_nb: impl Fn(usize) -> usize,
         at_to: impl Fn(usize, usize) -> usize,
         mut f: impl FnMut(usize, usize, f64),
     ) {
-        let get = |i: usize| -> u8 {
+        let get = |i: usize| -> Cell {
             if CHECKED {
-                if i == usize::MAX { 0 } else { cells[i] }
+                if i == usize::MAX {
+                    Cell::EMPTY
+                } else {
+                    cells[i]
+                }
             } else {
                 // SAFETY: unchecked readers are only built for sites whose reads all land in
                 // the allocation (interior or wrap-fixed; see `visit_site`).
@@ -279,21 +282,21 @@ impl CoordinationMetropolis {
         };
         let cr = &self.reads[b.class as usize];
         let cb = cells[b.idx];
-        let e = &self.energy[(cb >> 4) as usize];
-        let e_b = e[(cb & 15) as usize];
+        let e = &self.energy[cb.species() as usize];
+        let e_b = e[cb.coordination() as usize];
         let z = cr.neighbors.len();
-        let mut nb = [0u8; 12];
+        let mut nb = [Cell::EMPTY; 12];
         let mut dm = [0.0f64; 12];
         let mut s_minus = 0.0;
         for k in 0..z {
             let c = get(at_nb(k));
             nb[k] = c;
-            dm[k] = self.d_minus[c as usize];
+            dm[k] = self.d_minus[c.table_index()];
             s_minus += dm[k];
         }
         for k in 0..z {
             let c = nb[k];
-            if c >= 16 {
+            if c.occupied() {
                 continue;
             }
             let j = at_nb(k);
@@ -305,9 +308,9 @@ impl CoordinationMetropolis {
             for &ci in &h.common[..h.n_common as usize] {
                 from -= dm[ci as usize];
             }
-            let mut de = e[(c & 15) as usize - 1] - e_b + from;
+            let mut de = e[c.coordination() as usize - 1] - e_b + from;
             for t in 0..h.n_to as usize {
-                de += self.d_plus[get(at_to(k, t)) as usize];
+                de += self.d_plus[get(at_to(k, t)).table_index()];
             }
             f(k, j, de);
         }

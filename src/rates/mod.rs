@@ -91,7 +91,37 @@ pub enum AnyRateModel {
     EamNeb(Box<EamNeb>),
 }
 
+/// One style of a scenario's registry, as `kmc info` and the reference docs list it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StyleInfo {
+    /// The style's name in a scenario (the enum variant).
+    pub name: &'static str,
+    /// One line on what the style does.
+    pub summary: &'static str,
+}
+
 impl RateModelSpec {
+    /// Every rate model style, in the order `kmc info` lists them. A new style adds its
+    /// variant above and its line here (a test checks the two agree).
+    pub const STYLES: &[StyleInfo] = &[
+        StyleInfo {
+            name: "BondCounting",
+            summary: "E_a = E_0 + Σ ε(bonds) (+ Ehrlich–Schwoebel), optional exchange",
+        },
+        StyleInfo {
+            name: "CoordinationMetropolis",
+            summary: "E_a = Q + max(ΔE, 0), site energies E(n) (SPPARKS diffusion app)",
+        },
+        StyleInfo {
+            name: "BarrierTable",
+            summary: "barriers by species and local configuration, from a RON table (rates/)",
+        },
+        StyleInfo {
+            name: "EamNeb",
+            summary: "barriers from EAM saddle searches (CI-NEB), cached by local environment",
+        },
+    ];
+
     /// Builds the model for the scenario's species (index `i` is species `i + 1`), lattice and
     /// temperature.
     pub fn build(

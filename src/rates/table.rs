@@ -71,7 +71,7 @@ use crate::io::ron::{Messages, line_col, locate, locate_error, parse_ron_with};
 use crate::io::validate::{positive, positive_of};
 use crate::lattice::{Lattice, LatticeKind, Offset, SiteRef};
 use crate::state::State;
-use crate::units::kt_ev;
+use crate::units::{arrhenius_kt, kt_ev};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -415,13 +415,13 @@ impl BarrierTable {
             in_plane.push(
                 sb.in_plane_ev
                     .iter()
-                    .map(|e| nu * (-e / kt).exp())
+                    .map(|&e| arrhenius_kt(nu, e, kt))
                     .collect(),
             );
             let mut r = [[0.0; INTERLAYER_N]; INTERLAYER_N];
             for (nf, row) in sb.interlayer_ev.iter().enumerate() {
                 for (nt, e) in row.iter().enumerate() {
-                    r[nf][nt] = nu * (-e / kt).exp();
+                    r[nf][nt] = arrhenius_kt(nu, *e, kt);
                 }
             }
             interlayer.push(r);
@@ -474,32 +474,35 @@ impl BarrierTable {
                 lat.index_at(b, o)
             }
         };
-        let occ = |o: &Offset| at(o).is_some_and(|m| cells[m] >= 16);
+        let occ = |o: &Offset| at(o).is_some_and(|m| cells[m].occupied());
         let cb = cells[b.idx];
-        if cb < 16 || !state.is_mobile(b) {
+        if cb.is_empty() || !state.is_mobile(b) {
             return;
         }
         let g = &self.classes[b.class as usize];
         if g.upper.iter().any(occ) {
             return;
         }
-        let s = (cb >> 4) as usize;
+        let s = cb.species() as usize;
         // No hop ends in a frozen layer: an atom there could never hop back.
         let frozen_sites = state.frozen_layers() * lat.layer_size();
-        let b_full = g.lower.iter().all(|o| at(o).is_none_or(|m| cells[m] >= 16));
+        let b_full = g
+            .lower
+            .iter()
+            .all(|o| at(o).is_none_or(|m| cells[m].occupied()));
         for (k, d) in g.dirs.iter().enumerate() {
             let Some(j) = at(&d.to) else {
                 continue;
             };
             let cj = cells[j];
-            if cj >= 16 || j < frozen_sites || d.to_upper.iter().any(occ) {
+            if cj.occupied() || j < frozen_sites || d.to_upper.iter().any(occ) {
                 continue;
             }
             let (mut below, mut support) = (0, 0);
             for o in &d.to_lower {
                 if let Some(m) = at(o) {
                     below += 1;
-                    support += (cells[m] >= 16) as usize;
+                    support += cells[m].occupied() as usize;
                 }
             }
             if below > 0 && support < 2 {
@@ -515,8 +518,8 @@ impl BarrierTable {
                 }
                 _ => {
                     // The mover is a neighbour of j, so j's count includes it.
-                    let nf = (cb & 15) as usize;
-                    let nt = (cj & 15) as usize - 1;
+                    let nf = cb.coordination() as usize;
+                    let nt = cj.coordination() as usize - 1;
                     self.interlayer[s][nf][nt]
                 }
             };

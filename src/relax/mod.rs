@@ -67,7 +67,7 @@ use crate::md::integrate::{Integrator, Md};
 use crate::md::minimize::{self, FireOptions};
 use crate::md::system::{ForceField, System};
 use crate::md::{Potential, SimBox};
-use crate::rng::rng_from_seed;
+use crate::rng::{Stream, stream};
 use crate::state::{MAX_SPECIES, Species, State};
 
 /// Where a region is centred.
@@ -426,7 +426,7 @@ fn for_each_site_within(
                 let x = x.rem_euclid(nx as i64) as usize;
                 let s = lat.site(x, y, l);
                 let q = lat.position(&s);
-                let mut d = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
+                let mut d = crate::vec3::sub(q, p);
                 d[0] -= lx * (d[0] / lx).round();
                 d[1] -= ly * (d[1] / ly).round();
                 let d2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
@@ -553,7 +553,7 @@ pub fn map_to_lattice(
         let s = lat.site_at(site);
         let q = lat.position(&s);
         let p = atoms[i].1;
-        let mut d = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
+        let mut d = crate::vec3::sub(q, p);
         d[0] -= lx * (d[0] / lx).round();
         d[1] -= ly * (d[1] / ly).round();
         let dist = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
@@ -887,7 +887,7 @@ pub fn relax_contact(
 
     // Langevin MD with early stopping.
     let t1 = Instant::now();
-    let mut rng = rng_from_seed(params.seed);
+    let mut rng = stream(params.seed, Stream::Md);
     let mut md = Md::new(
         system,
         potential,
@@ -1061,7 +1061,7 @@ mod tests {
                 let mut want = Vec::new();
                 for idx in 0..lat.n_sites() {
                     let q = lat.position_of(idx);
-                    let mut d = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
+                    let mut d = crate::vec3::sub(q, p);
                     d[0] -= lx * (d[0] / lx).round();
                     d[1] -= ly * (d[1] / ly).round();
                     if d[0] * d[0] + d[1] * d[1] + d[2] * d[2] <= r * r {

@@ -7,7 +7,7 @@
 //! cache-unfriendly case). Time is wall-clock time from `std::time::Instant`.
 
 use super::{RateSampler, SamplerKind};
-use crate::rng::{KmcRng, rng_stream, uniform};
+use crate::rng::{KmcRng, Stream, stream, uniform};
 use rand::RngExt;
 use serde::Serialize;
 use std::hint::black_box;
@@ -51,7 +51,7 @@ pub fn bench_sampler(
 ) -> SamplerBenchRow {
     let leaves = leaves.max(1);
     let spread = spread.max(1.0);
-    let mut rng = rng_stream(seed, leaves as u64);
+    let mut rng = stream(seed, Stream::Replica(leaves as u64));
     let rates: Vec<f64> = (0..leaves).map(|_| random_rate(spread, &mut rng)).collect();
     // A small pool of new rates, so generating them (a `powf`) is not part of the timing.
     let pool: Vec<f64> = (0..4096).map(|_| random_rate(spread, &mut rng)).collect();

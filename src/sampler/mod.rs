@@ -87,6 +87,16 @@ impl SamplerKind {
         SamplerKind::CompositionRejection,
     ];
 
+    /// One line on how it selects and updates, for `kmc info`.
+    pub fn summary(self) -> &'static str {
+        match self {
+            SamplerKind::SumTree => "O(log N) select and update (default)",
+            SamplerKind::Linear => "O(N) select, O(1) update; the reference for tests",
+            SamplerKind::Fenwick => "O(log N) select and update (binary indexed tree)",
+            SamplerKind::CompositionRejection => "O(1) expected select, groups by rate magnitude",
+        }
+    }
+
     /// Short name used on the command line.
     pub fn name(self) -> &'static str {
         match self {

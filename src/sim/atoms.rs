@@ -77,8 +77,8 @@ impl Simulation {
         let lat = st.lattice();
         let mut a = Atoms::default();
         for (idx, &c) in st.cells().iter().enumerate() {
-            if c >= 16 {
-                a.species.push(c >> 4);
+            if c.occupied() {
+                a.species.push(c.species());
                 a.positions_a.push(lat.position_of(idx));
             }
         }
@@ -88,7 +88,7 @@ impl Simulation {
     /// Site index of every atom, in the order of [`Simulation::atoms`].
     pub fn atom_sites(&self) -> Vec<usize> {
         let cells = self.state().cells();
-        (0..cells.len()).filter(|&i| cells[i] >= 16).collect()
+        (0..cells.len()).filter(|&i| cells[i].occupied()).collect()
     }
 
     /// Replaces every atom by `atoms` (an MD code handing its configuration over): each atom

@@ -9,7 +9,7 @@ use crate::particle::source::ParticlePlacement;
 use crate::particle::template::{Template, nearest_in_layer};
 use crate::particle::{LatticeFrame, Particle, ParticleDeposition};
 use crate::rates::{AnyRateModel, RateModelSpec};
-use crate::rng::{rng_from_seed, rng_stream, uniform};
+use crate::rng::{Stream, stream, uniform};
 use crate::sampler::AnySampler;
 use crate::scenario::{InitialAtoms, Scenario};
 use crate::state::State;
@@ -51,7 +51,7 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
     state.fill_layers(l.substrate_layers, substrate_species)?;
     state.set_frozen_layers(l.frozen_layers);
     // Initial atoms draw from their own stream so adding them never shifts the run's stream.
-    let mut init_rng = rng_stream(s.seed, 1);
+    let mut init_rng = stream(s.seed, Stream::InitialAtoms);
     for (i, a) in s.initial.iter().enumerate() {
         match a {
             InitialAtoms::RandomLayer {
@@ -140,7 +140,7 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
         model,
         s.sampler.build(0),
         sources,
-        rng_from_seed(s.seed),
+        stream(s.seed, Stream::Engine),
     );
     if s.tracks_contacts() {
         engine.enable_contacts(l.substrate_layers, s.contacts.min_atoms);

@@ -11,7 +11,7 @@ use crate::md::mc::{McOptions, McStats, MonteCarlo};
 use crate::md::minimize::{self, FireOptions, MinimizeResult};
 use crate::md::system::System;
 use crate::md::traj::{self, Frame, ThermoWriter, TrajFormat, TrajectoryWriter};
-use crate::rng::rng_from_seed;
+use crate::rng::{Stream, stream};
 use crate::scenario::md::{
     Composition, EnsembleSpec, MdScenario, StructureSpec, parse_md_scenario,
 };
@@ -174,7 +174,7 @@ pub fn run_scenario(
     sc.validate()?;
     let potential = sc.potential.build(base_dir)?;
     let pot: &dyn Potential = potential.as_ref();
-    let mut rng = rng_from_seed(sc.seed);
+    let mut rng = stream(sc.seed, Stream::Md);
     let mut system = build_structure(&sc.structure, pot, &mut rng)?;
     let minimization = match &sc.minimize {
         Some(m) => Some(minimize::relax(

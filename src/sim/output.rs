@@ -204,9 +204,9 @@ impl Simulation {
             ..Default::default()
         };
         for (idx, &c) in st.cells().iter().enumerate().skip(base) {
-            if c >= 16 {
+            if c.occupied() {
                 atoms.positions.push(lat.position_of(idx));
-                atoms.species.push((c >> 4) as usize - 1);
+                atoms.species.push(c.species() as usize - 1);
             }
         }
         let n_species = sc.species.len();

@@ -6,7 +6,7 @@
 
 use super::Simulation;
 use super::relaxer::{RELAX_CSV_COLUMNS, RELAX_SERIES_COLUMNS, RelaxRecord, RelaxTotals};
-use crate::contact::{Contact, ContactKind};
+use crate::engine::contact::{Contact, ContactKind};
 use crate::observe::particles::{NECK_CSV_HEADER, particle_csv_header};
 use crate::observe::write::Series;
 use crate::scenario::{Scenario, Stop};

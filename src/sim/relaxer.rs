@@ -9,16 +9,17 @@
 //! [`Engine::apply`] would set species only and lose which particle an atom came from), and
 //! the engine recomputes the rates around every touched site.
 //!
-//! **Reproducibility.** The MD noise of contact `k` is seeded from `rng_stream(seed ^ SALT, k)`,
-//! `k` the contact's number in the tracker's count since the start of the simulation, so a run resumed from a checkpoint
+//! **Reproducibility.** The MD noise of contact `k` is seeded from [`Stream::ContactK`]`(k)`,
+//! `k` the contact's number in the tracker's count since the start of the simulation, so a run
+//! resumed from a checkpoint
 //! relaxes each contact exactly as the uninterrupted run did. Forces above the EAM's parallel
 //! threshold are summed in chunks fixed by the atom count, so results do not depend on threads.
 //!
 //! **Mass conservation** is checked after every relaxation (atom count and per-species counts
 //! of the released and the re-occupied sites); a violation is an error, never silent.
 
-use crate::contact::{Contact, ContactKind, ContactTracker};
 use crate::engine::Engine;
+use crate::engine::contact::{Contact, ContactKind, ContactTracker};
 use crate::error::{Error, Result};
 use crate::md::Eam;
 use crate::rates::RateModel;
@@ -26,15 +27,12 @@ use crate::relax::{
     CONTACT_RADIUS_FACTOR, Centre, RegionSpec, RelaxParams, RelaxSpec, SpeciesMap, cut_region,
     equivalent_radius_a, relax_contact,
 };
-use crate::rng::rng_stream;
+use crate::rng::{Stream, stream};
 use crate::sampler::RateSampler;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
-
-/// Separates the relaxer's random streams from the other streams of the same seed.
-const SALT: u64 = 0x5245_4C41_5845_5221;
 
 /// What one relaxation did (one row of `contacts.csv`, plus its wall time).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,7 +239,7 @@ impl ContactRelaxer {
             md_time_ps: self.spec.md_time_ps,
             min_md_time_ps: self.spec.min_md_time_ps.min(self.spec.md_time_ps),
             early_stop: self.spec.early_stop,
-            seed: rng_stream(self.seed ^ SALT, index).random::<u64>(),
+            seed: stream(self.seed, Stream::ContactK(index)).random::<u64>(),
             ..RelaxParams::default()
         };
         let out = relax_contact(state, &self.species, &self.eam, &region, &params)?;

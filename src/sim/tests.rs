@@ -26,7 +26,7 @@ fn atoms_round_trip_through_positions_keeps_the_occupancy() {
     let atoms = s.atoms();
     assert_eq!(atoms.len() as u64, s.state().n_atoms());
     // Thermal-like noise of 0.1 Å (well under the 0.64 Å off-lattice threshold) maps back.
-    let mut rng = crate::rng::rng_from_seed(3);
+    let mut rng = crate::rng::stream(3, crate::rng::Stream::Engine);
     let mut noisy = atoms.clone();
     for p in &mut noisy.positions_a {
         for c in p.iter_mut() {

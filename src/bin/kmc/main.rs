@@ -10,8 +10,6 @@ mod run;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use kmc::lattice::LatticeKind;
-use kmc::sampler::SamplerKind;
 use std::process::ExitCode;
 
 /// Lattice kinetic Monte Carlo for metal film growth.
@@ -69,28 +67,7 @@ fn dispatch(cmd: Command) -> Result<()> {
         Command::Potential(p) => p.run(),
         Command::Particle(p) => p.run(),
         Command::Info => {
-            println!("kmc {}", env!("CARGO_PKG_VERSION"));
-            println!("\nlattices (lattice.kind; lattice.size unit):");
-            for k in LatticeKind::ALL {
-                println!("  {:<12} {}", format!("{k:?}"), k.size_unit());
-            }
-            println!("\nrate models (rate_model):");
-            println!(
-                "  BondCounting            E_a = E_0 + Σ ε(bonds) (+ Ehrlich–Schwoebel), optional exchange"
-            );
-            println!(
-                "  CoordinationMetropolis  E_a = Q + max(ΔE, 0), site energies E(n) (SPPARKS diffusion app)"
-            );
-            println!(
-                "  BarrierTable            barriers by species and local configuration, from a RON table (rates/)"
-            );
-            println!(
-                "  EamNeb                  barriers from EAM saddle searches (CI-NEB), cached by local environment"
-            );
-            println!("\nsamplers (sampler):");
-            for k in SamplerKind::ALL {
-                println!("  {:<22} {}", format!("{k:?}"), k.name());
-            }
+            print!("{}", kmc::info::render());
             Ok(())
         }
     }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::contact::{ContactTracker, NONE, ParticleRecord};
+use crate::engine::contact::{ContactTracker, NONE, ParticleRecord};
 use crate::lattice::{LatticeKind, SiteRef};
 
 const A: f64 = 4.08;

@@ -44,7 +44,7 @@ use crate::md::minimize::{FireOptions, relax};
 use crate::md::neb::{NebOptions, neb_atoms};
 use crate::md::system::System;
 use crate::md::{Eam, SimBox};
-use crate::rng::{rng_stream, uniform};
+use crate::rng::{Stream, stream, uniform};
 use crate::state::State;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -535,7 +535,13 @@ impl Calculator {
         fin.positions.clone_from(&fin_sites);
         // Small deterministic kicks for the atoms near the event.
         let seed = (key.env as u64) ^ ((key.env >> 64) as u64).rotate_left(17);
-        let mut rng = rng_stream(seed, ((key.event_type as u64) << 8) | key.mover as u64);
+        let mut rng = stream(
+            seed,
+            Stream::EamNebKey {
+                event_type: key.event_type,
+                mover: key.mover,
+            },
+        );
         let centre = site_pos[i_mover];
         let reach = self.keys.radius_a() + 2.0 * self.keys.nn_a();
         for i in 0..init.len() {
@@ -677,8 +683,7 @@ impl Calculator {
 }
 
 fn dist_pbc(b: &SimBox, p: [f64; 3], q: [f64; 3]) -> f64 {
-    let d = b.delta(p, q);
-    (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
+    crate::vec3::norm(b.delta(p, q))
 }
 
 /// Lateral shift that puts the periodic box edges halfway between atomic columns, so atoms do

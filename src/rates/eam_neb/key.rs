@@ -35,6 +35,7 @@
 use crate::error::{Error, Result};
 use crate::lattice::{Lattice, MAX_RANGE, Offset, SiteRef};
 use crate::state::State;
+use crate::vec3::{dist, sub};
 use std::collections::HashMap;
 
 /// Most sites an environment may hold (four bits each in a `u128`).
@@ -55,7 +56,7 @@ pub struct EnvKey {
 impl EnvKey {
     /// Species of environment site `i`.
     pub fn site(&self, i: usize) -> u8 {
-        ((self.env >> (4 * i)) & 15) as u8
+        ((self.env >> (4 * i)) & 0xF) as u8
     }
 }
 
@@ -171,14 +172,6 @@ fn bin(p: [f64; 3]) -> (i64, i64, i64) {
         (p[1] / BIN).round() as i64,
         (p[2] / BIN).round() as i64,
     )
-}
-
-fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
-}
-
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }
 
 fn pos(lattice: &Lattice, g: Grid) -> [f64; 3] {
@@ -646,12 +639,12 @@ impl KeyTables {
             && l + m[2] < lat.layers()
         {
             for (v, o) in vals.iter_mut().zip(&e.reads) {
-                *v = cells[(a.idx as isize + o.delta) as usize] >> 4;
+                *v = cells[(a.idx as isize + o.delta) as usize].species();
             }
         } else {
             for (v, o) in vals.iter_mut().zip(&e.reads) {
                 *v = match wrapped_index(lat, a, o) {
-                    Ok(i) => cells[i] >> 4,
+                    Ok(i) => cells[i].species(),
                     Err(below) => {
                         if below {
                             floor

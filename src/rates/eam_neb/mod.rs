@@ -80,7 +80,7 @@ use crate::io::validate::{finite, positive};
 use crate::lattice::{Lattice, SiteRef};
 use crate::md::Eam;
 use crate::state::State;
-use crate::units::kt_ev;
+use crate::units::{arrhenius_kt, kt_ev};
 use hashbrown::HashMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -494,7 +494,7 @@ impl EamNeb {
         match e.status {
             Status::Ok | Status::NotConverged => {
                 let raise = (self.min_barrier - e.forward_ev.max(e.reverse_ev)).max(0.0);
-                self.nu * (-(e.forward_ev + raise) / self.kt).exp()
+                arrhenius_kt(self.nu, e.forward_ev + raise, self.kt)
             }
             Status::Spontaneous => self.nu,
             _ => 0.0,
@@ -610,15 +610,15 @@ impl EamNeb {
         let lat = state.lattice();
         let cells = state.cells();
         let ca = cells[a.idx];
-        if ca < 16 || !state.is_mobile(a) || (ca & 15) >= self.immobile {
+        if ca.is_empty() || !state.is_mobile(a) || ca.coordination() >= self.immobile {
             return;
         }
-        let s = ca >> 4;
+        let s = ca.species();
         let t = lat.class_tables(a.class);
         let frozen_sites = state.frozen_layers() * lat.layer_size();
         let floating = |o: &crate::lattice::Offset| {
             lat.index_at(a, o)
-                .is_some_and(|m| cells[m] >= 16 && cells[m] & 15 == 1)
+                .is_some_and(|m| cells[m].occupied() && cells[m].coordination() == 1)
         };
         for (k, o) in t.neighbors.iter().enumerate() {
             let Some(j) = lat.index_at(a, o) else {
@@ -626,7 +626,7 @@ impl EamNeb {
             };
             let cj = cells[j];
             // The destination touches the mover and at least two more atoms.
-            if cj >= 16 || j < frozen_sites || (cj & 15) < 3 {
+            if cj.occupied() || j < frozen_sites || cj.coordination() < 3 {
                 continue;
             }
             if t.hops[k].only_from.iter().any(floating) {
@@ -651,7 +651,12 @@ impl EamNeb {
                     continue;
                 };
                 let (cv, ct) = (cells[vi], cells[ti]);
-                if cv < 16 || vi < frozen_sites || ct >= 16 || ti < frozen_sites || (ct & 15) < 3 {
+                if cv.is_empty()
+                    || vi < frozen_sites
+                    || ct.occupied()
+                    || ti < frozen_sites
+                    || ct.coordination() < 3
+                {
                     continue;
                 }
                 let key = self.keys.exchange_key(state, a, x, s, self.floor);
@@ -718,14 +723,15 @@ impl EamNeb {
             for (w, chunk) in sig.iter_mut().zip(reads.chunks(16)) {
                 let mut v = 0u64;
                 for (j, o) in chunk.iter().enumerate() {
-                    v |= ((base[(at + o.delta) as usize] >> 4) as u64) << (4 * j);
+                    v |= (base[(at + o.delta) as usize].species() as u64) << (4 * j);
                 }
                 *w = v;
             }
         } else {
             for (i, o) in reads.iter().enumerate() {
                 let j = key::wrapped_index(lat, a, o).ok()?;
-                sig[i >> 4] |= ((cells[j] >> 4) as u64) << (4 * (i & 15));
+                // 16 four-bit species per word, as in the fast branch above.
+                sig[i / 16] |= (cells[j].species() as u64) << (4 * (i % 16));
             }
         }
         sig[SIG_WORDS] = a.class as u64;
@@ -863,8 +869,10 @@ impl RateModel for EamNeb {
         self.stats.requests += 1;
         // Most atoms the engine asks about after an event are buried (no empty neighbour, so
         // no hop) or too well bound to move: answer those before building a signature.
-        let ca = state.cells()[site.idx];
-        if ca < 16 || (ca & 15) >= self.immobile || (!self.exchange && (ca & 15) as usize >= self.z)
+        let ca = state.cell(site.idx);
+        if ca.is_empty()
+            || ca.coordination() >= self.immobile
+            || (!self.exchange && ca.coordination() as usize >= self.z)
         {
             return 0.0;
         }

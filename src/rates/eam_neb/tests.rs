@@ -1,6 +1,6 @@
 use super::*;
 use crate::lattice::LatticeKind;
-use crate::rng::{rng_from_seed, uniform};
+use crate::rng::{Stream, stream, uniform};
 use std::collections::HashMap as StdMap;
 
 fn cu_spec() -> EamNebSpec {
@@ -37,7 +37,7 @@ fn dir_to(lat: &Lattice, a: &SiteRef, b: usize) -> usize {
 /// `a` or `b` (more than the key reads), except `a` (species 1) and `b` (empty).
 fn random_env(st: &mut State, a: &SiteRef, b: &SiteRef, seed: u64) {
     let lat = st.lattice().clone();
-    let mut rng = rng_from_seed(seed);
+    let mut rng = stream(seed, Stream::Engine);
     let (pa, pb) = (lat.position(a), lat.position(b));
     let r = 2.2 * lat.nn_distance();
     let [lx, ly] = lat.box_lengths();

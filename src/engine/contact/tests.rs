@@ -1,6 +1,6 @@
 use super::*;
 use crate::lattice::LatticeKind;
-use crate::rng::{rng_from_seed, uniform};
+use crate::rng::{Stream, stream, uniform};
 
 fn state(kind: LatticeKind, size: usize, layers: usize, substrate: usize) -> State {
     let lat = Lattice::new(kind, 3.6, [size, size], layers).unwrap();
@@ -52,7 +52,7 @@ fn partition_stays_exact_through_random_hops_exchanges_and_deposits() {
         (LatticeKind::Sc100, 4),
     ] {
         let mut st = state(kind, 8, 10, 2);
-        let mut rng = rng_from_seed(seed);
+        let mut rng = stream(seed, Stream::Engine);
         let lat = st.lattice().clone();
         let ls = lat.layer_size();
         for idx in 2 * ls..5 * ls {

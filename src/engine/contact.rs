@@ -38,6 +38,7 @@ use crate::catalog::Event;
 use crate::lattice::{Lattice, SiteRef};
 use crate::particle::Shape;
 use crate::state::{Species, State};
+use crate::vec3::sub;
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -425,7 +426,7 @@ impl ContactTracker {
         let p = lat.position_of(site);
         let q = lat.position_of(other);
         let [lx, ly] = lat.box_lengths();
-        let mut d = [q[0] - p[0], q[1] - p[1], q[2] - p[2]];
+        let mut d = sub(q, p);
         d[0] -= lx * (d[0] / lx).round();
         d[1] -= ly * (d[1] / ly).round();
         let point_a = [
