@@ -59,7 +59,7 @@ fn g(i: usize, j: usize, k: usize) -> (usize, usize, usize) {
 
 #[test]
 fn benchmark_model_reproduces_the_reference_energies() {
-    // Figures from tests/data/reference/bench_fcc100.md ("useful checks of an implementation").
+    // Figures from tests/data/reference/bench_fcc100.md ("values the tests check").
     let mut st = slab(8, 4);
     let mut m = bench_model(st.lattice());
     // Isolated adatom on layer 4 at half-grid (6, 6, 4): terrace hop ΔE = 0, rate 2.85e5 /s.
