@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn isolated_adatom_rate_of_the_benchmark() {
-        // ../shared/reference/bench_fcc100.md: exp(-0.45/0.0259) * 1e13 = 2.85e5 /s.
+        // tests/data/reference/bench_fcc100.md: exp(-0.45/0.0259) * 1e13 = 2.85e5 /s.
         let t = 0.0259 / K_B_EV_PER_K;
         let r = arrhenius(1e13, 0.45, t);
         assert!((r - 2.847e5).abs() / 2.847e5 < 1e-3, "{r}");

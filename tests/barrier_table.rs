@@ -69,9 +69,16 @@ fn shipped_in_plane_barriers_are_mirror_symmetric() {
 /// Forward and reverse barriers of a terrace hop differ by the hop's energy change. The shipped
 /// table takes both from one EAM path; the energy changes must follow in-layer bond counting
 /// (nearest and next-nearest pairs) closely, which is what makes cycles that mix terrace and
-/// interlayer hops nearly balanced. The file states an RMS residual of about 0.02-0.03 eV.
+/// interlayer hops nearly balanced.
+///
+/// A pinned regression, not a statistical test (the table is deterministic): the least-squares
+/// bonds must be the ones the table's header comments state (eps1, eps2 and the RMS residual,
+/// printed to 1e-4 eV; ±1.5 meV allows for their rounding and for the header's fit having been
+/// made on unrounded barriers: measured differences up to 1.0 meV), because scenarios copy them: two_au_particles.ron and
+/// agau_sintering.ron use Au-Au 0.339 and Ag-Ag 0.309 eV. A regenerated table with other
+/// energetics fails here until its header and those scenarios are updated.
 #[test]
-fn shipped_terrace_hops_follow_bond_counting_energetics() {
+fn shipped_terrace_hops_follow_the_stated_bond_counting_fit_pinned() {
     let t = shipped();
     let counts = |m: usize, c: (i32, i32)| {
         let (mut n1, mut n2) = (0.0, 0.0);
@@ -112,9 +119,24 @@ fn shipped_terrace_hops_follow_bond_counting_energetics() {
             .sum::<f64>()
             / rows.len() as f64)
             .sqrt();
-        assert!(e1 > 0.2 && e1 < 0.6, "{sp}: NN bond {e1}");
-        assert!(e2.abs() < e1 / 2.0, "{sp}: NNN bond {e2} vs NN {e1}");
-        assert!(rms < 0.05, "{sp}: bond-counting residual {rms} eV");
+        // (eps1, eps2, RMS residual) from the table's header, eV.
+        let stated = match sp.as_str() {
+            "Cu" => (0.3523, 0.0804, 0.0238),
+            "Ag" => (0.3091, 0.0416, 0.0150),
+            "Au" => (0.3390, 0.0001, 0.0329),
+            other => panic!("no stated fit for {other}"),
+        };
+        eprintln!("{sp}: eps1 {e1:.4} eV, eps2 {e2:.4} eV, RMS {rms:.4} eV; stated {stated:?}");
+        for (what, got, want) in [
+            ("eps1", e1, stated.0),
+            ("eps2", e2, stated.1),
+            ("RMS residual", rms, stated.2),
+        ] {
+            assert!(
+                (got - want).abs() < 1.5e-3,
+                "{sp}: {what} {got} vs stated {want}"
+            );
+        }
     }
 }
 
@@ -160,9 +182,48 @@ fn isolated_adatom_hops_at_the_monomer_rate() {
         assert!((r - r0).abs() <= 1e-12 * r0, "{r} vs {r0}");
     }
     assert!((m.site_rate(&st, &b) - 4.0 * r0).abs() <= 1e-12 * r0);
-    // The table's Cu value is this potential's own: the drag-method barrier of the
-    // Zhou-Johnson-Wadley EAM, 0.4829 eV (examples/fcc100_barriers.py).
-    assert!((e0 - 0.4829).abs() < 5e-4, "{e0}");
+}
+
+/// The table's monomer barriers are the potential's own, checked against an independent
+/// computation: the table came from LAMMPS drag-method paths on an 8 × 8 × 5 slab
+/// (examples/fcc100_barriers.py), kmc's EamNeb model runs its own FIRE + climbing-image NEB on
+/// its default slab. Not statistical: the tolerance of 3 meV is the method and slab difference
+/// that src/rates/eam_neb/validation.rs measures (measured: Cu 0.4829 vs 0.4829, Ag 0.5029 vs
+/// 0.5030, Au 0.7800 vs 0.7793 eV); a table entry off by one lateral bond (~0.3 eV) or taken
+/// from another potential fails.
+#[test]
+fn shipped_monomer_barriers_match_an_independent_eam_neb() {
+    use kmc::rates::EamNeb;
+    use kmc::rates::eam_neb::{EamNebSpec, EamPotential};
+    let t = shipped();
+    for el in ["Cu", "Ag", "Au"] {
+        let a = kmc::md::zhou04::element(el).unwrap().lattice_constant();
+        let lat = Lattice::new(LatticeKind::Fcc100, a, [6, 6], 12).unwrap();
+        let mut st = State::new(lat.clone());
+        st.fill_layers(5, 1).unwrap();
+        let s = lat.site(3, 6, 5);
+        st.place(&s, 1);
+        let k = lat
+            .class_tables(s.class)
+            .neighbors
+            .iter()
+            .position(|o| o.dl == 0)
+            .unwrap();
+        let spec = EamNebSpec::new(EamPotential::Zhou04(vec![el.to_string()]));
+        let m = EamNeb::new(&spec, &names(&[el]), &lat, 300.0).unwrap();
+        let neb = m
+            .calculator()
+            .calculate(&m.hop_key(&st, &s, k))
+            .unwrap()
+            .entry
+            .forward_ev;
+        let table = t.species[el].monomer_barrier_ev();
+        eprintln!("{el}: table {table:.4} eV, EamNeb {neb:.4} eV");
+        assert!(
+            (table - neb).abs() < 3e-3,
+            "{el}: table {table} eV vs EamNeb {neb} eV"
+        );
+    }
 }
 
 /// Monomer barriers against published semi-empirical numbers. Different semi-empirical
@@ -176,8 +237,14 @@ fn isolated_adatom_hops_at_the_monomer_rate() {
 /// No published Au(100) hop barrier was reachable when the table was made; for Au only the
 /// ordering is checked: Au's barrier is the highest of the three, as its larger cohesive
 /// energy per bond in this potential's fit makes expected but not certain — a weak check.
+///
+/// Not statistical and deliberately loose: the ±0.2 eV is the spread between semi-empirical
+/// potentials (a property of the literature, not of this code), so this separates a barrier of
+/// the right magnitude for a (100) hop from, say, a (111)-terrace one (~0.05 eV) or a step
+/// descent (~0.8–0.9 eV); the exact values are checked against the potential itself by
+/// `shipped_monomer_barriers_match_an_independent_eam_neb`.
 #[test]
-fn monomer_barriers_agree_with_published_semi_empirical_values() {
+fn monomer_barriers_within_the_spread_of_published_semi_empirical_values() {
     let t = shipped();
     let cu = t.species["Cu"].monomer_barrier_ev();
     let ag = t.species["Ag"].monomer_barrier_ev();

@@ -86,7 +86,7 @@ fn golden_min(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, tol: f64) -> f64
 #[test]
 fn pure_metal_lattice_constants_and_cohesive_energies() {
     // LAMMPS values (pair_style eam/alloy on single-element Zhou04 setfl files), from
-    // /work/shared/reference/eam.md: zero-pressure a0 (Å) and cohesive energy (eV/atom).
+    // tests/data/reference/eam.md: zero-pressure a0 (Å) and cohesive energy (eV/atom).
     let reference = [
         ("Cu", 3.614979, 3.53998),
         ("Ag", 4.089650, 2.85000),

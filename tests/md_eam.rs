@@ -4,7 +4,7 @@
 //! the relaxed vacancy formation energy, and Ag surface segregation in Au–Ag by hybrid MD/MC.
 //!
 //! Reference numbers marked "eam.md" were measured with LAMMPS (`pair_style eam/alloy`) on the
-//! same tabulation (project notes, shared/reference/eam.md). Each test prints its figures
+//! same tabulation (project notes, tests/data/reference/eam.md, with their source). Each test prints its figures
 //! (`cargo test --release --test md_eam -- --nocapture`).
 
 // Per-atom, per-component loops index several parallel arrays at once, as in the library.

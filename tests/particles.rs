@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
+mod common;
+
 fn kmc() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kmc"))
 }
@@ -336,20 +338,6 @@ fn num(row: &std::collections::HashMap<String, String>, col: &str) -> f64 {
         .unwrap_or_else(|_| panic!("{col} = {}", row[col]))
 }
 
-/// Least-squares slope of ln y against ln x.
-fn log_log_slope(points: &[(f64, f64)]) -> f64 {
-    let n = points.len() as f64;
-    let (mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0);
-    for &(x, y) in points {
-        let (lx, ly) = (x.ln(), y.ln());
-        sx += lx;
-        sy += ly;
-        sxx += lx * lx;
-        sxy += lx * ly;
-    }
-    (n * sxy - sx * sy) / (n * sxx - sx * sx)
-}
-
 fn run_scenario(scenario: &str, out: &std::path::Path, extra: &[&str]) -> String {
     let res = kmc()
         .arg("run")
@@ -389,22 +377,51 @@ fn shipped_particle_scenarios_validate() {
     }
 }
 
-#[test]
-fn two_au_particles_merge_and_the_neck_grows_as_a_power_law() {
-    // The shipped scenario as it is: two 3 nm Au particles at 600 K, MD at the contacts, then
-    // 2e6 KMC events (~37 s of simulated time).
-    let out = tmp("two_au");
-    let stdout = run_scenario("scenarios/two_au_particles.ron", &out, &[]);
-    assert!(stdout.contains("relaxer: 2 contacts"), "{stdout}");
+/// Seeds of the multi-seed particle tests: the shipped scenario's own seed first.
+const SEEDS: [u64; 5] = [2024, 1, 2, 3, 4];
+
+/// Runs `f` for every seed, two at a time (each run is one `kmc` process), in seed order.
+fn for_seeds<T: Send>(seeds: &[u64], f: impl Fn(u64) -> T + Sync) -> Vec<T> {
+    let mut out = Vec::new();
+    for pair in seeds.chunks(2) {
+        std::thread::scope(|s| {
+            let f = &f;
+            let handles: Vec<_> = pair.iter().map(|&seed| s.spawn(move || f(seed))).collect();
+            out.extend(handles.into_iter().map(|h| h.join().unwrap()));
+        });
+    }
+    out
+}
+
+/// What one seed of the shipped two-particle scenario gives: neck radius (Å) averaged over the
+/// first and the last quarter of the samples, and the growth exponent n of x ∝ t^n fitted over
+/// the last decade of time.
+struct NeckGrowth {
+    early_a: f64,
+    late_a: f64,
+    exponent: f64,
+}
+
+/// The shipped scenario as it is (two 3 nm Au particles at 600 K, MD at the contacts, then 2e6
+/// KMC events, ~37 s of simulated time) with `seed`. Asserts on the way what holds for every
+/// seed exactly: the particles merge at the first contact and stay one component, and the film
+/// keeps every atom.
+fn two_au_neck_growth(seed: u64) -> NeckGrowth {
+    let out = tmp(&format!("two_au_{seed}"));
+    let seed_arg = seed.to_string();
+    run_scenario(
+        "scenarios/two_au_particles.ron",
+        &out,
+        &["--seed", &seed_arg],
+    );
     let rows = read_csv(&out.join("series.csv"));
-    // The two particles are joined from the first contact on and stay one component.
     let contacts = std::fs::read_to_string(out.join("contacts.csv")).unwrap();
     assert!(
         contacts.lines().any(|l| l.starts_with("0,merge,")),
-        "{contacts}"
+        "seed {seed}: {contacts}"
     );
     for r in &rows[1..] {
-        assert_eq!(num(r, "necks"), 1.0, "t = {}", r["time_s"]);
+        assert_eq!(num(r, "necks"), 1.0, "seed {seed}, t = {}", r["time_s"]);
     }
     // Both particles belong to one component at every sample after the first (an adatom that
     // wanders off makes a second, small component now and then).
@@ -418,47 +435,16 @@ fn two_au_particles_merge_and_the_neck_grows_as_a_power_law() {
     }
     assert_eq!(by_time.len(), rows.len());
     for (t, comps) in &by_time {
-        assert_eq!(comps.len(), 2, "t = {t}");
+        assert_eq!(comps.len(), 2, "seed {seed}, t = {t}");
         assert!(
             comps[0] == comps[1] && !comps[0].is_empty(),
-            "t = {t}: {comps:?}"
+            "seed {seed}, t = {t}: {comps:?}"
         );
     }
-    // Mass: the film holds both particles' atoms at the end (2 × 807).
+    // Mass: the film holds the substrate and both particles' atoms at the end (2 × 807).
     let xyz = std::fs::read_to_string(out.join("final.xyz")).unwrap();
     let n: usize = xyz.lines().next().unwrap().parse().unwrap();
-    assert_eq!(n, 3 * 2 * 20 * 14 + 2 * 807);
-    // The neck grows on average: the last quarter of the run is well above the first.
-    let necks: Vec<(f64, f64)> = rows[1..]
-        .iter()
-        .map(|r| (num(r, "time_s"), num(r, "neck_radius_mean_a")))
-        .collect();
-    let q = necks.len() / 4;
-    let mean = |s: &[(f64, f64)]| s.iter().map(|p| p.1).sum::<f64>() / s.len() as f64;
-    let (early, late) = (mean(&necks[..q]), mean(&necks[3 * q..]));
-    assert!(
-        late > 2.0 * early,
-        "neck {early:.2} Å early, {late:.2} Å late"
-    );
-    // Growth exponent n of x ∝ t^n, fitted over the last decade of time. Window 0.1..0.5:
-    // surface diffusion gives 1/7 ≈ 0.14 in Kuczynski's classical law (x^7 ∝ t) and
-    // 0.31-0.37 for faceted Au particles in kMC and experiment (DESIGN.md references); 0.5
-    // is viscous flow (Frenkel), which a lattice surface-diffusion model cannot reach.
-    let t_end = necks.last().unwrap().0;
-    let tail: Vec<(f64, f64)> = necks
-        .iter()
-        .copied()
-        .filter(|&(t, x)| t >= t_end / 10.0 && x > 0.0)
-        .collect();
-    assert!(tail.len() >= 20, "{} points in the fit", tail.len());
-    let n_exp = log_log_slope(&tail);
-    println!(
-        "two_au_particles: neck {early:.2} Å (first quarter) -> {late:.2} Å (last quarter); \
-         x ∝ t^{n_exp:.3} over t = {:.2}..{t_end:.2} s ({} points)",
-        tail[0].0,
-        tail.len()
-    );
-    assert!((0.1..0.5).contains(&n_exp), "neck exponent {n_exp}");
+    assert_eq!(n, 3 * 2 * 20 * 14 + 2 * 807, "seed {seed}");
     for f in [
         "neck_radius.png",
         "particles_coverage.png",
@@ -466,43 +452,169 @@ fn two_au_particles_merge_and_the_neck_grows_as_a_power_law() {
     ] {
         assert_eq!(&std::fs::read(out.join(f)).unwrap()[1..4], b"PNG");
     }
+    let necks: Vec<(f64, f64)> = rows[1..]
+        .iter()
+        .map(|r| (num(r, "time_s"), num(r, "neck_radius_mean_a")))
+        .collect();
+    let q = necks.len() / 4;
+    let mean = |s: &[(f64, f64)]| s.iter().map(|p| p.1).sum::<f64>() / s.len() as f64;
+    let t_end = necks.last().unwrap().0;
+    let tail: Vec<(f64, f64)> = necks
+        .iter()
+        .filter(|&&(t, x)| t >= t_end / 10.0 && x > 0.0)
+        .map(|&(t, x)| (t.ln(), x.ln()))
+        .collect();
+    assert!(
+        tail.len() >= 20,
+        "seed {seed}: {} points in the fit",
+        tail.len()
+    );
+    let g = NeckGrowth {
+        early_a: mean(&necks[..q]),
+        late_a: mean(&necks[3 * q..]),
+        exponent: common::slope(&tail),
+    };
+    println!(
+        "two_au_particles seed {seed}: neck {:.2} Å (first quarter) -> {:.2} Å (last quarter); \
+         x ∝ t^{:.3} over t = {:.2}..{t_end:.2} s ({} points)",
+        g.early_a,
+        g.late_a,
+        g.exponent,
+        tail[0].0.exp(),
+        tail.len()
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    g
+}
+
+/// The neck of two merged Au particles grows, faster than classical surface diffusion allows a
+/// sphere pair: over five seeds (Student's t, 4 degrees of freedom)
+/// - the neck grows between the first and the last quarter of the run: mean ln(late/early) > 0
+///   at one-sided α = 0.01 (measured 1.00 ± 0.21, ratios 1.8–5.0: the old single-seed
+///   "more than doubles" held for the shipped seed only);
+/// - the exponent n of x ∝ t^n over the last decade of time exceeds Kuczynski's 1/7 (x^7 ∝ t,
+///   surface diffusion between spheres) at one-sided α = 0.005: measured 0.378 ± 0.042
+///   (0.22–0.45), as faceted Au particles in kMC and experiment, 0.31–0.37 (Lim et al., ACS
+///   Nano 3, 3809 (2009));
+/// - it stays below viscous flow's 1/2 (Frenkel), which a lattice surface-diffusion model cannot
+///   reach, at one-sided α = 0.05 only: 2.9 standard errors with five seeds.
+///
+/// A model whose neck stalls (n → 0) fails the first two; the old window 0.1–0.5 from one seed
+/// passed for either regime.
+#[test]
+fn two_au_particles_merge_and_the_neck_grows_as_a_power_law() {
+    let runs = for_seeds(&SEEDS, two_au_neck_growth);
+    let df = SEEDS.len() - 1;
+    let log_ratios: Vec<f64> = runs.iter().map(|g| (g.late_a / g.early_a).ln()).collect();
+    common::assert_mean_above(
+        "two_au_particles: ln(late / early neck radius)",
+        &log_ratios,
+        0.0,
+        common::student_t_k(2e-2, df),
+    );
+    let n: Vec<f64> = runs.iter().map(|g| g.exponent).collect();
+    common::assert_mean_above(
+        "two_au_particles: neck exponent above Kuczynski's 1/7",
+        &n,
+        1.0 / 7.0,
+        common::student_t_k(1e-2, df),
+    );
+    let minus_n: Vec<f64> = n.iter().map(|v| -v).collect();
+    common::assert_mean_above(
+        "two_au_particles: neck exponent below viscous flow's 1/2 (negated)",
+        &minus_n,
+        -0.5,
+        common::student_t_k(0.1, df),
+    );
+}
+
+/// The shipped scenario's two contacts at t = 0, relaxed by the embedded MD, as the relaxer
+/// hands them back today: both relaxed (10 ps of MD in all), **no atom ends on another site**
+/// and the mapped energy does not change. Not statistical: a pinned regression of a known bug
+/// (the contact stage moves no atom in this scenario, so no neck forms in MD; fixed under a later
+/// issue). When the contact stage is fixed this test fails and is to be deleted in favour of
+/// `two_au_contact_relaxation_moves_atoms` below.
+#[test]
+fn two_au_contacts_relax_without_moving_atoms_pinned_known_bug() {
+    let out = tmp("two_au_contacts");
+    let stdout = run_scenario("scenarios/two_au_particles.ron", &out, &["--events", "1"]);
+    assert!(
+        stdout.contains("relaxer: 2 contacts, 10.0 ps of MD, 0 atoms moved"),
+        "{stdout}"
+    );
+    let rows = read_csv(&out.join("contacts.csv"));
+    let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds, ["substrate", "merge"]);
+    for r in &rows {
+        assert_eq!(num(r, "moved_atoms"), 0.0, "{r:?}");
+        assert!(num(r, "energy_change_ev").abs() < 1e-9, "{r:?}");
+    }
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// What the contact stage should do at the shipped scenario's particle–particle contact: MD at
+/// 600 K lets atoms move into the neck, so some atoms end on other sites and the mapped energy
+/// drops. Fails today (the relaxer moves no atom; see the pinned test above).
 #[test]
-fn ag_enriches_the_surface_of_a_sintering_ag_au_pair() {
-    // The shipped Ag + Au scenario, first 1e6 events. Ag binds more weakly (0.309 vs 0.339 eV
-    // bonds) and Au-Ag mixes slightly: Ag spreads over the Au particle, so its share of the
-    // surface atoms rises above its share of all particle atoms (Ag surface segregation of
-    // Au-Ag nanoparticles; e.g. Ag-rich shells of annealed Au-Ag particles).
-    let out = tmp("agau");
+#[ignore = "known bug: the contact relaxer moves no atom in two_au_particles; passes once the contact stage is fixed (later issue)"]
+fn two_au_contact_relaxation_moves_atoms() {
+    let out = tmp("two_au_contacts_fixed");
+    run_scenario("scenarios/two_au_particles.ron", &out, &["--events", "1"]);
+    let rows = read_csv(&out.join("contacts.csv"));
+    let merge = rows
+        .iter()
+        .find(|r| r["kind"] == "merge")
+        .expect("the particles touch at t = 0");
+    assert!(num(merge, "moved_atoms") > 0.0, "{merge:?}");
+    assert!(num(merge, "energy_change_ev") < 0.0, "{merge:?}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Ag surface fraction of the shipped Ag + Au scenario after its first 1e6 events, with `seed`:
+/// (first sample after t = 0, last sample, bulk share of Ag).
+fn agau_surface_fraction(seed: u64) -> (f64, f64, f64) {
+    let out = tmp(&format!("agau_{seed}"));
+    let seed_arg = seed.to_string();
     run_scenario(
         "scenarios/agau_sintering.ron",
         &out,
-        &["--events", "1000000"],
+        &["--events", "1000000", "--seed", &seed_arg],
     );
     let rows = read_csv(&out.join("series.csv"));
     let xyz = std::fs::read_to_string(out.join("final.xyz")).unwrap();
     let ag = xyz.lines().skip(2).filter(|l| l.starts_with("Ag ")).count();
+    assert_eq!(ag, 807, "seed {seed}: every Ag atom is still there");
     let bulk = ag as f64 / (2.0 * 807.0);
-    assert_eq!(ag, 807, "every Ag atom is still there");
     let f: Vec<f64> = rows.iter().map(|r| num(r, "surface_fraction_Ag")).collect();
-    let (first, last) = (f[1], *f.last().unwrap());
     println!(
-        "agau_sintering: Ag surface fraction {:.3} -> {:.3} (bulk {bulk:.3}); curve every 100k events: {:?}",
-        first,
-        last,
+        "agau_sintering seed {seed}: Ag surface fraction {:.3} -> {:.3} (bulk {bulk:.3}); every \
+         100k events: {:?}",
+        f[1],
+        f.last().unwrap(),
         f.iter()
             .step_by(5)
             .map(|v| (v * 1000.0).round() / 1000.0)
             .collect::<Vec<_>>()
     );
-    assert!(
-        last > bulk + 0.04,
-        "Ag surface fraction {last} vs bulk {bulk}"
-    );
-    assert!(last > first + 0.03, "Ag surface fraction {first} -> {last}");
     let _ = std::fs::remove_dir_all(&out);
+    (f[1], *f.last().unwrap(), bulk)
+}
+
+/// Ag enriches the surface of a sintering Ag + Au pair: Ag binds more weakly (0.309 vs 0.339 eV
+/// bonds) and Au-Ag mixes slightly, so Ag spreads over the Au particle and its share of the
+/// surface atoms rises above its share of all particle atoms (Ag surface segregation of Au-Ag
+/// nanoparticles; e.g. Ag-rich shells of annealed Au-Ag particles). Over five seeds, both the
+/// excess over the bulk share and the rise during the run are positive at one-sided α = 1e-3
+/// (k from Student's t, 4 degrees of freedom). Equal bonds (no driving force) would leave both
+/// at zero and fail.
+#[test]
+fn ag_enriches_the_surface_of_a_sintering_ag_au_pair() {
+    let runs = for_seeds(&SEEDS, agau_surface_fraction);
+    let k = common::student_t_k(2e-3, SEEDS.len() - 1);
+    let excess: Vec<f64> = runs.iter().map(|&(_, last, bulk)| last - bulk).collect();
+    let rise: Vec<f64> = runs.iter().map(|&(first, last, _)| last - first).collect();
+    common::assert_mean_above("agau: Ag surface fraction - bulk share", &excess, 0.0, k);
+    common::assert_mean_above("agau: rise of the Ag surface fraction", &rise, 0.0, k);
 }
 
 /// Atoms of each species (index = species byte), counted cell by cell.
@@ -552,6 +664,9 @@ fn relaxations_conserve_mass_and_nothing_overlaps_over_a_long_run() {
     let mut relaxer =
         ContactRelaxer::new(&spec, &species, 600.0, 9, std::path::Path::new(".")).unwrap();
     let substrate = sim.state().n_atoms();
+    let nn = sim.state().lattice().nn_distance();
+    assert!((nn - 4.08 / 2f64.sqrt()).abs() < 1e-9);
+    let mut max_residual: f64 = 0.0;
     let mut relaxed = 0u64;
     let mut moved = 0usize;
     for step in 0..30_000 {
@@ -568,7 +683,14 @@ fn relaxations_conserve_mass_and_nothing_overlaps_over_a_long_run() {
             relaxed += 1;
             moved += rec.moved_atoms;
             assert_eq!(species_counts(sim.state()), before, "relaxation {relaxed}");
-            assert!(rec.max_residual_a < 2.0, "{rec:?}");
+            // A quenched atom is either on the lattice (within d/4 of its site, the relaxer's
+            // off-lattice threshold) or, reported off-lattice, at worst in a stacking-fault
+            // (hcp) hollow, d/√3 = 1.67 Å from its three nearest sites; 5 % for distortion.
+            // Any other site is at least 3d/4 = 2.16 Å from an on-lattice atom (and 2d/√3 from
+            // an hcp one), so a residual above the bound means a wrong site, which the old
+            // bound of 2 Å let through with a margin of 0.16 Å.
+            assert!(rec.max_residual_a < residual_bound(nn), "{rec:?}");
+            max_residual = max_residual.max(rec.max_residual_a);
         }
         if step % 10_000 == 0 {
             let total: u64 = species_counts(sim.state()).iter().sum();
@@ -577,8 +699,11 @@ fn relaxations_conserve_mass_and_nothing_overlaps_over_a_long_run() {
     }
     let c = sim.counters();
     println!(
-        "long run: {} particles, {} hops, {relaxed} relaxations moving {moved} atoms",
-        c.particles_deposited, c.hops
+        "long run: {} particles, {} hops, {relaxed} relaxations moving {moved} atoms, largest \
+         residual {max_residual:.3} Å (bound {:.3} Å)",
+        c.particles_deposited,
+        c.hops,
+        residual_bound(nn)
     );
     assert!(
         c.particles_deposited >= 10 && relaxed >= 10,
@@ -588,4 +713,39 @@ fn relaxations_conserve_mass_and_nothing_overlaps_over_a_long_run() {
     let mut st = sim.state().clone();
     assert_eq!(st.rebuild_derived(), 0);
     assert!(sim.engine_mut().contacts_mut().unwrap().verify(&st));
+}
+
+/// Largest distance of a correctly mapped quenched atom from its site: a stacking-fault
+/// hollow, d/√3 from its three nearest sites, with 5 % for distortion.
+fn residual_bound(nn: f64) -> f64 {
+    1.05 * nn / 3f64.sqrt()
+}
+
+/// The residual bound of the long run above fails for the right reason: an on-lattice atom
+/// (within d/4 of its site, displaced towards the neighbour in the worst case) mapped to any of
+/// its nearest-neighbour sites instead has a residual of at least 3d/4, above the bound.
+#[test]
+fn residual_bound_rejects_a_neighbouring_site() {
+    let lat = Lattice::new(LatticeKind::Fcc100, 4.08, [6, 6], 6).unwrap();
+    let nn = lat.nn_distance();
+    let [lx, ly] = lat.box_lengths();
+    let s = lat.site(4, 4, 2);
+    let p = lat.position(&s);
+    let mut checked = 0;
+    for (_, n) in lat.neighbors(&s) {
+        let q = lat.position_of(n.idx);
+        let (mut dx, mut dy) = (q[0] - p[0], q[1] - p[1]);
+        dx -= lx * (dx / lx).round();
+        dy -= ly * (dy / ly).round();
+        let d = (dx * dx + dy * dy + (q[2] - p[2]).powi(2)).sqrt();
+        assert!((d - nn).abs() < 1e-9, "{d} vs {nn}");
+        let wrong_site_residual = d - 0.25 * nn;
+        assert!(
+            wrong_site_residual >= residual_bound(nn),
+            "a wrong site ({wrong_site_residual} Å) passes the bound {}",
+            residual_bound(nn)
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 12);
 }

@@ -3,7 +3,8 @@
 //! resizing, and random operation sequences compared with the `Linear` reference (proptest).
 //!
 //! Seeds are fixed, so every statistical test is deterministic; the thresholds (p > 0.001) are
-//! what a correct sampler passes with probability 0.999 for an arbitrary seed.
+//! what a correct sampler passes with probability 0.999 for an arbitrary seed. The statistics
+//! (special functions, p-values, confidence statements) are tests/common, shared by all tests.
 
 use kmc::rng::{KmcRng, rng_from_seed, rng_stream, uniform, waiting_time};
 use kmc::sampler::{
@@ -11,119 +12,11 @@ use kmc::sampler::{
 };
 use proptest::prelude::*;
 
+mod common;
+use common::{chi_square_p, kolmogorov_q, ks_test, ln_gamma};
+
 // ---------------------------------------------------------------------------------------------
-// Statistics support, written here (no dependency): ln Γ, the regularised upper incomplete
-// gamma Q(a, x), the chi-square and Kolmogorov–Smirnov p-values.
-
-/// ln Γ(x) for x >= 0.5: Lanczos approximation with g = 7, n = 9 (relative error ~1e-15).
-fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const P: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    assert!(x >= 0.5);
-    let x = x - 1.0;
-    let mut a = P[0];
-    for (i, &p) in P.iter().enumerate().skip(1) {
-        a += p / (x + i as f64);
-    }
-    let t = x + G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
-}
-
-/// Regularised upper incomplete gamma Q(a, x) = Γ(a, x) / Γ(a): power series of P = 1 - Q for
-/// x < a + 1, Lentz's continued fraction for Q otherwise (both converge fast there).
-fn gamma_q(a: f64, x: f64) -> f64 {
-    assert!(a > 0.0 && x >= 0.0);
-    if x == 0.0 {
-        return 1.0;
-    }
-    let log_prefactor = -x + a * x.ln() - ln_gamma(a);
-    if x < a + 1.0 {
-        let mut term = 1.0 / a;
-        let mut sum = term;
-        let mut n = a;
-        for _ in 0..10_000 {
-            n += 1.0;
-            term *= x / n;
-            sum += term;
-            if term.abs() < sum.abs() * 1e-16 {
-                break;
-            }
-        }
-        1.0 - sum * log_prefactor.exp()
-    } else {
-        let tiny = 1e-300;
-        let mut b = x + 1.0 - a;
-        let mut c = 1.0 / tiny;
-        let mut d = 1.0 / b;
-        let mut h = d;
-        for i in 1..10_000 {
-            let an = -(i as f64) * (i as f64 - a);
-            b += 2.0;
-            d = an * d + b;
-            if d.abs() < tiny {
-                d = tiny;
-            }
-            c = b + an / c;
-            if c.abs() < tiny {
-                c = tiny;
-            }
-            d = 1.0 / d;
-            let delta = d * c;
-            h *= delta;
-            if (delta - 1.0).abs() < 1e-16 {
-                break;
-            }
-        }
-        log_prefactor.exp() * h
-    }
-}
-
-/// p-value of a chi-square statistic with `df` degrees of freedom.
-fn chi_square_p(chi2: f64, df: usize) -> f64 {
-    gamma_q(df as f64 / 2.0, chi2 / 2.0)
-}
-
-/// Kolmogorov distribution tail Q_KS(λ) = 2 Σ (-1)^(k-1) exp(-2 k² λ²).
-fn kolmogorov_q(lambda: f64) -> f64 {
-    if lambda < 0.2 {
-        return 1.0;
-    }
-    let mut sum = 0.0;
-    let mut sign = 1.0;
-    for k in 1..=100 {
-        let term = (-2.0 * (k * k) as f64 * lambda * lambda).exp();
-        sum += sign * term;
-        if term < 1e-17 {
-            break;
-        }
-        sign = -sign;
-    }
-    (2.0 * sum).clamp(0.0, 1.0)
-}
-
-/// One-sample Kolmogorov–Smirnov test of `samples` against the CDF `cdf`: (D, p-value), with
-/// Stephens' small-sample correction λ = (√n + 0.12 + 0.11/√n) D.
-fn ks_test(samples: &mut [f64], cdf: impl Fn(f64) -> f64) -> (f64, f64) {
-    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let n = samples.len() as f64;
-    let mut d: f64 = 0.0;
-    for (i, &x) in samples.iter().enumerate() {
-        let f = cdf(x);
-        d = d.max(f - i as f64 / n).max((i + 1) as f64 / n - f);
-    }
-    let sqrt_n = n.sqrt();
-    (d, kolmogorov_q((sqrt_n + 0.12 + 0.11 / sqrt_n) * d))
-}
+// Chi-square of selection counts, exact sums and their tolerance.
 
 /// Pearson chi-square of selection counts against rates. Bins are leaves; leaves whose expected
 /// count is below 5 are pooled, smallest first, into merged bins of expected count >= 5 (so with
@@ -240,6 +133,41 @@ fn statistics_helpers_match_tables() {
     assert!((kolmogorov_q(1.358_098_639_322_550_7) - 0.05).abs() < 1e-6);
     assert!((kolmogorov_q(1.627_623_611_518_498_7) - 0.01).abs() < 1e-6);
     assert!((ln_gamma(10.0) - 362_880f64.ln()).abs() < 1e-12);
+    // Normal: 1.959964 σ is 95 %, 3.290527 σ is 99.9 % two-sided.
+    assert!((common::normal_confidence(1.959_963_984_540_054) - 0.95).abs() < 1e-12);
+    assert!((common::normal_confidence(3.290_526_731_491_926) - 0.999).abs() < 1e-12);
+    assert!((common::normal_k(1e-3) - 3.290_526_731_491_926).abs() < 1e-9);
+    // Student t, two-sided 95 % and 99 % critical values (df 1: tan(π·0.475) = 12.7062).
+    for &(t, df, conf) in &[
+        (12.706_204_736_174_7, 1, 0.95),
+        (3.182_446_305_284_263, 3, 0.95),
+        (5.840_909_309_733_35, 3, 0.99),
+        (2.776_445_105_197_799, 4, 0.95),
+        (2.228_138_851_986_273_5, 10, 0.95),
+    ] {
+        assert!(
+            (common::student_t_confidence(t, df) - conf).abs() < 1e-9,
+            "t {t}, df {df}"
+        );
+        assert!((common::student_t_k(1.0 - conf, df) - t).abs() < 1e-6);
+    }
+    // Incomplete beta: I_x(1, 1) = x, I_x(2, 1) = x².
+    assert!((common::beta_i(1.0, 1.0, 0.3) - 0.3).abs() < 1e-14);
+    assert!((common::beta_i(2.0, 1.0, 0.7) - 0.49).abs() < 1e-14);
+    // Chi-square upper 5 % quantile for df = 10.
+    assert!((common::chi_square_quantile(0.05, 10) - 18.307_038_053_275_146).abs() < 1e-8);
+}
+
+#[test]
+fn confidence_checks_reject_a_value_outside_k_sigma() {
+    use common::{Sigma, within};
+    assert!(within(1.0, 1.3, Sigma::Known(0.1), 3.29).is_ok());
+    let err = within(1.0, 1.4, Sigma::Known(0.1), 3.29).unwrap_err();
+    assert!(err.contains("4.00 σ") && err.contains("0.999"), "{err}");
+    // Four seeds: the same deviation in standard errors is less significant under Student's t.
+    let est = Sigma::Estimated { se: 0.1, n: 4 };
+    assert!(est.confidence(3.29) < Sigma::Known(0.1).confidence(3.29));
+    assert!(within(1.0, 1.4, est, 3.29).is_err());
 }
 
 // ---------------------------------------------------------------------------------------------

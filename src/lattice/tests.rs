@@ -95,7 +95,7 @@ fn shell_sizes_follow_the_coordination_sequences() {
 #[test]
 fn fcc_hop_geometry_and_the_reference_invalidation_count() {
     // Two nearest neighbours in fcc share 4 neighbours; each has 7 of its own. The sites within
-    // three steps of either end of a hop number 184 (../shared/reference/bench_fcc100.md).
+    // three steps of either end of a hop number 184 (tests/data/reference/bench_fcc100.md).
     for kind in [
         LatticeKind::Fcc100,
         LatticeKind::Fcc111,

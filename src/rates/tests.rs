@@ -2,7 +2,7 @@ use super::*;
 use crate::lattice::LatticeKind;
 use std::collections::BTreeMap;
 
-/// The benchmark model of ../shared/reference/bench_fcc100.md: E(n) = −1.0218 √n eV,
+/// The benchmark model of tests/data/reference/bench_fcc100.md: E(n) = −1.0218 √n eV,
 /// Q = 0.45 eV, kT = 0.0259 eV, ν = 1e13 Hz.
 fn bench_model(lat: &Lattice) -> CoordinationMetropolis {
     let spec = CoordinationMetropolisSpec {
@@ -59,7 +59,7 @@ fn g(i: usize, j: usize, k: usize) -> (usize, usize, usize) {
 
 #[test]
 fn benchmark_model_reproduces_the_reference_energies() {
-    // Figures from ../shared/reference/bench_fcc100.md ("useful checks of an implementation").
+    // Figures from tests/data/reference/bench_fcc100.md ("values the tests check").
     let mut st = slab(8, 4);
     let mut m = bench_model(st.lattice());
     // Isolated adatom on layer 4 at half-grid (6, 6, 4): terrace hop ΔE = 0, rate 2.85e5 /s.
