@@ -1,6 +1,6 @@
-//! Statistics for the integration tests, written here (no dependency): sample moments, the
-//! special functions behind the chi-square, Student-t, normal and Kolmogorov–Smirnov tails, and
-//! assertions that state their confidence.
+//! Statistics for the integration tests: sample moments, the chi-square, Student-t and normal
+//! tails (from statrs), the Kolmogorov–Smirnov tail (not in statrs), and assertions that state
+//! their confidence.
 //!
 //! Every statistical assertion in tests/ goes through `assert_within` (a σ known from theory)
 //! or `assert_mean_within` / `assert_mean_above` (σ estimated from the spread of several seeds,
@@ -9,6 +9,8 @@
 
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
+
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal, StudentsT};
 
 // ---------------------------------------------------------------------------------------------
 // Sample moments.
@@ -49,156 +51,30 @@ pub fn slope(pts: &[(f64, f64)]) -> f64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Special functions: ln Γ, the regularised incomplete gamma and beta functions.
-
-/// ln Γ(x) for x >= 0.5: Lanczos approximation with g = 7, n = 9 (relative error ~1e-15).
-pub fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const P: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    assert!(x >= 0.5);
-    let x = x - 1.0;
-    let mut a = P[0];
-    for (i, &p) in P.iter().enumerate().skip(1) {
-        a += p / (x + i as f64);
-    }
-    let t = x + G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
-}
-
-/// Regularised upper incomplete gamma Q(a, x) = Γ(a, x) / Γ(a): power series of P = 1 - Q for
-/// x < a + 1, Lentz's continued fraction for Q otherwise (both converge fast there).
-pub fn gamma_q(a: f64, x: f64) -> f64 {
-    assert!(a > 0.0 && x >= 0.0);
-    if x == 0.0 {
-        return 1.0;
-    }
-    let log_prefactor = -x + a * x.ln() - ln_gamma(a);
-    if x < a + 1.0 {
-        let mut term = 1.0 / a;
-        let mut sum = term;
-        let mut n = a;
-        for _ in 0..10_000 {
-            n += 1.0;
-            term *= x / n;
-            sum += term;
-            if term.abs() < sum.abs() * 1e-16 {
-                break;
-            }
-        }
-        1.0 - sum * log_prefactor.exp()
-    } else {
-        let tiny = 1e-300;
-        let mut b = x + 1.0 - a;
-        let mut c = 1.0 / tiny;
-        let mut d = 1.0 / b;
-        let mut h = d;
-        for i in 1..10_000 {
-            let an = -(i as f64) * (i as f64 - a);
-            b += 2.0;
-            d = an * d + b;
-            if d.abs() < tiny {
-                d = tiny;
-            }
-            c = b + an / c;
-            if c.abs() < tiny {
-                c = tiny;
-            }
-            d = 1.0 / d;
-            let delta = d * c;
-            h *= delta;
-            if (delta - 1.0).abs() < 1e-16 {
-                break;
-            }
-        }
-        log_prefactor.exp() * h
-    }
-}
-
-/// Regularised incomplete beta I_x(a, b), by Lentz's continued fraction on the side where it
-/// converges fast (x < (a + 1)/(a + b + 2)) and the symmetry I_x(a, b) = 1 − I_{1−x}(b, a).
-pub fn beta_i(a: f64, b: f64, x: f64) -> f64 {
-    assert!(a > 0.0 && b > 0.0 && (0.0..=1.0).contains(&x));
-    if x == 0.0 || x == 1.0 {
-        return x;
-    }
-    if x > (a + 1.0) / (a + b + 2.0) {
-        return 1.0 - beta_i(b, a, 1.0 - x);
-    }
-    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
-    let tiny = 1e-300;
-    let mut c = 1.0;
-    let mut d = 1.0 - (a + b) * x / (a + 1.0);
-    if d.abs() < tiny {
-        d = tiny;
-    }
-    d = 1.0 / d;
-    let mut h = d;
-    for m in 1..10_000 {
-        let m = m as f64;
-        for num in [
-            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
-        ] {
-            d = 1.0 + num * d;
-            if d.abs() < tiny {
-                d = tiny;
-            }
-            c = 1.0 + num / c;
-            if c.abs() < tiny {
-                c = tiny;
-            }
-            d = 1.0 / d;
-            h *= d * c;
-        }
-        if (d * c - 1.0).abs() < 1e-16 {
-            break;
-        }
-    }
-    ln_front.exp() * h / a
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tails of the distributions the tests use.
+// Tails of the distributions the tests use (statrs; the tables they are checked against are in
+// tests/samplers.rs, `statistics_helpers_match_tables`).
 
 /// p-value of a chi-square statistic with `df` degrees of freedom.
 pub fn chi_square_p(chi2: f64, df: usize) -> f64 {
-    gamma_q(df as f64 / 2.0, chi2 / 2.0)
+    ChiSquared::new(df as f64).expect("df >= 1").sf(chi2)
 }
 
-/// The upper-α quantile of chi-square with `df` degrees of freedom (bisection on the tail).
+/// The upper-α quantile of chi-square with `df` degrees of freedom.
 pub fn chi_square_quantile(alpha: f64, df: usize) -> f64 {
-    let (mut lo, mut hi) = (0.0, 10.0 * df as f64 + 100.0);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if chi_square_p(mid, df) > alpha {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
+    ChiSquared::new(df as f64)
+        .expect("df >= 1")
+        .inverse_cdf(1.0 - alpha)
 }
 
-/// Two-sided confidence of a normal variable within k σ of its mean: erf(k/√2) = P(½, k²/2).
+/// Two-sided confidence of a normal variable within k σ of its mean, erf(k/√2).
 pub fn normal_confidence(k: f64) -> f64 {
-    1.0 - gamma_q(0.5, k * k / 2.0)
+    statrs::function::erf::erf(k / std::f64::consts::SQRT_2)
 }
 
-/// Two-sided confidence of Student's t with `df` degrees of freedom within ±k:
-/// 1 − I_{df/(df+k²)}(df/2, ½).
+/// Two-sided confidence of Student's t with `df` degrees of freedom within ±k.
 pub fn student_t_confidence(k: f64, df: usize) -> f64 {
-    let v = df as f64;
-    1.0 - beta_i(v / 2.0, 0.5, v / (v + k * k))
+    let t = StudentsT::new(0.0, 1.0, df as f64).expect("df >= 1");
+    t.cdf(k) - t.cdf(-k)
 }
 
 /// Kolmogorov distribution tail Q_KS(λ) = 2 Σ (-1)^(k-1) exp(-2 k² λ²).
@@ -336,30 +212,14 @@ pub fn assert_mean_above(what: &str, samples: &[f64], bound: f64, k: f64) -> (f6
     (m, se)
 }
 
-/// k for a two-sided normal confidence 1 − α (bisection on `normal_confidence`).
+/// k for a two-sided normal confidence 1 − α.
 pub fn normal_k(alpha: f64) -> f64 {
-    let (mut lo, mut hi) = (0.0, 40.0);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if 1.0 - normal_confidence(mid) > alpha {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
+    Normal::standard().inverse_cdf(1.0 - alpha / 2.0)
 }
 
 /// k for a two-sided Student-t confidence 1 − α with `df` degrees of freedom.
 pub fn student_t_k(alpha: f64, df: usize) -> f64 {
-    let (mut lo, mut hi) = (0.0, 1e4);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if 1.0 - student_t_confidence(mid, df) > alpha {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
+    StudentsT::new(0.0, 1.0, df as f64)
+        .expect("df >= 1")
+        .inverse_cdf(1.0 - alpha / 2.0)
 }
