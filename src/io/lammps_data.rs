@@ -244,7 +244,12 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
         let t: Vec<&str> = body.split_whitespace().collect();
         let keyword = t[1..].join(" ");
         match keyword.as_str() {
-            "atoms" => natoms = Some((rd.num(lno, "atoms", t.first().copied(), "an atom count")?, lno)),
+            "atoms" => {
+                natoms = Some((
+                    rd.num(lno, "atoms", t.first().copied(), "an atom count")?,
+                    lno,
+                ))
+            }
             "atom types" => {
                 let n: usize = rd.num(lno, "atom types", t.first().copied(), "a type count")?;
                 if n == 0 || n > MAX_TYPES {
@@ -256,7 +261,9 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
                 }
                 ntypes = Some((n, lno));
             }
-            _ if t.len() == 4 && ["xlo xhi", "ylo yhi", "zlo zhi"].contains(&t[2..].join(" ").as_str()) => {
+            _ if t.len() == 4
+                && ["xlo xhi", "ylo yhi", "zlo zhi"].contains(&t[2..].join(" ").as_str()) =>
+            {
                 let field = t[2..].join(" ");
                 let k = (t[2].as_bytes()[0] - b'x') as usize;
                 let lo = rd.real(lno, &field, Some(t[0]), "a lower bound")?;
@@ -278,7 +285,9 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
                     ));
                 }
             }
-            k if k.ends_with("types") || ["bonds", "angles", "dihedrals", "impropers", "ellipsoids"].contains(&k) => {
+            k if k.ends_with("types")
+                || ["bonds", "angles", "dihedrals", "impropers", "ellipsoids"].contains(&k) =>
+            {
                 let n: usize = rd.num(lno, k, t.first().copied(), "a count")?;
                 if n != 0 {
                     return Err(rd.bad(
@@ -298,17 +307,31 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
         }
     }
     let header_end = ln;
-    let (n, n_line) =
-        natoms.ok_or_else(|| rd.bad(header_end.max(1), "atoms", "the header has no `N atoms` line"))?;
-    let (nt, _) = ntypes
-        .ok_or_else(|| rd.bad(header_end.max(1), "atom types", "the header has no `M atom types` line"))?;
+    let (n, n_line) = natoms.ok_or_else(|| {
+        rd.bad(
+            header_end.max(1),
+            "atoms",
+            "the header has no `N atoms` line",
+        )
+    })?;
+    let (nt, _) = ntypes.ok_or_else(|| {
+        rd.bad(
+            header_end.max(1),
+            "atom types",
+            "the header has no `M atom types` line",
+        )
+    })?;
     let mut frame = Frame {
         pbc: [true; 3],
         ..Frame::default()
     };
     for (k, axis) in ["xlo xhi", "ylo yhi", "zlo zhi"].iter().enumerate() {
         let (lo, hi) = bounds[k].ok_or_else(|| {
-            rd.bad(header_end.max(1), axis, format!("the header has no `{axis}` line"))
+            rd.bad(
+                header_end.max(1),
+                axis,
+                format!("the header has no `{axis}` line"),
+            )
         })?;
         frame.origin[k] = lo;
         frame.lengths[k] = hi - lo;
@@ -350,7 +373,8 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
                 ));
             }
         };
-        if name == "Atoms" && !(hint.is_empty() || hint.split_whitespace().next() == Some("atomic")) {
+        if name == "Atoms" && !(hint.is_empty() || hint.split_whitespace().next() == Some("atomic"))
+        {
             return Err(rd.bad(
                 lno,
                 name,
@@ -368,7 +392,11 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
                     name,
                     format!(
                         "the file ends after {got} of {rows} lines (counts on line {})",
-                        if name == "Atoms" || name == "Velocities" { n_line } else { header_end }
+                        if name == "Atoms" || name == "Velocities" {
+                            n_line
+                        } else {
+                            header_end
+                        }
                     ),
                 ));
             };
@@ -430,7 +458,9 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
                         return Err(rd.bad(
                             lno,
                             name,
-                            format!("type {ty} is not one of the {nt} atom types the header declares"),
+                            format!(
+                                "type {ty} is not one of the {nt} atom types the header declares"
+                            ),
                         ));
                     }
                     let mut x = [0.0; 3];
