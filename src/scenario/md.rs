@@ -408,7 +408,8 @@ impl MdScenario {
         positive("timestep_fs", self.timestep_fs)?;
         positive("skin_a", self.skin_a)?;
         at_least("thermo_every", self.thermo_every, 1)?;
-        let lattice = |field: &str, a: Option<f64>| a.map_or(Ok(()), |a| positive(field, a).map(|_| ()));
+        let lattice =
+            |field: &str, a: Option<f64>| a.map_or(Ok(()), |a| positive(field, a).map(|_| ()));
         match &self.structure {
             StructureSpec::FromFile {
                 path,
@@ -465,8 +466,14 @@ impl MdScenario {
                 ..
             } => {
                 lattice("structure.lattice_constant_a", *lattice_constant_a)?;
-                lattice("structure.first.lattice_constant_a", first.lattice_constant_a)?;
-                lattice("structure.second.lattice_constant_a", second.lattice_constant_a)?;
+                lattice(
+                    "structure.first.lattice_constant_a",
+                    first.lattice_constant_a,
+                )?;
+                lattice(
+                    "structure.second.lattice_constant_a",
+                    second.lattice_constant_a,
+                )?;
                 positive("structure.first.diameter_nm", first.diameter_nm)?;
                 positive("structure.second.diameter_nm", second.diameter_nm)?;
                 non_negative("structure.gap_a", *gap_a)?;

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::Location;
 use crate::error::{Error, Result};
+use crate::io::frame::Frame as IoFrame;
 use crate::md::Potential;
 use crate::md::build;
 use crate::md::integrate::{CRescale, Md, Thermo};
@@ -12,8 +14,6 @@ use crate::md::minimize::{self, FireOptions, MinimizeResult};
 use crate::md::system::System;
 use crate::md::traj::{self, Frame, ThermoWriter, TrajFormat, TrajectoryWriter};
 use crate::rng::{Stream, stream};
-use crate::error::Location;
-use crate::io::frame::Frame as IoFrame;
 use crate::scenario::md::{
     Composition, EnsembleSpec, FileFormat, MdScenario, ParticleSpec, StructureSpec,
     parse_md_scenario,
@@ -137,14 +137,22 @@ fn structure_from_file(
                 .ok_or_else(|| Error::input(Location::file(&file), "holds no frame"))?;
             // Line of atom i of the last frame: the atom lines end the file.
             let lines: Vec<&str> = text.lines().collect();
-            let last = lines.iter().rposition(|l| !l.trim().is_empty()).unwrap_or(0) + 1;
+            let last = lines
+                .iter()
+                .rposition(|l| !l.trim().is_empty())
+                .unwrap_or(0)
+                + 1;
             let first_atom_line = last + 1 - frame.len();
             let mut map = Vec::with_capacity(frame.names.len());
             for (t, name) in frame.names.iter().enumerate() {
                 match elements.iter().position(|e| e == name) {
                     Some(k) => map.push(k as u8),
                     None => {
-                        let i = frame.types.iter().position(|&x| x as usize == t).unwrap_or(0);
+                        let i = frame
+                            .types
+                            .iter()
+                            .position(|&x| x as usize == t)
+                            .unwrap_or(0);
                         return Err(Error::input(
                             at(first_atom_line + i).field("species"),
                             format!(
