@@ -273,7 +273,7 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
                 }
                 bounds[k] = Some((lo, hi));
             }
-            "xy xz yz" => {
+            _ if t.len() == 6 && t[3..].join(" ") == "xy xz yz" => {
                 let tilts: Vec<f64> = (0..3)
                     .map(|k| rd.real(lno, "xy xz yz", t.get(k).copied(), "a tilt factor"))
                     .collect::<Result<_>>()?;
