@@ -392,6 +392,33 @@ fn bad_structure_input_names_file_line_and_field() {
     );
     std::fs::write(dir.join("au.data"), &data).unwrap();
 
+    // An extended-XYZ species the potential lacks: the line of its first atom.
+    let xyz = "2\nLattice=\"30 0 0 0 30 0 0 0 30\" Properties=species:S:1:pos:R:3 \
+               pbc=\"F F F\"\nAu 10 10 10\nCu 12.9 10 10\n";
+    std::fs::write(dir.join("au.xyz"), xyz).unwrap();
+    let bad = good.replace(
+        "path: \"au.data\", format: LammpsData",
+        "path: \"au.xyz\", format: Xyz",
+    );
+    let e = run(&bad);
+    assert!(
+        e.contains("au.xyz:4: field `species`") && e.contains("`Cu`"),
+        "{e}"
+    );
+    // The command line reports it and exits with an error, without a panic.
+    let p = dir.join("bad.ron");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kmc"))
+        .args(["md", p.to_str().unwrap(), "--quiet", "--out"])
+        .arg(dir.join("cli_out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("au.xyz:4:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
     // A rotation angle that is not finite, a non-positive lattice constant, two tolerances.
     let two = std::fs::read_to_string(root().join("scenarios/md_agau_pair.ron")).unwrap();
     let path = Path::new("pair.ron");
