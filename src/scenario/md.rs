@@ -342,7 +342,8 @@ pub struct MinimizeSpec {
 }
 
 impl MinimizeSpec {
-    /// The tolerance and the norm it bounds.
+    /// The tolerance and the norm it bounds (a NaN tolerance if neither is given, which
+    /// [`MdScenario::validate`] refuses).
     pub fn criterion(&self) -> (f64, ForceNorm) {
         match (self.force_tolerance_ev_a, self.ftol_ev_a) {
             (_, Some(f)) => (f, ForceNorm::Global2),
@@ -500,10 +501,12 @@ impl MdScenario {
                 tau_p_fs,
                 compressibility_per_bar,
             } => {
-                if !periodic {
+                // A file's periodicity is known once it is read; Md::with_barostat checks it.
+                let from_file = matches!(self.structure, StructureSpec::FromFile { .. });
+                if !(periodic || from_file) {
                     return Err(Error::field(
                         "ensemble",
-                        "Npt needs a periodic structure (FccCrystal)",
+                        "Npt needs a periodic structure (FccCrystal or a periodic FromFile)",
                     ));
                 }
                 match thermostat {

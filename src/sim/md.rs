@@ -104,24 +104,17 @@ pub fn build_structure(
     build_structure_at(spec, potential, Path::new("."), rng)
 }
 
-/// Reads a structure file into a system for `potential` (see [`StructureSpec::FromFile`]).
+/// Reads a structure file into a system for `potential`; the arguments are those of
+/// [`StructureSpec::FromFile`], with the file resolved.
 fn structure_from_file(
-    spec: &StructureSpec,
+    file: &Path,
+    format: FileFormat,
+    types: &[String],
+    pbc: Option<(bool, bool, bool)>,
+    keep_velocities: bool,
     potential: &dyn Potential,
-    base_dir: &Path,
 ) -> Result<System> {
-    let StructureSpec::FromFile {
-        path,
-        format,
-        types,
-        pbc,
-        keep_velocities,
-    } = spec
-    else {
-        unreachable!("structure_from_file is called for FromFile only")
-    };
-    let file = base_dir.join(path);
-    let text = std::fs::read_to_string(&file).map_err(|e| {
+    let text = std::fs::read_to_string(file).map_err(|e| {
         Error::field(
             "structure.path",
             format!("cannot read {}: {e}", file.display()),
@@ -129,12 +122,12 @@ fn structure_from_file(
     })?;
     let elements = potential.elements();
     let masses = potential.masses();
-    let at = |line: usize| Location::file(&file).line(line);
+    let at = |line: usize| Location::file(file).line(line);
     let (frame, species): (IoFrame, Vec<u8>) = match format {
         FileFormat::Xyz => {
-            let frame = crate::io::xyz::parse(&text, Some(&file))?
+            let frame = crate::io::xyz::parse(&text, Some(file))?
                 .pop()
-                .ok_or_else(|| Error::input(Location::file(&file), "holds no frame"))?;
+                .ok_or_else(|| Error::input(Location::file(file), "holds no frame"))?;
             // Line of atom i of the last frame: the atom lines end the file.
             let lines: Vec<&str> = text.lines().collect();
             let last = lines
@@ -167,7 +160,7 @@ fn structure_from_file(
             (frame, species)
         }
         FileFormat::LammpsData => {
-            let mut data = crate::io::lammps_data::parse(&text, Some(&file))?;
+            let mut data = crate::io::lammps_data::parse(&text, Some(file))?;
             data.name_types(types).map_err(|e| match e {
                 Error::Input { location, message } if location.path.is_none() => {
                     Error::field("structure.types", message)
@@ -229,14 +222,14 @@ fn structure_from_file(
         )
     } else if periodic.iter().any(|&p| p) {
         return Err(Error::input(
-            Location::file(&file),
+            Location::file(file),
             "a periodic structure needs a cell (extended XYZ `Lattice=`)",
         ));
     } else {
         build::in_open_box(frame.positions.clone(), DEFAULT_VACUUM_A)
     };
     let mut system = System::new(positions, species, simbox, potential)?;
-    if *keep_velocities {
+    if keep_velocities {
         match frame.velocities {
             Some(v) => system.velocities = v,
             None => {
@@ -263,8 +256,21 @@ pub fn build_structure_at(
 ) -> Result<System> {
     let elements = potential.elements();
     let (positions, species, simbox) = match spec {
-        StructureSpec::FromFile { .. } => {
-            return structure_from_file(spec, potential, base_dir);
+        StructureSpec::FromFile {
+            path,
+            format,
+            types,
+            pbc,
+            keep_velocities,
+        } => {
+            return structure_from_file(
+                &base_dir.join(path),
+                *format,
+                types,
+                *pbc,
+                *keep_velocities,
+                potential,
+            );
         }
         StructureSpec::FccCrystal {
             lattice_constant_a,
