@@ -109,7 +109,7 @@ fn malformed_data_files_give_the_expected_errors() {
         assert!(text.contains(message), "{name}: {text:?} lacks {message:?}");
         checked += 1;
     }
-    assert_eq!(checked, 10, "every bad_*.data is checked");
+    assert_eq!(checked, 11, "every bad_*.data is checked");
 }
 
 #[test]

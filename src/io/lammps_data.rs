@@ -314,7 +314,7 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
             "the header has no `N atoms` line",
         )
     })?;
-    let (nt, _) = ntypes.ok_or_else(|| {
+    let (nt, nt_line) = ntypes.ok_or_else(|| {
         rd.bad(
             header_end.max(1),
             "atom types",
@@ -395,7 +395,7 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
                         if name == "Atoms" || name == "Velocities" {
                             n_line
                         } else {
-                            header_end
+                            nt_line
                         }
                     ),
                 ));
@@ -408,7 +408,9 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<DataFile> {
             }
             if section(line).is_some() {
                 let what = match name {
-                    "Masses" | "Pair Coeffs" | "PairIJ Coeffs" => format!("{nt} atom types"),
+                    "Masses" | "Pair Coeffs" | "PairIJ Coeffs" => {
+                        format!("{nt} atom types (line {nt_line})")
+                    }
                     _ => format!("{n} atoms (line {n_line})"),
                 };
                 return Err(rd.bad(
