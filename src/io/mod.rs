@@ -1,5 +1,5 @@
 //! Files in and out, below everything else: atomic writes, RON with line and column in every
-//! error, extended XYZ and LAMMPS text dumps (one [`Frame`] type for both), and the field
+//! error, extended XYZ, LAMMPS text dumps and data files (one [`Frame`] type for all), and the field
 //! validators every input check uses.
 //!
 //! Nothing here knows lattices, scenarios or MD systems; callers turn their data into a
@@ -8,6 +8,7 @@
 pub mod atomic;
 pub mod dump;
 pub mod frame;
+pub mod lammps_data;
 pub mod ron;
 pub mod validate;
 pub mod xyz;

@@ -5,7 +5,7 @@
 //! Units: Å, eV, amu, fs.
 
 use super::Potential;
-use super::system::{ForceField, System, normal_pair, pressure_ev_a3};
+use super::system::{ForceField, RigidMotion, System, normal_pair, pressure_ev_a3};
 use super::{Evaluation, SimBox};
 use crate::error::{Error, Result};
 use crate::io::validate::{at_least, finite, non_negative, positive};
@@ -215,6 +215,12 @@ impl<'p> Md<'p> {
     pub fn system_mut(&mut self) -> &mut System {
         self.forces_current = false;
         &mut self.system
+    }
+
+    /// Removes the centre-of-mass velocity and rigid rotation (see
+    /// [`System::remove_rigid_motion`]); positions do not change, so the forces stay current.
+    pub fn remove_rigid_motion(&mut self) -> RigidMotion {
+        self.system.remove_rigid_motion()
     }
 
     /// Ends the run and hands the system back.

@@ -2,20 +2,43 @@
 //! the semi-implicit Euler integrator of its Algorithm 2) and steepest descent with a
 //! backtracking (Armijo) line search as fallback.
 //!
-//! Convergence is on the largest per-atom force norm `max_i |F_i|` over the free atoms (ASE's
-//! `fmax`). Fixed atoms never move. The system's velocities are left untouched.
+//! Convergence is on a [`ForceNorm`] of the free atoms' forces: by default the largest per-atom
+//! force norm `max_i |F_i|` (ASE's `fmax`), or the 2-norm of the global force vector
+//! `sqrt(Σ_i |F_i|²)` (LAMMPS's `ftol` with its default `min_modify norm two`). Fixed atoms
+//! never move. The system's velocities are left untouched.
 
 use super::Potential;
-use super::system::{ForceField, System, max_force_norm};
+use super::system::{ForceField, System, force_two_norm, max_force_norm};
 use crate::error::{Error, Result};
 use crate::io::validate::positive;
 use crate::units::ACCEL_EV_PER_A_AMU_TO_A_PER_FS2;
 use crate::vec3::dot_all;
 
+/// Which norm of the forces the tolerance bounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForceNorm {
+    /// The largest per-atom force norm `max_i |F_i|` (ASE's `fmax`, LAMMPS `norm max`).
+    #[default]
+    MaxAtom,
+    /// The 2-norm of the global force vector `sqrt(Σ_i |F_i|²)` (LAMMPS `ftol`, `norm two`).
+    /// It grows with `√N` for the same per-atom residual, so it is the stricter criterion.
+    Global2,
+}
+
+impl ForceNorm {
+    /// This norm of `forces` over the atoms not `fixed`.
+    pub fn of(self, forces: &[[f64; 3]], fixed: &[bool]) -> f64 {
+        match self {
+            ForceNorm::MaxAtom => max_force_norm(forces, fixed),
+            ForceNorm::Global2 => force_two_norm(forces, fixed),
+        }
+    }
+}
+
 /// What a minimisation returns.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MinimizeResult {
-    /// True if `max_i |F_i|` fell below the tolerance.
+    /// True if the chosen [`ForceNorm`] fell below the tolerance.
     pub converged: bool,
     /// Iterations taken (each costs one force call; a rejected line-search trial counts too).
     pub steps: usize,
@@ -23,13 +46,35 @@ pub struct MinimizeResult {
     pub energy_ev: f64,
     /// Final `max_i |F_i|` over the free atoms.
     pub max_force_ev_a: f64,
+    /// Final 2-norm of the global force vector over the free atoms.
+    pub force_two_norm_ev_a: f64,
+}
+
+impl MinimizeResult {
+    fn at(
+        converged: bool,
+        steps: usize,
+        energy_ev: f64,
+        forces: &[[f64; 3]],
+        fixed: &[bool],
+    ) -> Self {
+        MinimizeResult {
+            converged,
+            steps,
+            energy_ev,
+            max_force_ev_a: max_force_norm(forces, fixed),
+            force_two_norm_ev_a: force_two_norm(forces, fixed),
+        }
+    }
 }
 
 /// FIRE parameters; the defaults are those of Guénolé et al. (2020) and LAMMPS `min_style fire`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FireOptions {
-    /// Stop when `max_i |F_i|` is below this.
+    /// Stop when the `norm` of the forces is below this.
     pub force_tolerance_ev_a: f64,
+    /// Which norm `force_tolerance_ev_a` bounds.
+    pub norm: ForceNorm,
     /// Iteration limit.
     pub max_steps: usize,
     /// Initial time step (the atoms' real masses are used).
@@ -60,6 +105,7 @@ impl Default for FireOptions {
     fn default() -> Self {
         FireOptions {
             force_tolerance_ev_a: 1e-4,
+            norm: ForceNorm::MaxAtom,
             max_steps: 10_000,
             dt_start_fs: 1.0,
             dt_max_fs: 10.0,
@@ -109,14 +155,14 @@ pub fn fire(
     let mut steps = 0;
     let mut h_last = 0.0;
     while steps < opts.max_steps {
-        let fmax = max_force_norm(&forces, &system.fixed);
-        if fmax < opts.force_tolerance_ev_a {
-            return Ok(MinimizeResult {
-                converged: true,
+        if opts.norm.of(&forces, &system.fixed) < opts.force_tolerance_ev_a {
+            return Ok(MinimizeResult::at(
+                true,
                 steps,
-                energy_ev: energy,
-                max_force_ev_a: fmax,
-            });
+                energy,
+                &forces,
+                &system.fixed,
+            ));
         }
         steps += 1;
         let power: f64 = dot_all(&forces, &v);
@@ -190,20 +236,23 @@ pub fn fire(
         forces = masked_forces(&mut field, system);
         energy = field.last().energy;
     }
-    let fmax = max_force_norm(&forces, &system.fixed);
-    Ok(MinimizeResult {
-        converged: fmax < opts.force_tolerance_ev_a,
+    let converged = opts.norm.of(&forces, &system.fixed) < opts.force_tolerance_ev_a;
+    Ok(MinimizeResult::at(
+        converged,
         steps,
-        energy_ev: energy,
-        max_force_ev_a: fmax,
-    })
+        energy,
+        &forces,
+        &system.fixed,
+    ))
 }
 
 /// Steepest-descent parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SteepestDescentOptions {
-    /// Stop when `max_i |F_i|` is below this.
+    /// Stop when the `norm` of the forces is below this.
     pub force_tolerance_ev_a: f64,
+    /// Which norm `force_tolerance_ev_a` bounds.
+    pub norm: ForceNorm,
     /// Force-call limit.
     pub max_steps: usize,
     /// Largest displacement of an atom in one step, Å (also the first trial step).
@@ -218,6 +267,7 @@ impl Default for SteepestDescentOptions {
     fn default() -> Self {
         SteepestDescentOptions {
             force_tolerance_ev_a: 1e-4,
+            norm: ForceNorm::MaxAtom,
             max_steps: 10_000,
             max_step_a: 0.1,
             armijo_c: 1e-4,
@@ -246,15 +296,16 @@ pub fn steepest_descent(
     let mut s = f64::NAN;
     let mut saved = system.positions.clone();
     while steps < opts.max_steps {
-        let fmax = max_force_norm(&forces, &system.fixed);
-        if fmax < opts.force_tolerance_ev_a {
-            return Ok(MinimizeResult {
-                converged: true,
+        if opts.norm.of(&forces, &system.fixed) < opts.force_tolerance_ev_a {
+            return Ok(MinimizeResult::at(
+                true,
                 steps,
-                energy_ev: energy,
-                max_force_ev_a: fmax,
-            });
+                energy,
+                &forces,
+                &system.fixed,
+            ));
         }
+        let fmax = max_force_norm(&forces, &system.fixed);
         // s is in Å²/eV: displacement = s F; cap it so no atom moves more than max_step_a.
         let cap = opts.max_step_a / fmax;
         if !(s.is_finite() && s <= cap) {
@@ -285,13 +336,15 @@ pub fn steepest_descent(
         }
     }
     let forces = masked_forces(&mut field, system);
-    let fmax = max_force_norm(&forces, &system.fixed);
-    Ok(MinimizeResult {
-        converged: fmax < opts.force_tolerance_ev_a,
+    let converged = opts.norm.of(&forces, &system.fixed) < opts.force_tolerance_ev_a;
+    let energy = field.last().energy;
+    Ok(MinimizeResult::at(
+        converged,
         steps,
-        energy_ev: field.last().energy,
-        max_force_ev_a: fmax,
-    })
+        energy,
+        &forces,
+        &system.fixed,
+    ))
 }
 
 /// FIRE, then steepest descent for the remaining step budget if FIRE did not converge.
@@ -306,6 +359,7 @@ pub fn relax(
     }
     let sd = SteepestDescentOptions {
         force_tolerance_ev_a: opts.force_tolerance_ev_a,
+        norm: opts.norm,
         max_steps: opts.max_steps - first.steps,
         max_step_a: opts.max_step_a,
         skin_a: opts.skin_a,

@@ -189,6 +189,119 @@ impl System {
         }
     }
 
+    /// Positions of the free atoms relative to their centre of mass, unwrapped across periodic
+    /// axes at the widest empty slab (a cluster that straddles a periodic boundary is made
+    /// whole), with their total mass; `None` if no atom is free.
+    fn free_positions_about_com(&self) -> Option<(Vec<usize>, Vec<[f64; 3]>, f64)> {
+        let free: Vec<usize> = (0..self.len()).filter(|&i| !self.fixed[i]).collect();
+        let m: f64 = free.iter().map(|&i| self.masses[i]).sum();
+        if free.is_empty() || m <= 0.0 {
+            return None;
+        }
+        let mut x: Vec<[f64; 3]> = free.iter().map(|&i| self.positions[i]).collect();
+        for k in 0..3 {
+            if self.simbox.periodic[k] {
+                let l = self.simbox.lengths[k];
+                let (cut, _) = widest_gap(x.iter().map(|p| p[k]), l);
+                for p in &mut x {
+                    let w = p[k] - l * (p[k] / l).floor();
+                    p[k] = if w >= cut { w - l } else { w };
+                }
+            }
+        }
+        let mut c = [0.0; 3];
+        for (p, &i) in x.iter().zip(&free) {
+            for k in 0..3 {
+                c[k] += self.masses[i] * p[k];
+            }
+        }
+        for p in &mut x {
+            for k in 0..3 {
+                p[k] -= c[k] / m;
+            }
+        }
+        Some((free, x, m))
+    }
+
+    /// Angular momentum `L = Σ m r × v` of the free atoms about their centre of mass, in
+    /// amu·Å²/fs (positions unwrapped as in [`System::remove_rigid_motion`]).
+    pub fn angular_momentum(&self) -> [f64; 3] {
+        let Some((free, r, _)) = self.free_positions_about_com() else {
+            return [0.0; 3];
+        };
+        let mut l = [0.0; 3];
+        for (x, &i) in r.iter().zip(&free) {
+            let c = cross(*x, self.velocities[i]);
+            for k in 0..3 {
+                l[k] += self.masses[i] * c[k];
+            }
+        }
+        l
+    }
+
+    /// Removes the centre-of-mass velocity and the rigid rotation of the free atoms, as LAMMPS
+    /// `fix momentum 1 linear 1 1 1 angular`: `v −= P/M`, then `v −= ω × r` with `ω = I⁻¹ L`,
+    /// `I` the inertia tensor and `L` the angular momentum about the centre of mass.
+    ///
+    /// The kinetic energy drops by exactly `|P|²/2M + ω·L/2`, the two parts reported. Along a
+    /// periodic axis the atoms are unwrapped at the widest empty slab, so the rotation is that of
+    /// a cluster, not of a crystal filling the box. Atoms on one line (a singular `I`) keep their
+    /// rotation.
+    pub fn remove_rigid_motion(&mut self) -> RigidMotion {
+        let Some((free, r, m)) = self.free_positions_about_com() else {
+            return RigidMotion::default();
+        };
+        let p = self.momentum();
+        for &i in &free {
+            for k in 0..3 {
+                self.velocities[i][k] -= p[k] / m;
+            }
+        }
+        let mut l = [0.0; 3];
+        let mut inertia = [[0.0; 3]; 3];
+        for (x, &i) in r.iter().zip(&free) {
+            let mi = self.masses[i];
+            let c = cross(*x, self.velocities[i]);
+            let x2 = x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
+            for a in 0..3 {
+                l[a] += mi * c[a];
+                for b in 0..3 {
+                    let delta = if a == b { x2 } else { 0.0 };
+                    inertia[a][b] += mi * (delta - x[a] * x[b]);
+                }
+            }
+        }
+        let omega = solve3(inertia, l).unwrap_or([0.0; 3]);
+        for (x, &i) in r.iter().zip(&free) {
+            let w = cross(omega, *x);
+            for k in 0..3 {
+                self.velocities[i][k] -= w[k];
+            }
+        }
+        let p2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2];
+        let wl = omega[0] * l[0] + omega[1] * l[1] + omega[2] * l[2];
+        RigidMotion {
+            momentum: p,
+            angular_momentum: l,
+            translational_energy_ev: 0.5 * p2 / m / ACCEL_EV_PER_A_AMU_TO_A_PER_FS2,
+            rotational_energy_ev: 0.5 * wl / ACCEL_EV_PER_A_AMU_TO_A_PER_FS2,
+        }
+    }
+
+    /// Scales the free atoms' velocities so that [`System::temperature_k`] is `temperature_k`
+    /// (no change if the system is at rest).
+    pub fn scale_to_temperature(&mut self, temperature_k: f64) {
+        let t = self.temperature_k();
+        if t > 0.0 {
+            let s = (temperature_k.max(0.0) / t).sqrt();
+            for v in &mut self.velocities {
+                for c in v.iter_mut() {
+                    *c *= s;
+                }
+            }
+        }
+    }
+
     /// Maxwell–Boltzmann velocities at `temperature_k`: Gaussian components of variance
     /// `k_B T / m`, zero total momentum, then rescaled so that [`System::temperature_k`] equals
     /// the target exactly (with the degrees of freedom of the current `momentum_conserved`).
@@ -227,6 +340,69 @@ impl System {
         self.masses.remove(i);
         self.fixed.remove(i);
     }
+}
+
+/// What [`System::remove_rigid_motion`] took out.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RigidMotion {
+    /// Total momentum removed, amu·Å/fs.
+    pub momentum: [f64; 3],
+    /// Angular momentum about the centre of mass removed, amu·Å²/fs.
+    pub angular_momentum: [f64; 3],
+    /// Kinetic energy of the centre-of-mass motion, `|P|²/2M`, eV.
+    pub translational_energy_ev: f64,
+    /// Kinetic energy of the rigid rotation, `ω·L/2`, eV.
+    pub rotational_energy_ev: f64,
+}
+
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+/// `m⁻¹ b` by Cramer's rule; `None` when `m` is singular to round-off (relative to its scale).
+fn solve3(m: [[f64; 3]; 3], b: [f64; 3]) -> Option<[f64; 3]> {
+    let det = |m: &[[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let d = det(&m);
+    let scale = (m[0][0].abs() + m[1][1].abs() + m[2][2].abs()) / 3.0;
+    // NaN entries fail the comparison and count as singular too.
+    if d.abs().partial_cmp(&(1e-12 * scale * scale * scale)) != Some(std::cmp::Ordering::Greater) {
+        return None;
+    }
+    let mut x = [0.0; 3];
+    for (c, xc) in x.iter_mut().enumerate() {
+        let mut mc = m;
+        for r in 0..3 {
+            mc[r][c] = b[r];
+        }
+        *xc = det(&mc) / d;
+    }
+    Some(x)
+}
+
+/// The widest empty interval of the coordinates `xs` on a circle of length `l`: the
+/// coordinate that ends it (atoms at or above it belong below zero) and its width.
+pub(crate) fn widest_gap(xs: impl Iterator<Item = f64>, l: f64) -> (f64, f64) {
+    let mut w: Vec<f64> = xs.map(|x| x - l * (x / l).floor()).collect();
+    if w.is_empty() {
+        return (l, l);
+    }
+    w.sort_by(f64::total_cmp);
+    // The wrap-around interval first: with no wider one, nothing is shifted.
+    let mut best = (l, w[0] + l - w[w.len() - 1]);
+    for pair in w.windows(2) {
+        if pair[1] - pair[0] > best.1 {
+            best = (pair[1], pair[1] - pair[0]);
+        }
+    }
+    best
 }
 
 /// `(2 K + tr W) / (3 V)` in eV/Å³.
@@ -428,6 +604,17 @@ pub fn max_force_norm(forces: &[[f64; 3]], fixed: &[bool]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// 2-norm of the global force vector `sqrt(Σ_i |F_i|²)` over the free atoms, in eV/Å.
+pub fn force_two_norm(forces: &[[f64; 3]], fixed: &[bool]) -> f64 {
+    forces
+        .iter()
+        .zip(fixed)
+        .filter(|(_, fx)| !**fx)
+        .map(|(f, _)| f[0] * f[0] + f[1] * f[1] + f[2] * f[2])
+        .sum::<f64>()
+        .sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,6 +638,90 @@ mod tests {
         assert_eq!(s.velocities[0], [0.0; 3]);
         assert!((s.temperature_k() - 300.0).abs() < 1e-9);
         assert!(System::new(vec![[0.0; 3]], vec![1], SimBox::open([1.0; 3]), &lj).is_err());
+    }
+
+    #[test]
+    fn rigid_motion_removal_is_exact() {
+        // A spinning, drifting cluster of unequal masses: afterwards P and L vanish to
+        // round-off and the kinetic energy has dropped by exactly |P|²/2M + L·I⁻¹L/2, both
+        // computed here from the velocities before removal.
+        let lj = LennardJones::argon();
+        let mut rng = stream(5, Stream::Md);
+        let x: Vec<[f64; 3]> = (0..40)
+            .map(|_| {
+                [
+                    20.0 * uniform(&mut rng),
+                    20.0 * uniform(&mut rng),
+                    20.0 * uniform(&mut rng),
+                ]
+            })
+            .collect();
+        let mut s = System::new(x, vec![0; 40], SimBox::open([30.0; 3]), &lj).unwrap();
+        for (i, m) in s.masses.iter_mut().enumerate() {
+            *m *= 1.0 + (i % 3) as f64;
+        }
+        s.init_velocities(300.0, &mut rng);
+        for (x, v) in s.positions.iter().zip(s.velocities.iter_mut()) {
+            let w = cross([0.001, -0.002, 0.0015], *x);
+            for k in 0..3 {
+                v[k] += w[k] + [0.003, 0.0, -0.001][k];
+            }
+        }
+        let m: f64 = s.masses.iter().sum();
+        let p = s.momentum();
+        let k_lin = 0.5 * (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) / m;
+        let l = s.angular_momentum();
+        let (_, r, _) = s.free_positions_about_com().unwrap();
+        let mut inertia = [[0.0; 3]; 3];
+        for (x, &mi) in r.iter().zip(&s.masses) {
+            let x2 = x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
+            for a in 0..3 {
+                for b in 0..3 {
+                    inertia[a][b] += mi * (if a == b { x2 } else { 0.0 } - x[a] * x[b]);
+                }
+            }
+        }
+        let w = solve3(inertia, l).unwrap();
+        let k_rot = 0.5 * (w[0] * l[0] + w[1] * l[1] + w[2] * l[2]);
+        let to_ev = 1.0 / ACCEL_EV_PER_A_AMU_TO_A_PER_FS2;
+        let k0 = s.kinetic_energy_ev();
+        let removed = s.remove_rigid_motion();
+        let k1 = s.kinetic_energy_ev();
+        let scale_p = m * 1e-2;
+        assert!(s.momentum().iter().all(|c| c.abs() < 1e-13 * scale_p));
+        let scale_l = l.iter().map(|c| c.abs()).fold(0.0, f64::max);
+        assert!(
+            s.angular_momentum()
+                .iter()
+                .all(|c| c.abs() < 1e-12 * scale_l)
+        );
+        assert!((removed.translational_energy_ev - k_lin * to_ev).abs() < 1e-12 * k0);
+        assert!((removed.rotational_energy_ev - k_rot * to_ev).abs() < 1e-12 * k0);
+        let drop = k0 - k1;
+        let expected = (k_lin + k_rot) * to_ev;
+        assert!((drop - expected).abs() < 1e-12 * k0, "{drop} vs {expected}");
+        assert!(
+            k_rot * to_ev > 0.01 * k0,
+            "the test spins the cluster noticeably"
+        );
+        // A second removal finds nothing left.
+        let again = s.remove_rigid_motion();
+        assert!(again.rotational_energy_ev.abs() < 1e-20 * k0.max(1.0) + 1e-24);
+    }
+
+    #[test]
+    fn a_cluster_across_a_periodic_boundary_is_made_whole() {
+        // Atoms at 19 and 1 in a periodic box of 20 are 2 apart across the boundary: the widest
+        // empty slab lies between 1 and 19, so the cluster is [−1, 1] about its centre.
+        assert_eq!(widest_gap([19.0, 1.0, 0.5].into_iter(), 20.0), (19.0, 18.0));
+        let lj = LennardJones::argon();
+        let x = vec![[19.0, 5.0, 5.0], [1.0, 5.0, 5.0], [0.0, 7.0, 5.0]];
+        let mut s = System::new(x, vec![0; 3], SimBox::periodic([20.0; 3]), &lj).unwrap();
+        s.velocities = vec![[0.0, 0.01, 0.0], [0.0, -0.01, 0.0], [0.0; 3]];
+        // Spinning about z through the centre: only rotation, no drift.
+        let removed = s.remove_rigid_motion();
+        assert!(removed.rotational_energy_ev > 0.0);
+        assert!(s.angular_momentum().iter().all(|c| c.abs() < 1e-15));
     }
 
     #[test]

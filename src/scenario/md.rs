@@ -29,6 +29,7 @@ use crate::md::Potential;
 use crate::md::build::Axis;
 use crate::md::integrate::Integrator;
 use crate::md::lj::LennardJones;
+use crate::md::minimize::ForceNorm;
 
 /// An MD scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +61,12 @@ pub struct MdScenario {
     /// Relax the structure (FIRE, steepest-descent fallback) before MD.
     #[serde(default)]
     pub minimize: Option<MinimizeSpec>,
+    /// Remove the centre-of-mass velocity and the rigid rotation every this many steps (0:
+    /// never), as LAMMPS `fix momentum N linear 1 1 1 angular`; with it the initial velocities
+    /// carry no rotation either (LAMMPS `velocity ... mom yes rot yes`). Clusters only: a
+    /// periodic crystal has no rigid rotation.
+    #[serde(default)]
+    pub zero_momentum_every_steps: u64,
     /// Hybrid MD/MC: Monte Carlo moves between blocks of MD steps.
     #[serde(default)]
     pub mc: Option<McSpec>,
@@ -154,12 +161,44 @@ pub struct ParticleSpec {
     pub diameter_nm: f64,
     /// Random-alloy composition.
     pub composition: Composition,
+    /// This particle's lattice constant (default: the structure's, else the Zhou04
+    /// zero-pressure value of its composition, composition-weighted for an alloy).
+    #[serde(default)]
+    pub lattice_constant_a: Option<f64>,
+}
+
+/// The format of a structure file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileFormat {
+    /// Extended XYZ (ASE, OVITO, `kmc md` output); the last frame is used, as ASE's `read`.
+    Xyz,
+    /// LAMMPS data file, `atom_style atomic` (see [`crate::io::lammps_data`]).
+    LammpsData,
 }
 
 /// The initial structure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum StructureSpec {
+    /// Atoms read from a file; positions are shifted so that the box starts at the origin.
+    FromFile {
+        /// The file, relative to the scenario file.
+        path: PathBuf,
+        /// Its format.
+        format: FileFormat,
+        /// Element of each LAMMPS atom type (`["Au", "Ag"]`: type 1 is Au); empty: the comments
+        /// after the masses (`1 196.97 # Au`). LAMMPS data files only.
+        #[serde(default)]
+        types: Vec<String>,
+        /// Periodicity along x, y, z (default: the file's `pbc`; a LAMMPS data file, which does
+        /// not say, is periodic along all three as LAMMPS's default `boundary p p p`).
+        #[serde(default)]
+        pbc: Option<(bool, bool, bool)>,
+        /// Start from the file's velocities (`velo` in Å/fs, `Velocities` in Å/ps) instead of
+        /// drawing them at `temperature_k`.
+        #[serde(default)]
+        keep_velocities: bool,
+    },
     /// A periodic FCC crystal.
     FccCrystal {
         /// Lattice constant.
@@ -171,18 +210,22 @@ pub enum StructureSpec {
     },
     /// One FCC sphere in an open box.
     Sphere {
-        /// Lattice constant.
-        lattice_constant_a: f64,
+        /// Lattice constant (default: the particle's, see [`ParticleSpec::lattice_constant_a`]).
+        #[serde(default)]
+        lattice_constant_a: Option<f64>,
         /// The particle.
         particle: ParticleSpec,
         /// Empty space around it in the (open) output box.
         #[serde(default = "default_vacuum")]
         vacuum_a: f64,
     },
-    /// Two FCC spheres on a line along `axis`, `gap_a` apart (outermost atoms), in an open box.
+    /// Two FCC spheres on a line along `axis`, `gap_a` apart (outermost atoms), in an open box;
+    /// each particle may have its own elements and lattice constant.
     TwoSpheres {
-        /// Lattice constant (both particles).
-        lattice_constant_a: f64,
+        /// Lattice constant of both particles unless a particle gives its own (default: each
+        /// particle's Zhou04 value, see [`ParticleSpec::lattice_constant_a`]).
+        #[serde(default)]
+        lattice_constant_a: Option<f64>,
         /// First particle.
         first: ParticleSpec,
         /// Second particle.
@@ -283,14 +326,31 @@ impl Default for EnsembleSpec {
     }
 }
 
-/// Relaxation before MD.
+/// Relaxation before MD; exactly one of the two tolerances is given.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MinimizeSpec {
-    /// Stop when `max_i |F_i|` falls below this.
-    pub force_tolerance_ev_a: f64,
+    /// Stop when the largest per-atom force `max_i |F_i|` falls below this (ASE's `fmax`).
+    #[serde(default)]
+    pub force_tolerance_ev_a: Option<f64>,
+    /// Stop when the 2-norm of the global force vector `sqrt(Σ_i |F_i|²)` falls below this
+    /// (LAMMPS `minimize 0 ftol ...` with its default `min_modify norm two`).
+    #[serde(default)]
+    pub ftol_ev_a: Option<f64>,
     /// Force-call limit.
     pub max_steps: usize,
+}
+
+impl MinimizeSpec {
+    /// The tolerance and the norm it bounds (a NaN tolerance if neither is given, which
+    /// [`MdScenario::validate`] refuses).
+    pub fn criterion(&self) -> (f64, ForceNorm) {
+        match (self.force_tolerance_ev_a, self.ftol_ev_a) {
+            (_, Some(f)) => (f, ForceNorm::Global2),
+            (Some(f), None) => (f, ForceNorm::MaxAtom),
+            (None, None) => (f64::NAN, ForceNorm::MaxAtom),
+        }
+    }
 }
 
 /// Hybrid MD/MC.
@@ -349,7 +409,31 @@ impl MdScenario {
         positive("timestep_fs", self.timestep_fs)?;
         positive("skin_a", self.skin_a)?;
         at_least("thermo_every", self.thermo_every, 1)?;
+        let lattice =
+            |field: &str, a: Option<f64>| a.map_or(Ok(()), |a| positive(field, a).map(|_| ()));
         match &self.structure {
+            StructureSpec::FromFile {
+                path,
+                format,
+                types,
+                ..
+            } => {
+                if path.as_os_str().is_empty() {
+                    return Err(Error::field("structure.path", "is empty"));
+                }
+                if *format == FileFormat::Xyz && !types.is_empty() {
+                    return Err(Error::field(
+                        "structure.types",
+                        "applies to LammpsData only (extended XYZ names its species)",
+                    ));
+                }
+                if let Some(t) = types.iter().find(|t| t.trim().is_empty()) {
+                    return Err(Error::field(
+                        "structure.types",
+                        format!("{t:?} is not an element name"),
+                    ));
+                }
+            }
             StructureSpec::FccCrystal {
                 lattice_constant_a,
                 cells,
@@ -365,7 +449,11 @@ impl MdScenario {
                 particle,
                 vacuum_a,
             } => {
-                positive("structure.lattice_constant_a", *lattice_constant_a)?;
+                lattice("structure.lattice_constant_a", *lattice_constant_a)?;
+                lattice(
+                    "structure.particle.lattice_constant_a",
+                    particle.lattice_constant_a,
+                )?;
                 positive("structure.particle.diameter_nm", particle.diameter_nm)?;
                 non_negative("structure.vacuum_a", *vacuum_a)?;
             }
@@ -378,7 +466,15 @@ impl MdScenario {
                 vacuum_a,
                 ..
             } => {
-                positive("structure.lattice_constant_a", *lattice_constant_a)?;
+                lattice("structure.lattice_constant_a", *lattice_constant_a)?;
+                lattice(
+                    "structure.first.lattice_constant_a",
+                    first.lattice_constant_a,
+                )?;
+                lattice(
+                    "structure.second.lattice_constant_a",
+                    second.lattice_constant_a,
+                )?;
                 positive("structure.first.diameter_nm", first.diameter_nm)?;
                 positive("structure.second.diameter_nm", second.diameter_nm)?;
                 non_negative("structure.gap_a", *gap_a)?;
@@ -405,10 +501,12 @@ impl MdScenario {
                 tau_p_fs,
                 compressibility_per_bar,
             } => {
-                if !periodic {
+                // A file's periodicity is known once it is read; Md::with_barostat checks it.
+                let from_file = matches!(self.structure, StructureSpec::FromFile { .. });
+                if !(periodic || from_file) {
                     return Err(Error::field(
                         "ensemble",
-                        "Npt needs a periodic structure (FccCrystal)",
+                        "Npt needs a periodic structure (FccCrystal or a periodic FromFile)",
                     ));
                 }
                 match thermostat {
@@ -435,8 +533,31 @@ impl MdScenario {
             ));
         }
         if let Some(m) = &self.minimize {
-            positive("minimize.force_tolerance_ev_a", m.force_tolerance_ev_a)?;
+            match (m.force_tolerance_ev_a, m.ftol_ev_a) {
+                (Some(f), None) => positive("minimize.force_tolerance_ev_a", f).map(|_| ())?,
+                (None, Some(f)) => positive("minimize.ftol_ev_a", f).map(|_| ())?,
+                (Some(_), Some(_)) => {
+                    return Err(Error::field(
+                        "minimize.ftol_ev_a",
+                        "give either ftol_ev_a (2-norm of all forces) or force_tolerance_ev_a \
+                         (largest atomic force), not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(Error::field(
+                        "minimize",
+                        "needs ftol_ev_a (2-norm of all forces) or force_tolerance_ev_a \
+                         (largest atomic force)",
+                    ));
+                }
+            }
             at_least("minimize.max_steps", m.max_steps, 1)?;
+        }
+        if self.zero_momentum_every_steps > 0 && periodic {
+            return Err(Error::field(
+                "zero_momentum_every_steps",
+                "removes the rigid rotation of a cluster; a periodic FccCrystal has none",
+            ));
         }
         if let Some(mc) = &self.mc {
             at_least("mc.every_steps", mc.every_steps, 1)?;

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::Location;
 use crate::error::{Error, Result};
+use crate::io::frame::Frame as IoFrame;
 use crate::md::Potential;
 use crate::md::build;
 use crate::md::integrate::{CRescale, Md, Thermo};
@@ -13,7 +15,8 @@ use crate::md::system::System;
 use crate::md::traj::{self, Frame, ThermoWriter, TrajFormat, TrajectoryWriter};
 use crate::rng::{Stream, stream};
 use crate::scenario::md::{
-    Composition, EnsembleSpec, MdScenario, StructureSpec, parse_md_scenario,
+    Composition, EnsembleSpec, FileFormat, MdScenario, ParticleSpec, StructureSpec,
+    parse_md_scenario,
 };
 
 /// Progress of a running scenario, reported after every MD step.
@@ -69,14 +72,206 @@ fn species_of(comp: &Composition, elements: &[String], field: &str) -> Result<Ve
         .collect()
 }
 
-/// Builds the scenario's structure for `potential`, drawing alloy species from `rng`.
+/// The lattice constant of a particle: its own, else the structure's, else the Zhou04 value of
+/// its composition (Vegard's law for an alloy).
+fn lattice_constant_of(particle: &ParticleSpec, shared: Option<f64>, field: &str) -> Result<f64> {
+    if let Some(a) = particle.lattice_constant_a.or(shared) {
+        return Ok(a);
+    }
+    let mut a = 0.0;
+    for (name, f) in &particle.composition {
+        let el = crate::md::zhou04::element(name).map_err(|_| {
+            Error::field(
+                format!("{field}.lattice_constant_a"),
+                format!(
+                    "no lattice constant given and `{name}` has no Zhou04 value: give \
+                     lattice_constant_a"
+                ),
+            )
+        })?;
+        a += f * el.lattice_constant();
+    }
+    Ok(a)
+}
+
+/// Builds the scenario's structure for `potential`, drawing alloy species from `rng`; a
+/// structure file is looked up relative to the working directory.
 pub fn build_structure(
     spec: &StructureSpec,
     potential: &dyn Potential,
     rng: &mut crate::rng::KmcRng,
 ) -> Result<System> {
+    build_structure_at(spec, potential, Path::new("."), rng)
+}
+
+/// Reads a structure file into a system for `potential`; the arguments are those of
+/// [`StructureSpec::FromFile`], with the file resolved.
+fn structure_from_file(
+    file: &Path,
+    format: FileFormat,
+    types: &[String],
+    pbc: Option<(bool, bool, bool)>,
+    keep_velocities: bool,
+    potential: &dyn Potential,
+) -> Result<System> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Error::field(
+            "structure.path",
+            format!("cannot read {}: {e}", file.display()),
+        )
+    })?;
+    let elements = potential.elements();
+    let masses = potential.masses();
+    let at = |line: usize| Location::file(file).line(line);
+    let (frame, species): (IoFrame, Vec<u8>) = match format {
+        FileFormat::Xyz => {
+            let frame = crate::io::xyz::parse(&text, Some(file))?
+                .pop()
+                .ok_or_else(|| Error::input(Location::file(file), "holds no frame"))?;
+            // Line of atom i of the last frame: the atom lines end the file.
+            let lines: Vec<&str> = text.lines().collect();
+            let last = lines
+                .iter()
+                .rposition(|l| !l.trim().is_empty())
+                .unwrap_or(0)
+                + 1;
+            let first_atom_line = last + 1 - frame.len();
+            let mut map = Vec::with_capacity(frame.names.len());
+            for (t, name) in frame.names.iter().enumerate() {
+                match elements.iter().position(|e| e == name) {
+                    Some(k) => map.push(k as u8),
+                    None => {
+                        let i = frame
+                            .types
+                            .iter()
+                            .position(|&x| x as usize == t)
+                            .unwrap_or(0);
+                        return Err(Error::input(
+                            at(first_atom_line + i).field("species"),
+                            format!(
+                                "element `{name}` is not in the potential (it has {})",
+                                elements.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+            let species = frame.types.iter().map(|&t| map[t as usize]).collect();
+            (frame, species)
+        }
+        FileFormat::LammpsData => {
+            let mut data = crate::io::lammps_data::parse(&text, Some(file))?;
+            data.name_types(types).map_err(|e| match e {
+                Error::Input { location, message } if location.path.is_none() => {
+                    Error::field("structure.types", message)
+                }
+                other => other,
+            })?;
+            let mut map = Vec::with_capacity(data.frame.names.len());
+            for (t, name) in data.frame.names.iter().enumerate() {
+                // A name from `types` is located in the scenario, one from a comment in the file.
+                let here = |msg: String| {
+                    if types.is_empty() {
+                        Error::input(at(data.mass_lines[t]).field("Masses"), msg)
+                    } else {
+                        Error::field(format!("structure.types[{t}]"), msg)
+                    }
+                };
+                let Some(k) = elements.iter().position(|e| e == name) else {
+                    return Err(here(format!(
+                        "type {} is `{name}`, which is not in the potential (it has {})",
+                        t + 1,
+                        elements.join(", ")
+                    )));
+                };
+                // A mass far from the element's means the type mapping is wrong.
+                if let Some(m) = data.masses[t]
+                    && (m - masses[k]).abs() > 0.01 * masses[k]
+                {
+                    return Err(Error::input(
+                        at(data.mass_lines[t]).field("Masses"),
+                        format!(
+                            "type {} has mass {m} amu but is mapped to {name} ({} amu): check \
+                             the type names",
+                            t + 1,
+                            masses[k]
+                        ),
+                    ));
+                }
+                map.push(k as u8);
+            }
+            let species = data.frame.types.iter().map(|&t| map[t as usize]).collect();
+            (data.frame, species)
+        }
+    };
+    let periodic = pbc.map_or(frame.pbc, |(x, y, z)| [x, y, z]);
+    let has_cell = frame.lengths.iter().all(|&l| l > 0.0);
+    let (positions, simbox) = if has_cell {
+        let o = frame.origin;
+        let x = frame
+            .positions
+            .iter()
+            .map(|p| [p[0] - o[0], p[1] - o[1], p[2] - o[2]])
+            .collect();
+        (
+            x,
+            crate::md::SimBox {
+                lengths: frame.lengths,
+                periodic,
+            },
+        )
+    } else if periodic.iter().any(|&p| p) {
+        return Err(Error::input(
+            Location::file(file),
+            "a periodic structure needs a cell (extended XYZ `Lattice=`)",
+        ));
+    } else {
+        build::in_open_box(frame.positions.clone(), DEFAULT_VACUUM_A)
+    };
+    let mut system = System::new(positions, species, simbox, potential)?;
+    if keep_velocities {
+        match frame.velocities {
+            Some(v) => system.velocities = v,
+            None => {
+                return Err(Error::field(
+                    "structure.keep_velocities",
+                    format!("{} holds no velocities", file.display()),
+                ));
+            }
+        }
+    }
+    Ok(system)
+}
+
+/// Empty space around a cluster read from a file without a cell.
+const DEFAULT_VACUUM_A: f64 = 10.0;
+
+/// Builds the scenario's structure for `potential`, drawing alloy species from `rng`; a
+/// structure file is looked up relative to `base_dir`.
+pub fn build_structure_at(
+    spec: &StructureSpec,
+    potential: &dyn Potential,
+    base_dir: &Path,
+    rng: &mut crate::rng::KmcRng,
+) -> Result<System> {
     let elements = potential.elements();
     let (positions, species, simbox) = match spec {
+        StructureSpec::FromFile {
+            path,
+            format,
+            types,
+            pbc,
+            keep_velocities,
+        } => {
+            return structure_from_file(
+                &base_dir.join(path),
+                *format,
+                types,
+                *pbc,
+                *keep_velocities,
+                potential,
+            );
+        }
         StructureSpec::FccCrystal {
             lattice_constant_a,
             cells,
@@ -93,7 +288,8 @@ pub fn build_structure(
             particle,
             vacuum_a,
         } => {
-            let x = build::fcc_sphere(*lattice_constant_a, particle.diameter_nm * 10.0);
+            let a = lattice_constant_of(particle, *lattice_constant_a, "structure.particle")?;
+            let x = build::fcc_sphere(a, particle.diameter_nm * 10.0);
             let comp = species_of(
                 &particle.composition,
                 elements,
@@ -113,8 +309,10 @@ pub fn build_structure(
             rotation_deg,
             vacuum_a,
         } => {
-            let p1 = build::fcc_sphere(*lattice_constant_a, first.diameter_nm * 10.0);
-            let mut p2 = build::fcc_sphere(*lattice_constant_a, second.diameter_nm * 10.0);
+            let a1 = lattice_constant_of(first, *lattice_constant_a, "structure.first")?;
+            let a2 = lattice_constant_of(second, *lattice_constant_a, "structure.second")?;
+            let p1 = build::fcc_sphere(a1, first.diameter_nm * 10.0);
+            let mut p2 = build::fcc_sphere(a2, second.diameter_nm * 10.0);
             build::rotate(&mut p2, *axis, rotation_deg.to_radians());
             let c1 = species_of(&first.composition, elements, "structure.first.composition")?;
             let c2 = species_of(
@@ -134,6 +332,27 @@ pub fn build_structure(
         }
     };
     System::new(positions, species, simbox, potential)
+}
+
+/// Refuses momentum zeroing for atoms that fill a periodic axis: they have no rigid rotation.
+fn check_cluster(system: &System) -> Result<()> {
+    for k in 0..3 {
+        if system.simbox.periodic[k] {
+            let l = system.simbox.lengths[k];
+            let (_, gap) = crate::md::system::widest_gap(system.positions.iter().map(|x| x[k]), l);
+            if gap < 0.25 * l {
+                return Err(Error::field(
+                    "zero_momentum_every_steps",
+                    format!(
+                        "removes the rigid rotation of a cluster, but the atoms fill the \
+                         periodic {} axis (widest empty slab {gap:.2} Å of {l:.2} Å)",
+                        ["x", "y", "z"][k]
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn relabel(e: Error, field: &str) -> Error {
@@ -175,13 +394,17 @@ pub fn run_scenario(
     let potential = sc.potential.build(base_dir)?;
     let pot: &dyn Potential = potential.as_ref();
     let mut rng = stream(sc.seed, Stream::Md);
-    let mut system = build_structure(&sc.structure, pot, &mut rng)?;
+    let mut system = build_structure_at(&sc.structure, pot, base_dir, &mut rng)?;
+    if sc.zero_momentum_every_steps > 0 {
+        check_cluster(&system)?;
+    }
     let minimization = match &sc.minimize {
         Some(m) => Some(minimize::relax(
             &mut system,
             pot,
             &FireOptions {
-                force_tolerance_ev_a: m.force_tolerance_ev_a,
+                force_tolerance_ev_a: m.criterion().0,
+                norm: m.criterion().1,
                 max_steps: m.max_steps,
                 skin_a: sc.skin_a,
                 ..Default::default()
@@ -203,7 +426,23 @@ pub fn run_scenario(
             compressibility_per_bar,
         })?;
     }
-    md.init_velocities(sc.temperature_k, &mut rng);
+    let keep = matches!(
+        sc.structure,
+        StructureSpec::FromFile {
+            keep_velocities: true,
+            ..
+        }
+    );
+    if !keep {
+        md.init_velocities(sc.temperature_k, &mut rng);
+    }
+    if sc.zero_momentum_every_steps > 0 {
+        // As LAMMPS `velocity create T seed mom yes rot yes`: no drift, no spin, exactly T.
+        md.remove_rigid_motion();
+        if !keep {
+            md.system_mut().scale_to_temperature(sc.temperature_k);
+        }
+    }
     let mut mc = match &sc.mc {
         Some(m) => Some(MonteCarlo::new(
             pot,
@@ -254,6 +493,9 @@ pub fn run_scenario(
     let mut mc_total = McStats::default();
     for step in 1..=sc.steps {
         md.step(&mut rng);
+        if sc.zero_momentum_every_steps > 0 && step % sc.zero_momentum_every_steps == 0 {
+            md.remove_rigid_motion();
+        }
         if let (Some(mc), Some(spec)) = (mc.as_mut(), sc.mc.as_ref())
             && step % spec.every_steps == 0
         {
