@@ -139,7 +139,8 @@ impl Default for AnalyzeOptions {
 pub struct FrameRow {
     /// Frame index, from 0.
     pub frame: usize,
-    /// Time in ps if the frames carry one, else the step (else the frame index).
+    /// Time in ps if every frame carries `time_ps` or `time_fs` (as `kmc md` writes), else the
+    /// step (else the frame index).
     pub time: f64,
     /// Neck radius, Å.
     pub neck_radius_a: f64,
@@ -608,9 +609,8 @@ fn longest_axis(t: [[f64; 3]; 3]) -> Vec3 {
 
 fn time_of(f: &Frame) -> Option<f64> {
     let get = |k: &str| f.info(k).and_then(|v| v.parse::<f64>().ok());
-    get("time_ps")
-        .or_else(|| get("time_fs").map(|t| t * 1e-3))
-        .or_else(|| get("time"))
+    // A bare `time` (ASE's own unit, or anything) is not trusted to be in ps.
+    get("time_ps").or_else(|| get("time_fs").map(|t| t * 1e-3))
 }
 
 /// Analyses a trajectory (see the module notes for the definitions).

@@ -189,7 +189,17 @@ fn a_rigid_turn_of_one_particle_about_the_axis_is_its_misorientation() {
         .chain(rotated(&b, [1.0, 0.0, 0.0], 20.0, cb))
         .map(|x| x.map(|c| c + 0.05 * (rng.random::<f64>() - 0.5)))
         .collect();
+    for (k, f) in [&mut f1, &mut f2].into_iter().enumerate() {
+        f.info = vec![("time_fs".into(), format!("{}", 500 * (k + 1)))];
+    }
+    let mut f0 = f0;
+    f0.info = vec![("time_fs".into(), "0".into())];
     let an = analyze(&traj(vec![f0, f1, f2]), &AnalyzeOptions::default()).unwrap();
+    assert_eq!(an.time_column, "time_ps");
+    assert_eq!(
+        an.rows.iter().map(|r| r.time).collect::<Vec<_>>(),
+        [0.0, 0.5, 1.0]
+    );
     let m: Vec<f64> = an.rows.iter().map(|r| r.misorientation_deg).collect();
     assert!(m[0].abs() < 1e-6, "{m:?}");
     assert!((m[1] - 30.0).abs() < 1e-6, "{m:?}");
