@@ -2,7 +2,7 @@
 //! read back to the same observables as the frames in memory, an ASE-style extended XYZ
 //! (tests/data/analyze/README.md), the binary's CSV, and bad files named in the errors.
 
-use kmc::io::{Column, Frame, Real, dump, xyz};
+use kmc::io::{Column, Frame, dump, xyz};
 use kmc::lattice::LatticeKind;
 use kmc::observe::analyze::{AnalyzeOptions, Trajectory, TrajectoryFormat, analyze, analyze_file};
 use kmc::particle::{BuildRequest, Composition, Shape, build_standalone};
@@ -249,6 +249,13 @@ fn bad_trajectories_are_errors_naming_file_line_and_field() {
         e.contains("nospecies.xyz:2: Properties lacks species"),
         "{e}"
     );
-    let _ = Real::Shortest;
+    // Periodic without a cell.
+    let p = dir.join("nocell.xyz");
+    std::fs::write(&p, "2\npbc=\"T T T\"\nAu 0 0 0\nAu 2.9 0 0\n").unwrap();
+    let e = run(&p, &[]);
+    assert!(
+        e.contains("nocell.xyz:2: field `Lattice`: frame 0 is periodic along x"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

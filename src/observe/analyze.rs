@@ -664,6 +664,18 @@ pub fn analyze(traj: &Trajectory, opts: &AnalyzeOptions) -> Result<Analysis> {
             ));
         }
     }
+    for (k, f) in frames.iter().enumerate() {
+        if let Some(a) = (0..3).find(|&a| f.pbc[a] && !(f.lengths[a] > 0.0)) {
+            return Err(Error::input(
+                traj.at(k, 1).field("Lattice"),
+                format!(
+                    "frame {k} is periodic along {} but its cell length there is {}",
+                    ["x", "y", "z"][a],
+                    f.lengths[a]
+                ),
+            ));
+        }
+    }
     // Unwrapped positions, frame after frame.
     let mut pos: Vec<Vec<Vec3>> = Vec::with_capacity(frames.len());
     for (k, f) in frames.iter().enumerate() {
