@@ -578,7 +578,9 @@ fn eam_energies<'py>(
 /// `kmc analyze` computes them: returns a dict of numpy arrays, one entry per frame —
 /// `frame`, `time_ps` or `step`, `neck_radius_a`, `rg_a`, `centre_distance_a`,
 /// `misorientation_deg`, `surface_atoms`, `surface_fraction_<Sp>` — and the settings used
-/// (`nn_distance_a`, `plane_spacing_a`, `labels_from`). With `out`, also writes the CSV files.
+/// (`nn_distance_a`, `plane_spacing_a`, `labels_from`) and `initial_misorientation_deg`, the
+/// absolute misorientation of two FCC cores in frame 0 (None otherwise). With `out`, also
+/// writes the CSV files.
 #[pyfunction]
 #[pyo3(signature = (path, format = None, label_column = None, nn_distance_a = None,
                     plane_spacing_a = None, core_fraction = 0.7, out = None))]
@@ -645,6 +647,7 @@ fn analyze<'py>(
     d.set_item("nn_distance_a", an.nn_distance_a)?;
     d.set_item("plane_spacing_a", an.plane_spacing_a)?;
     d.set_item("labels_from", &an.labels_from)?;
+    d.set_item("initial_misorientation_deg", an.initial_misorientation_deg)?;
     Ok(d)
 }
 

@@ -24,7 +24,10 @@
 //!   (Kabsch, by Horn's quaternion method, mass-weighted, about the core's own centre); the
 //!   reported angle is that of the relative rotation R_B R_Aᵀ. It is the **change** of the
 //!   pair's misorientation since frame 0 (0 at frame 0 whatever the particles' crystal
-//!   orientations), not the absolute grain misorientation.
+//!   orientations), not the absolute grain misorientation. That one is reported once, for
+//!   frame 0, when both cores are FCC: each core's lattice orientation is fitted to the ideal
+//!   (a/2)⟨110⟩ bond vectors ([`fcc_orientation`]) and the angle between the two is reduced by
+//!   the 24 rotations of the cube ([`cubic_misorientation_deg`]).
 //! * **surface atom**: coordination number (neighbours closer than r_c = (1 + √2)/2 · d,
 //!   midway between the first and second FCC shells) of at most 9. CN 9 is the close-packed
 //!   (111) facet and every less dense facet, edge or vertex has fewer; an atom with 10 or 11
@@ -186,6 +189,9 @@ pub struct Analysis {
     pub particle_atoms: [usize; 2],
     /// g(r) and XRD of the frames asked for.
     pub structure: Vec<Structure>,
+    /// Absolute misorientation of the two particles in frame 0, degrees, if both cores are
+    /// FCC crystals ([`fcc_orientation`], reduced by cubic symmetry).
+    pub initial_misorientation_deg: Option<f64>,
 }
 
 /// A trajectory read from a file, with the line each frame starts on (for error messages).
@@ -455,6 +461,164 @@ pub fn misorientation_deg(a: Quaternion, b: Quaternion) -> f64 {
     2.0 * norm(v).atan2(w.abs()).to_degrees()
 }
 
+/// The 24 proper rotations of the cube, as unit quaternions.
+pub fn cubic_rotations() -> [Quaternion; 24] {
+    let h = std::f64::consts::FRAC_1_SQRT_2;
+    let mut q = vec![
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ];
+    // ±90° about the cube axes.
+    for a in 1..4 {
+        for s in [1.0, -1.0] {
+            let mut v = [h, 0.0, 0.0, 0.0];
+            v[a] = s * h;
+            q.push(v);
+        }
+    }
+    // ±120° about the body diagonals.
+    for sx in [1.0, -1.0] {
+        for sy in [1.0, -1.0] {
+            for sz in [1.0, -1.0] {
+                q.push([0.5, 0.5 * sx, 0.5 * sy, 0.5 * sz]);
+            }
+        }
+    }
+    // 180° about the face diagonals.
+    for (a, b) in [(1, 2), (1, 3), (2, 3)] {
+        for s in [1.0, -1.0] {
+            let mut v = [0.0; 4];
+            v[a] = h;
+            v[b] = s * h;
+            q.push(v);
+        }
+    }
+    q.try_into().unwrap_or([[1.0, 0.0, 0.0, 0.0]; 24])
+}
+
+fn qmul(a: Quaternion, b: Quaternion) -> Quaternion {
+    let (av, bv) = ([a[1], a[2], a[3]], [b[1], b[2], b[3]]);
+    let v = add(add(scale(bv, a[0]), scale(av, b[0])), cross(av, bv));
+    [a[0] * b[0] - dot(av, bv), v[0], v[1], v[2]]
+}
+
+/// The crystal orientation of an FCC core: the rotation taking the ideal nearest-neighbour
+/// vectors (a/2)⟨110⟩ (cube axes along x, y, z) onto the bonds (shorter than `cutoff`) of the
+/// atoms `core`. A first guess maps two bonds of the central atom 60° apart onto [110] and an
+/// ideal vector 60° from it; then every bond is paired with the ideal vector nearest to it under that guess and the
+/// rotation is refitted to all pairs (Kabsch). `None` if the bonds are not FCC-like (mean
+/// mismatch above a fifth of the bond length).
+pub fn fcc_orientation(
+    positions: &[Vec3],
+    core: &[usize],
+    centre: Vec3,
+    cutoff: f64,
+) -> Option<Quaternion> {
+    let ideal: Vec<Vec3> = {
+        let mut v = Vec::new();
+        for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+            for sa in [1.0, -1.0] {
+                for sb in [1.0, -1.0] {
+                    let mut t = [0.0; 3];
+                    t[a] = sa * std::f64::consts::FRAC_1_SQRT_2;
+                    t[b] = sb * std::f64::consts::FRAC_1_SQRT_2;
+                    v.push(t);
+                }
+            }
+        }
+        v
+    };
+    let in_core: hashbrown::HashSet<usize> = core.iter().copied().collect();
+    let simbox = SimBox {
+        lengths: [0.0; 3],
+        periodic: [false; 3],
+    };
+    let nl = NeighborList::build(positions, &simbox, cutoff, 0.0, false);
+    let bonds_of = |i: usize| -> Vec<Vec3> {
+        nl.of(i)
+            .iter()
+            .map(|&e| NeighborList::displacement(positions, &simbox, i, e))
+            .filter(|d| norm(*d) < cutoff)
+            .collect()
+    };
+    let central = *core.iter().min_by(|&&i, &&j| {
+        norm2(sub(positions[i], centre)).total_cmp(&norm2(sub(positions[j], centre)))
+    })?;
+    let b0 = bonds_of(central);
+    let unit = |v: Vec3| scale(v, 1.0 / norm(v));
+    let (b1, b2) = b0.iter().enumerate().find_map(|(k, &p)| {
+        b0[k + 1..]
+            .iter()
+            .find(|&&q| (dot(unit(p), unit(q)) - 0.5).abs() < 0.1)
+            .map(|&q| (p, q))
+    })?;
+    // Triads: the rotation taking (t1, t2) onto the directions of (b1, b2). Pairs of ⟨110⟩
+    // 60° apart form two classes under the proper cube rotations (mirror images), so t2 is
+    // each of the four ideal vectors 60° from t1 in turn, and the guess that maps the central
+    // atom's bonds best onto ideal ones is kept.
+    let triad = |p: Vec3, q: Vec3| {
+        let e1 = unit(p);
+        let e3 = unit(cross(p, q));
+        [e1, cross(e3, e1), e3]
+    };
+    let fb = triad(b1, b2);
+    let map = |ft: &[Vec3; 3], t: Vec3| -> Vec3 {
+        let c = [dot(t, ft[0]), dot(t, ft[1]), dot(t, ft[2])];
+        add(
+            add(scale(fb[0], c[0]), scale(fb[1], c[1])),
+            scale(fb[2], c[2]),
+        )
+    };
+    let nearest = |ft: &[Vec3; 3], b: Vec3| -> (Vec3, f64) {
+        let nb = norm(b);
+        ideal
+            .iter()
+            .map(|&t| (t, norm(sub(scale(map(ft, t), nb), b))))
+            .min_by(|x, y| x.1.total_cmp(&y.1))
+            .unwrap_or(([0.0; 3], f64::INFINITY))
+    };
+    let ft = ideal
+        .iter()
+        .filter(|&&t| (dot(ideal[0], t) - 0.5).abs() < 1e-9)
+        .map(|&t| triad(ideal[0], t))
+        .min_by(|x, y| {
+            let score = |ft: &[Vec3; 3]| b0.iter().map(|&b| nearest(ft, b).1).sum::<f64>();
+            score(x).total_cmp(&score(y))
+        })?;
+    let (mut from, mut to, mut len) = (Vec::new(), Vec::new(), 0.0);
+    for &i in core {
+        for b in bonds_of(i) {
+            let nb = norm(b);
+            let t = nearest(&ft, b).0;
+            // Each bond with its inverse, so both sets are centred at the origin.
+            from.extend([scale(t, nb), scale(t, -nb)]);
+            to.extend([b, scale(b, -1.0)]);
+            len += 2.0 * nb;
+        }
+    }
+    if from.is_empty() || !in_core.contains(&central) {
+        return None;
+    }
+    let q = kabsch(&from, &to, &vec![1.0; from.len()]);
+    let miss: f64 = from
+        .iter()
+        .zip(&to)
+        .map(|(t, b)| norm(sub(rotate(q, *t), *b)))
+        .sum();
+    (miss < 0.2 * len).then_some(q)
+}
+
+/// The misorientation (degrees) of two cubic crystals of orientations `a` and `b`: the smallest
+/// rotation angle over the 24 symmetry-equivalent orientations.
+pub fn cubic_misorientation_deg(a: Quaternion, b: Quaternion) -> f64 {
+    cubic_rotations()
+        .iter()
+        .map(|&s| misorientation_deg(qmul(a, s), b))
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// Coordination numbers: neighbours closer than `cutoff` (periodic along `pbc` axes of
 /// lengths `lengths`, positions relative to the box origin).
 pub fn coordination(
@@ -665,7 +829,9 @@ pub fn analyze(traj: &Trajectory, opts: &AnalyzeOptions) -> Result<Analysis> {
         }
     }
     for (k, f) in frames.iter().enumerate() {
-        if let Some(a) = (0..3).find(|&a| f.pbc[a] && !(f.lengths[a] > 0.0)) {
+        if let Some(a) =
+            (0..3).find(|&a| f.pbc[a] && (f.lengths[a].is_nan() || f.lengths[a] <= 0.0))
+        {
             return Err(Error::input(
                 traj.at(k, 1).field("Lattice"),
                 format!(
@@ -803,6 +969,15 @@ pub fn analyze(traj: &Trajectory, opts: &AnalyzeOptions) -> Result<Analysis> {
         if v.len() < 3 { idx.to_vec() } else { v }
     };
     let (core_a, core_b) = (core(&ia), core(&ib));
+    let initial_misorientation_deg = {
+        let orient = |idx: &[usize], core: &[usize]| {
+            fcc_orientation(&pos[0], core, mass_centre(&pos[0], &masses, idx), rc)
+        };
+        match (orient(&ia, &core_a), orient(&ib, &core_b)) {
+            (Some(a), Some(b)) => Some(cubic_misorientation_deg(a, b)),
+            _ => None,
+        }
+    };
     let fit = |idx: &[usize], k: usize| -> Quaternion {
         let r: Vec<Vec3> = idx.iter().map(|&i| pos[0][i]).collect();
         let c: Vec<Vec3> = idx.iter().map(|&i| pos[k][i]).collect();
@@ -877,6 +1052,7 @@ pub fn analyze(traj: &Trajectory, opts: &AnalyzeOptions) -> Result<Analysis> {
         labels_from,
         particle_atoms: [ia.len(), ib.len()],
         structure,
+        initial_misorientation_deg,
     })
 }
 

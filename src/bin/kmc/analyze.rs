@@ -63,6 +63,9 @@ impl AnalyzeArgs {
             an.nn_distance_a,
             an.plane_spacing_a
         );
+        if let Some(m) = an.initial_misorientation_deg {
+            println!("frame 0: misorientation of the two FCC cores {m:.2}° (cubic symmetry)");
+        }
         for f in files {
             println!("wrote {}", f.display());
         }

@@ -319,3 +319,34 @@ fn labels_come_from_connectivity_or_a_plane() {
         assert_eq!(li == 1, x[0] > c[0], "{x:?}");
     }
 }
+
+#[test]
+fn the_absolute_misorientation_of_frame_0_is_reduced_by_cubic_symmetry() {
+    // B cut from the same lattice and turned about [001] by θ: the cubic misorientation is θ
+    // for θ ≤ 45° and 90° − θ beyond (a 90° turn is a symmetry of the cube); turned about
+    // [111] by 60° it is 60° (60° about ⟨111⟩ is no cube symmetry; the smallest equivalent
+    // rotation is 60° about ⟨111⟩ itself).
+    let s = cut(Shape::Sphere, 2.0, "Au", A_AU, LatticeKind::Fcc100);
+    let d = 25.0;
+    let cb = [0.0, 0.0, d];
+    let b = shifted(&s, cb);
+    let diag = scale([1.0, 1.0, 1.0], 1.0 / 3f64.sqrt());
+    for (axis, deg, expect) in [
+        ([0.0, 0.0, 1.0], 0.0, 0.0),
+        ([0.0, 0.0, 1.0], 30.0, 30.0),
+        ([0.0, 0.0, 1.0], 70.0, 20.0),
+        (diag, 60.0, 60.0),
+    ] {
+        let f = pair_frame(&s, &rotated(&b, axis, deg, cb), ["Au", "Au"]);
+        let an = analyze(&traj(vec![f]), &AnalyzeOptions::default()).unwrap();
+        let got = an.initial_misorientation_deg.unwrap();
+        assert!((got - expect).abs() < 1e-6, "{deg}° about {axis:?}: {got}");
+    }
+    assert_eq!(cubic_rotations().len(), 24);
+    for (k, q) in cubic_rotations().iter().enumerate() {
+        assert!((q.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-12);
+        for r in &cubic_rotations()[..k] {
+            assert!(misorientation_deg(*q, *r) > 1.0, "distinct");
+        }
+    }
+}
