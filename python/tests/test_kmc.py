@@ -140,6 +140,7 @@ def test_analyze_returns_numpy_columns_per_frame(tmp_path):
     assert list(a["surface_atoms"]) == [24, 24]
     assert a["surface_fraction_Ag"] == pytest.approx([0.5, 0.5])
     assert "connectivity" in a["labels_from"]
+    assert a["initial_misorientation_deg"] == pytest.approx(0.0, abs=1e-6)
     assert (tmp_path / "analyze.csv").read_text().count("\n") == 3
     with pytest.raises(kmc.KmcError, match="grain"):
         kmc.analyze(str(path), label_column="grain")
