@@ -530,7 +530,6 @@ pub fn fcc_orientation(
         }
         v
     };
-    let in_core: hashbrown::HashSet<usize> = core.iter().copied().collect();
     let simbox = SimBox {
         lengths: [0.0; 3],
         periodic: [false; 3],
@@ -598,7 +597,7 @@ pub fn fcc_orientation(
             len += 2.0 * nb;
         }
     }
-    if from.is_empty() || !in_core.contains(&central) {
+    if from.is_empty() {
         return None;
     }
     let q = kabsch(&from, &to, &vec![1.0; from.len()]);
