@@ -574,6 +574,83 @@ fn eam_energies<'py>(
     Ok((eval.energy, PyArray1::from_vec(py, eval.per_atom)))
 }
 
+/// Coalescence observables of a two-particle trajectory (extended XYZ or LAMMPS dump), as
+/// `kmc analyze` computes them: returns a dict of numpy arrays, one entry per frame —
+/// `frame`, `time_ps` or `step`, `neck_radius_a`, `rg_a`, `centre_distance_a`,
+/// `misorientation_deg`, `surface_atoms`, `surface_fraction_<Sp>` — and the settings used
+/// (`nn_distance_a`, `plane_spacing_a`, `labels_from`) and `initial_misorientation_deg`, the
+/// absolute misorientation of two FCC cores in frame 0 (None otherwise). With `out`, also
+/// writes the CSV files.
+#[pyfunction]
+#[pyo3(signature = (path, format = None, label_column = None, nn_distance_a = None,
+                    plane_spacing_a = None, core_fraction = 0.7, out = None))]
+#[allow(clippy::too_many_arguments)]
+fn analyze<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    format: Option<&str>,
+    label_column: Option<String>,
+    nn_distance_a: Option<f64>,
+    plane_spacing_a: Option<f64>,
+    core_fraction: f64,
+    out: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
+    use kmc::observe::analyze::{AnalyzeOptions, TrajectoryFormat, analyze_file};
+    let opts = AnalyzeOptions {
+        format: format
+            .map(TrajectoryFormat::parse)
+            .transpose()
+            .map_err(err)?,
+        label_column,
+        nn_distance_a,
+        plane_spacing_a,
+        core_fraction,
+        ..AnalyzeOptions::default()
+    };
+    let an = py
+        .detach(|| {
+            let an = analyze_file(&path, &opts)?;
+            if let Some(dir) = &out {
+                an.write(dir)?;
+            }
+            Ok(an)
+        })
+        .map_err(err)?;
+    let d = PyDict::new(py);
+    let col = |f: &dyn Fn(&kmc::observe::analyze::FrameRow) -> f64| -> Vec<f64> {
+        an.rows.iter().map(f).collect()
+    };
+    let frames: Vec<i64> = an.rows.iter().map(|r| r.frame as i64).collect();
+    d.set_item("frame", PyArray1::from_vec(py, frames))?;
+    d.set_item(an.time_column, PyArray1::from_vec(py, col(&|r| r.time)))?;
+    d.set_item(
+        "neck_radius_a",
+        PyArray1::from_vec(py, col(&|r| r.neck_radius_a)),
+    )?;
+    d.set_item("rg_a", PyArray1::from_vec(py, col(&|r| r.rg_a)))?;
+    d.set_item(
+        "centre_distance_a",
+        PyArray1::from_vec(py, col(&|r| r.centre_distance_a)),
+    )?;
+    d.set_item(
+        "misorientation_deg",
+        PyArray1::from_vec(py, col(&|r| r.misorientation_deg)),
+    )?;
+    let surf: Vec<i64> = an.rows.iter().map(|r| r.surface_atoms as i64).collect();
+    d.set_item("surface_atoms", PyArray1::from_vec(py, surf))?;
+    for (k, s) in an.species.iter().enumerate() {
+        d.set_item(
+            format!("surface_fraction_{s}"),
+            PyArray1::from_vec(py, col(&|r| r.surface_fraction[k])),
+        )?;
+    }
+    d.set_item("nn_distance_a", an.nn_distance_a)?;
+    d.set_item("plane_spacing_a", an.plane_spacing_a)?;
+    d.set_item("labels_from", &an.labels_from)?;
+    d.set_item("initial_misorientation_deg", an.initial_misorientation_deg)?;
+    Ok(d)
+}
+
 #[pymodule]
 fn _kmc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySimulation>()?;
@@ -582,6 +659,7 @@ fn _kmc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bench_sampler, m)?)?;
     m.add_function(wrap_pyfunction!(write_zhou04_setfl, m)?)?;
     m.add_function(wrap_pyfunction!(eam_energies, m)?)?;
+    m.add_function(wrap_pyfunction!(analyze, m)?)?;
     m.add("KmcError", m.py().get_type::<KmcError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

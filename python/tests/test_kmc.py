@@ -130,3 +130,17 @@ def test_samplers_select_in_proportion_to_rates():
         kmc.Sampler("nope", rates)
     row = kmc.bench_sampler("sum-tree", 1000, measure_time_s=0.02)
     assert row["ns_per_event"] > 0 and row["iterations"] >= 1000
+
+
+def test_analyze_returns_numpy_columns_per_frame(tmp_path):
+    path = REPO / "tests" / "data" / "analyze" / "ase_pair.xyz"
+    a = kmc.analyze(str(path), out=str(tmp_path))
+    assert list(a["frame"]) == [0, 1]
+    assert a["centre_distance_a"] == pytest.approx([10.0, 9.0], abs=1e-7)
+    assert list(a["surface_atoms"]) == [24, 24]
+    assert a["surface_fraction_Ag"] == pytest.approx([0.5, 0.5])
+    assert "connectivity" in a["labels_from"]
+    assert a["initial_misorientation_deg"] == pytest.approx(0.0, abs=1e-6)
+    assert (tmp_path / "analyze.csv").read_text().count("\n") == 3
+    with pytest.raises(kmc.KmcError, match="grain"):
+        kmc.analyze(str(path), label_column="grain")

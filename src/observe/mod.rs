@@ -3,6 +3,7 @@
 //! Everything here reads a [`State`]; nothing is recorded during the KMC loop itself, so
 //! observing costs nothing between samples.
 
+pub mod analyze;
 pub mod checkpoint;
 pub mod particles;
 pub mod plot;

@@ -1,6 +1,7 @@
 //! `kmc` command-line interface: a thin client over the library, one file per subcommand.
 //! The library never prints or exits; this binary prints, draws progress and picks exit codes.
 
+mod analyze;
 mod bench;
 mod md;
 mod particle;
@@ -44,6 +45,8 @@ enum Command {
     Rates(rates::RatesCommand),
     /// Runs a molecular-dynamics scenario (RON).
     Md(md::MdArgs),
+    /// Neck, Rg, centre distance, misorientation and surface of a two-particle trajectory.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn dispatch(cmd: Command) -> Result<()> {
         Command::Check(a) => a.run(),
         Command::Bench { what } => what.run(),
         Command::Md(a) => a.run(),
+        Command::Analyze(a) => a.run(),
         Command::Rates(r) => r.run(),
         Command::Potential(p) => p.run(),
         Command::Particle(p) => p.run(),

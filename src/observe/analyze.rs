@@ -1,0 +1,1179 @@
+//! Coalescence observables of external trajectories (`kmc analyze`): extended XYZ as ASE
+//! writes it and LAMMPS text dumps, many frames of the same atoms in the same order, two
+//! particles.
+//!
+//! Definitions (d the nearest-neighbour distance, Ω = d³/√2 the FCC atomic volume, masses
+//! from the element names, Zhou et al. 2004 table):
+//!
+//! * **centres** c_A, c_B: mass-weighted centres of each particle's atoms; **centre distance**
+//!   |c_B − c_A|.
+//! * **radius of gyration** of the whole pair: √(Σ m_i |r_i − c|² / Σ m_i) about its centre of
+//!   mass c (a uniform sphere of radius R gives √(3/5) R).
+//! * **neck radius**: with u = (c_B − c_A)/|c_B − c_A| and s_i = (r_i − c_A)·u for the atoms of
+//!   both particles, the tent-weighted count of atoms in the plane at s is
+//!   W(s) = Σ_i max(0, 1 − |s_i − s| / h), h the interplanar spacing along u (default: that of
+//!   close-packed planes, h = d √(2/3)). Tents of half-width h centred on planes h apart sum
+//!   to one, so W(s) is the number of atoms of one plane at any s, and the cut area is
+//!   A(s) = W(s) · Ω / h (for the default h, Ω / h = (√3/2) d², the area per atom of a
+//!   close-packed plane). The contact point s* minimises W over [0, |c_B − c_A|], and the
+//!   neck radius is the radius of the disk of that area, r = √(A(s*) / π) (0 when the plane
+//!   cuts no atom: the particles are apart).
+//! * **misorientation**: each particle's core (its atoms within `core_fraction` · R of its
+//!   centre in frame 0, R = √(5/3) R_g of the particle, so surface diffusion does not enter)
+//!   is fitted by the rotation that best maps its frame-0 positions onto the current ones
+//!   (Kabsch, by Horn's quaternion method, mass-weighted, about the core's own centre); the
+//!   reported angle is that of the relative rotation R_B R_Aᵀ. It is the **change** of the
+//!   pair's misorientation since frame 0 (0 at frame 0 whatever the particles' crystal
+//!   orientations), not the absolute grain misorientation. That one is reported once, for
+//!   frame 0, when both cores are FCC: each core's lattice orientation is fitted to the ideal
+//!   (a/2)⟨110⟩ bond vectors ([`fcc_orientation`]) and the angle between the two is reduced by
+//!   the 24 rotations of the cube ([`cubic_misorientation_deg`]).
+//! * **surface atom**: coordination number (neighbours closer than r_c = (1 + √2)/2 · d,
+//!   midway between the first and second FCC shells) of at most 9. CN 9 is the close-packed
+//!   (111) facet and every less dense facet, edge or vertex has fewer; an atom with 10 or 11
+//!   neighbours lies under a step or an adatom and is covered, so counting it (the old
+//!   "CN < 12") adds a layer of subsurface atoms wherever a facet is incomplete — on a cut
+//!   sphere that is most of the surface, and it biases the surface composition of a pair
+//!   towards the particle with the rougher cut. A bulk atom must lose three neighbours at
+//!   once to be counted, so thermal motion does not make bulk atoms surface atoms.
+//! * **surface fraction** of species s: surface atoms of s over all surface atoms.
+//!
+//! Periodic axes: each atom is moved to the periodic image closest to its previous position
+//! (frame 0: closest to its particle's first atom, then particle B as a whole to the image
+//! closest to A), so particles smaller than half the box stay whole and face each other.
+
+use crate::error::{Error, Location, Result};
+use crate::io::Frame;
+use crate::md::SimBox;
+use crate::md::neighbor::NeighborList;
+use crate::observe::structure::{
+    AtomSet, FormFactor, PairDistribution, XrdPattern, debye_pattern, pair_distribution,
+};
+use crate::vec3::{Vec3, add, cross, dot, norm, norm2, scale, sub};
+use std::path::{Path, PathBuf};
+
+/// Largest coordination number of a surface atom.
+pub const SURFACE_MAX_CN: u32 = 9;
+
+/// The coordination cutoff in nearest-neighbour distances: midway between the first (1) and
+/// second (√2) FCC shells.
+pub const CN_CUTOFF_NN: f64 = 0.5 * (1.0 + std::f64::consts::SQRT_2);
+
+/// Per-atom columns tried, in order, when no label column is named.
+pub const LABEL_COLUMNS: [&str; 3] = ["particle", "mol", "molecule"];
+
+/// A trajectory file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrajectoryFormat {
+    /// Extended XYZ (ASE, OVITO, kmc).
+    Xyz,
+    /// LAMMPS text dump.
+    Dump,
+}
+
+impl TrajectoryFormat {
+    /// Parses `xyz` (or `extxyz`) or `dump` (or `lammps`).
+    pub fn parse(name: &str) -> Result<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "xyz" | "extxyz" => Ok(TrajectoryFormat::Xyz),
+            "dump" | "lammps" | "lammpstrj" => Ok(TrajectoryFormat::Dump),
+            _ => Err(Error::field(
+                "format",
+                format!("unknown trajectory format `{name}` (expected xyz or dump)"),
+            )),
+        }
+    }
+
+    /// The format of `text` read from `path`: a dump starts with `ITEM: TIMESTEP`.
+    pub fn sniff(text: &str) -> Self {
+        match text.lines().find(|l| !l.trim().is_empty()) {
+            Some(l) if l.starts_with("ITEM:") => TrajectoryFormat::Dump,
+            _ => TrajectoryFormat::Xyz,
+        }
+    }
+}
+
+/// Settings of an analysis; `Default` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyzeOptions {
+    /// File format (default: from the file's first line).
+    pub format: Option<TrajectoryFormat>,
+    /// Per-atom column holding particle labels (default: the first of [`LABEL_COLUMNS`]
+    /// present, else labels from the first frame).
+    pub label_column: Option<String>,
+    /// Nearest-neighbour distance d, Å (default: the median over frame-0 atoms of the distance
+    /// to their nearest neighbour).
+    pub nn_distance_a: Option<f64>,
+    /// Interplanar spacing h along the centre–centre axis, Å (default d √(2/3)).
+    pub plane_spacing_a: Option<f64>,
+    /// Core radius as a fraction of the particle radius (misorientation fit).
+    pub core_fraction: f64,
+    /// Also compute g(r) and XRD every this many frames (the last frame always).
+    pub structure_every: Option<usize>,
+    /// g(r) range and bin, Å.
+    pub gr_max_a: f64,
+    /// g(r) bin width, Å.
+    pub gr_bin_a: f64,
+    /// XRD wavelength, Å (Cu Kα1).
+    pub xrd_wavelength_a: f64,
+    /// XRD 2θ range, degrees, and number of points.
+    pub xrd_two_theta_deg: (f64, f64, usize),
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            format: None,
+            label_column: None,
+            nn_distance_a: None,
+            plane_spacing_a: None,
+            core_fraction: 0.7,
+            structure_every: None,
+            gr_max_a: 12.0,
+            gr_bin_a: 0.05,
+            xrd_wavelength_a: 1.5406,
+            xrd_two_theta_deg: (20.0, 100.0, 801),
+        }
+    }
+}
+
+/// Observables of one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameRow {
+    /// Frame index, from 0.
+    pub frame: usize,
+    /// Time in ps if every frame carries `time_ps` or `time_fs` (as `kmc md` writes), else the
+    /// step (else the frame index).
+    pub time: f64,
+    /// Neck radius, Å.
+    pub neck_radius_a: f64,
+    /// Mass-weighted radius of gyration of the pair, Å.
+    pub rg_a: f64,
+    /// Distance between the particles' mass centres, Å.
+    pub centre_distance_a: f64,
+    /// Change of the misorientation since frame 0, degrees.
+    pub misorientation_deg: f64,
+    /// Surface atoms (CN ≤ [`SURFACE_MAX_CN`]).
+    pub surface_atoms: usize,
+    /// Fraction of the surface atoms of each species (order of [`Analysis::species`]).
+    pub surface_fraction: Vec<f64>,
+}
+
+/// g(r) and XRD of one frame.
+#[derive(Debug, Clone)]
+pub struct Structure {
+    /// Frame index.
+    pub frame: usize,
+    /// Partial pair distributions.
+    pub gr: PairDistribution,
+    /// Debye powder pattern.
+    pub xrd: XrdPattern,
+}
+
+/// The analysis of a trajectory.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// Species names.
+    pub species: Vec<String>,
+    /// Name of the time column: `time_ps` or `step`.
+    pub time_column: &'static str,
+    /// One row per frame.
+    pub rows: Vec<FrameRow>,
+    /// Nearest-neighbour distance used, Å.
+    pub nn_distance_a: f64,
+    /// Interplanar spacing used, Å.
+    pub plane_spacing_a: f64,
+    /// Where the particle labels came from.
+    pub labels_from: String,
+    /// Atoms of particle A and B.
+    pub particle_atoms: [usize; 2],
+    /// g(r) and XRD of the frames asked for.
+    pub structure: Vec<Structure>,
+    /// Absolute misorientation of the two particles in frame 0, degrees, if both cores are
+    /// FCC crystals ([`fcc_orientation`], reduced by cubic symmetry).
+    pub initial_misorientation_deg: Option<f64>,
+}
+
+/// A trajectory read from a file, with the line each frame starts on (for error messages).
+#[derive(Debug, Clone)]
+pub struct Trajectory {
+    /// The file.
+    pub path: Option<PathBuf>,
+    /// Its format.
+    pub format: TrajectoryFormat,
+    /// The frames.
+    pub frames: Vec<Frame>,
+    /// 1-based line of each frame's first line.
+    pub lines: Vec<usize>,
+}
+
+impl Trajectory {
+    /// Reads every frame of `path`.
+    pub fn read(path: &Path, format: Option<TrajectoryFormat>) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(&text, Some(path), format)
+    }
+
+    /// Parses trajectory text; `path` names it in errors.
+    pub fn parse(
+        text: &str,
+        path: Option<&Path>,
+        format: Option<TrajectoryFormat>,
+    ) -> Result<Self> {
+        let format = format.unwrap_or_else(|| TrajectoryFormat::sniff(text));
+        let frames = match format {
+            TrajectoryFormat::Xyz => crate::io::xyz::parse(text, path)?,
+            TrajectoryFormat::Dump => crate::io::dump::parse(text, path)?,
+        };
+        let lines = frame_lines(text, format);
+        Ok(Trajectory {
+            path: path.map(Path::to_path_buf),
+            format,
+            frames,
+            lines,
+        })
+    }
+
+    fn at(&self, frame: usize, offset: usize) -> Location {
+        let loc = Location {
+            path: self.path.clone(),
+            ..Default::default()
+        };
+        match self.lines.get(frame) {
+            Some(&l) => loc.line(l + offset),
+            None => loc,
+        }
+    }
+
+    /// Line offset, within a frame, of the line naming the per-atom columns.
+    fn header_offset(&self) -> usize {
+        match self.format {
+            TrajectoryFormat::Xyz => 1,
+            TrajectoryFormat::Dump => 8,
+        }
+    }
+}
+
+/// First line (1-based) of each frame, walking the text as the readers do.
+fn frame_lines(text: &str, format: TrajectoryFormat) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut ln = 0;
+    while ln < lines.len() {
+        if lines[ln].trim().is_empty() {
+            ln += 1;
+            continue;
+        }
+        out.push(ln + 1);
+        let n = match format {
+            TrajectoryFormat::Xyz => lines[ln].trim().parse::<usize>().ok(),
+            TrajectoryFormat::Dump => lines.get(ln + 3).and_then(|l| l.trim().parse().ok()),
+        };
+        let Some(n) = n else { break };
+        ln += n + if format == TrajectoryFormat::Xyz {
+            2
+        } else {
+            9
+        };
+    }
+    out
+}
+
+/// Atomic mass (amu) of an element of the Zhou et al. (2004) table.
+pub fn mass_amu(name: &str) -> Option<f64> {
+    crate::md::zhou04::element(name).ok().map(|e| e.mass_amu)
+}
+
+/// Mass-weighted centre of the atoms `idx`.
+pub fn mass_centre(positions: &[Vec3], masses: &[f64], idx: &[usize]) -> Vec3 {
+    let mut c = [0.0; 3];
+    let mut m = 0.0;
+    for &i in idx {
+        c = add(c, scale(positions[i], masses[i]));
+        m += masses[i];
+    }
+    scale(c, 1.0 / m)
+}
+
+/// Mass-weighted radius of gyration of the atoms `idx` about their mass centre.
+pub fn radius_of_gyration(positions: &[Vec3], masses: &[f64], idx: &[usize]) -> f64 {
+    let c = mass_centre(positions, masses, idx);
+    let (mut s, mut m) = (0.0, 0.0);
+    for &i in idx {
+        s += masses[i] * norm2(sub(positions[i], c));
+        m += masses[i];
+    }
+    (s / m).sqrt()
+}
+
+/// The neck between centres `ca` and `cb` (see the module notes): returns `(s*, r)`, the
+/// contact point's distance from `ca` along the axis and the neck radius, for the atoms `idx`,
+/// interplanar spacing `h` and atomic volume `omega`.
+pub fn neck_radius(
+    positions: &[Vec3],
+    idx: &[usize],
+    ca: Vec3,
+    cb: Vec3,
+    h: f64,
+    omega: f64,
+) -> (f64, f64) {
+    let len = norm(sub(cb, ca));
+    if len <= 0.0 || idx.is_empty() {
+        return (0.0, 0.0);
+    }
+    let u = scale(sub(cb, ca), 1.0 / len);
+    let mut s: Vec<f64> = idx.iter().map(|&i| dot(sub(positions[i], ca), u)).collect();
+    s.sort_by(f64::total_cmp);
+    // W is piecewise linear with kinks at s_i and s_i ± h: its minimum over [0, len] lies at
+    // one of them or at an end, so those are the only candidates.
+    let mut cand = vec![0.0, len];
+    for &x in &s {
+        for y in [x - h, x, x + h] {
+            if (0.0..=len).contains(&y) {
+                cand.push(y);
+            }
+        }
+    }
+    cand.sort_by(f64::total_cmp);
+    let mut lo = 0;
+    let mut best = (f64::INFINITY, 0.0);
+    for &c in &cand {
+        while lo < s.len() && s[lo] <= c - h {
+            lo += 1;
+        }
+        let mut w = 0.0;
+        for &x in &s[lo..] {
+            if x >= c + h {
+                break;
+            }
+            w += 1.0 - (x - c).abs() / h;
+        }
+        if w < best.0 {
+            best = (w, c);
+        }
+    }
+    let area = best.0.max(0.0) * omega / h;
+    (best.1, (area / std::f64::consts::PI).sqrt())
+}
+
+/// A unit quaternion `(w, x, y, z)`.
+pub type Quaternion = [f64; 4];
+
+/// The rotation, as a unit quaternion, that best maps the centred `reference` positions onto
+/// the centred `current` ones (weights `w`): Horn, J. Opt. Soc. Am. A 4, 629 (1987), the
+/// eigenvector of the largest eigenvalue of his 4×4 matrix, found by Jacobi rotations.
+pub fn kabsch(reference: &[Vec3], current: &[Vec3], w: &[f64]) -> Quaternion {
+    let wsum: f64 = w.iter().sum();
+    let centre = |p: &[Vec3]| {
+        let mut c = [0.0; 3];
+        for (x, &wi) in p.iter().zip(w) {
+            c = add(c, scale(*x, wi));
+        }
+        scale(c, 1.0 / wsum)
+    };
+    let (ra, rb) = (centre(reference), centre(current));
+    let mut m = [[0.0; 3]; 3];
+    for ((a, b), &wi) in reference.iter().zip(current).zip(w) {
+        let (a, b) = (sub(*a, ra), sub(*b, rb));
+        for p in 0..3 {
+            for q in 0..3 {
+                m[p][q] += wi * a[p] * b[q];
+            }
+        }
+    }
+    let [[sxx, sxy, sxz], [syx, syy, syz], [szx, szy, szz]] = m;
+    let n = [
+        [sxx + syy + szz, syz - szy, szx - sxz, sxy - syx],
+        [syz - szy, sxx - syy - szz, sxy + syx, szx + sxz],
+        [szx - sxz, sxy + syx, -sxx + syy - szz, syz + szy],
+        [sxy - syx, szx + sxz, syz + szy, -sxx - syy + szz],
+    ];
+    let (vals, vecs) = jacobi4(n);
+    let k = (0..4)
+        .max_by(|&i, &j| vals[i].total_cmp(&vals[j]))
+        .unwrap_or(0);
+    let q = [vecs[0][k], vecs[1][k], vecs[2][k], vecs[3][k]];
+    let l = q.iter().map(|x| x * x).sum::<f64>().sqrt();
+    q.map(|x| x / l)
+}
+
+/// Eigenvalues and eigenvectors (columns) of a symmetric 4×4 matrix by cyclic Jacobi sweeps.
+fn jacobi4(mut a: [[f64; 4]; 4]) -> ([f64; 4], [[f64; 4]; 4]) {
+    let mut v = [[0.0; 4]; 4];
+    for (i, row) in v.iter_mut().enumerate() {
+        row[i] = 1.0;
+    }
+    let scale_ = a.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
+    for _ in 0..100 {
+        let off: f64 = (0..4)
+            .flat_map(|p| (0..4).filter(move |&q| q != p).map(move |q| (p, q)))
+            .map(|(p, q)| a[p][q] * a[p][q])
+            .sum::<f64>()
+            .sqrt();
+        if off <= 1e-15 * scale_ || scale_ == 0.0 {
+            break;
+        }
+        for p in 0..3 {
+            for q in p + 1..4 {
+                if a[p][q] == 0.0 {
+                    continue;
+                }
+                let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..4 {
+                    let (akp, akq) = (a[k][p], a[k][q]);
+                    a[k][p] = c * akp - s * akq;
+                    a[k][q] = s * akp + c * akq;
+                }
+                for k in 0..4 {
+                    let (apk, aqk) = (a[p][k], a[q][k]);
+                    a[p][k] = c * apk - s * aqk;
+                    a[q][k] = s * apk + c * aqk;
+                }
+                for k in 0..4 {
+                    let (vkp, vkq) = (v[k][p], v[k][q]);
+                    v[k][p] = c * vkp - s * vkq;
+                    v[k][q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    ([a[0][0], a[1][1], a[2][2], a[3][3]], v)
+}
+
+/// Rotates `x` by the unit quaternion `q`.
+pub fn rotate(q: Quaternion, x: Vec3) -> Vec3 {
+    let (w, v) = (q[0], [q[1], q[2], q[3]]);
+    let t = scale(cross(v, x), 2.0);
+    add(add(x, scale(t, w)), cross(v, t))
+}
+
+/// The angle (degrees, in [0, 180]) of the rotation taking orientation `a` to `b`.
+pub fn misorientation_deg(a: Quaternion, b: Quaternion) -> f64 {
+    // b ⊗ conj(a); atan2 of the vector part keeps precision at small angles.
+    let (aw, av) = (a[0], [-a[1], -a[2], -a[3]]);
+    let (bw, bv) = (b[0], [b[1], b[2], b[3]]);
+    let w = bw * aw - dot(bv, av);
+    let v = add(add(scale(av, bw), scale(bv, aw)), cross(bv, av));
+    2.0 * norm(v).atan2(w.abs()).to_degrees()
+}
+
+/// The 24 proper rotations of the cube, as unit quaternions.
+pub fn cubic_rotations() -> [Quaternion; 24] {
+    let h = std::f64::consts::FRAC_1_SQRT_2;
+    let mut q = vec![
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ];
+    // ±90° about the cube axes.
+    for a in 1..4 {
+        for s in [1.0, -1.0] {
+            let mut v = [h, 0.0, 0.0, 0.0];
+            v[a] = s * h;
+            q.push(v);
+        }
+    }
+    // ±120° about the body diagonals.
+    for sx in [1.0, -1.0] {
+        for sy in [1.0, -1.0] {
+            for sz in [1.0, -1.0] {
+                q.push([0.5, 0.5 * sx, 0.5 * sy, 0.5 * sz]);
+            }
+        }
+    }
+    // 180° about the face diagonals.
+    for (a, b) in [(1, 2), (1, 3), (2, 3)] {
+        for s in [1.0, -1.0] {
+            let mut v = [0.0; 4];
+            v[a] = h;
+            v[b] = s * h;
+            q.push(v);
+        }
+    }
+    q.try_into().unwrap_or([[1.0, 0.0, 0.0, 0.0]; 24])
+}
+
+fn qmul(a: Quaternion, b: Quaternion) -> Quaternion {
+    let (av, bv) = ([a[1], a[2], a[3]], [b[1], b[2], b[3]]);
+    let v = add(add(scale(bv, a[0]), scale(av, b[0])), cross(av, bv));
+    [a[0] * b[0] - dot(av, bv), v[0], v[1], v[2]]
+}
+
+/// The crystal orientation of an FCC core: the rotation taking the ideal nearest-neighbour
+/// vectors (a/2)⟨110⟩ (cube axes along x, y, z) onto the bonds (shorter than `cutoff`) of the
+/// atoms `core`. A first guess maps two bonds of the central atom 60° apart onto [110] and an
+/// ideal vector 60° from it; then every bond is paired with the ideal vector nearest to it under that guess and the
+/// rotation is refitted to all pairs (Kabsch). `None` if the bonds are not FCC-like (mean
+/// mismatch above a fifth of the bond length).
+pub fn fcc_orientation(
+    positions: &[Vec3],
+    core: &[usize],
+    centre: Vec3,
+    cutoff: f64,
+) -> Option<Quaternion> {
+    let ideal: Vec<Vec3> = {
+        let mut v = Vec::new();
+        for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+            for sa in [1.0, -1.0] {
+                for sb in [1.0, -1.0] {
+                    let mut t = [0.0; 3];
+                    t[a] = sa * std::f64::consts::FRAC_1_SQRT_2;
+                    t[b] = sb * std::f64::consts::FRAC_1_SQRT_2;
+                    v.push(t);
+                }
+            }
+        }
+        v
+    };
+    let simbox = SimBox {
+        lengths: [0.0; 3],
+        periodic: [false; 3],
+    };
+    let nl = NeighborList::build(positions, &simbox, cutoff, 0.0, false);
+    let bonds_of = |i: usize| -> Vec<Vec3> {
+        nl.of(i)
+            .iter()
+            .map(|&e| NeighborList::displacement(positions, &simbox, i, e))
+            .filter(|d| norm(*d) < cutoff)
+            .collect()
+    };
+    let central = *core.iter().min_by(|&&i, &&j| {
+        norm2(sub(positions[i], centre)).total_cmp(&norm2(sub(positions[j], centre)))
+    })?;
+    let b0 = bonds_of(central);
+    let unit = |v: Vec3| scale(v, 1.0 / norm(v));
+    let (b1, b2) = b0.iter().enumerate().find_map(|(k, &p)| {
+        b0[k + 1..]
+            .iter()
+            .find(|&&q| (dot(unit(p), unit(q)) - 0.5).abs() < 0.1)
+            .map(|&q| (p, q))
+    })?;
+    // Triads: the rotation taking (t1, t2) onto the directions of (b1, b2). Pairs of ⟨110⟩
+    // 60° apart form two classes under the proper cube rotations (mirror images), so t2 is
+    // each of the four ideal vectors 60° from t1 in turn, and the guess that maps the central
+    // atom's bonds best onto ideal ones is kept.
+    let triad = |p: Vec3, q: Vec3| {
+        let e1 = unit(p);
+        let e3 = unit(cross(p, q));
+        [e1, cross(e3, e1), e3]
+    };
+    let fb = triad(b1, b2);
+    let map = |ft: &[Vec3; 3], t: Vec3| -> Vec3 {
+        let c = [dot(t, ft[0]), dot(t, ft[1]), dot(t, ft[2])];
+        add(
+            add(scale(fb[0], c[0]), scale(fb[1], c[1])),
+            scale(fb[2], c[2]),
+        )
+    };
+    let nearest = |ft: &[Vec3; 3], b: Vec3| -> (Vec3, f64) {
+        let nb = norm(b);
+        ideal
+            .iter()
+            .map(|&t| (t, norm(sub(scale(map(ft, t), nb), b))))
+            .min_by(|x, y| x.1.total_cmp(&y.1))
+            .unwrap_or(([0.0; 3], f64::INFINITY))
+    };
+    let ft = ideal
+        .iter()
+        .filter(|&&t| (dot(ideal[0], t) - 0.5).abs() < 1e-9)
+        .map(|&t| triad(ideal[0], t))
+        .min_by(|x, y| {
+            let score = |ft: &[Vec3; 3]| b0.iter().map(|&b| nearest(ft, b).1).sum::<f64>();
+            score(x).total_cmp(&score(y))
+        })?;
+    let (mut from, mut to, mut len) = (Vec::new(), Vec::new(), 0.0);
+    for &i in core {
+        for b in bonds_of(i) {
+            let nb = norm(b);
+            let t = nearest(&ft, b).0;
+            // Each bond with its inverse, so both sets are centred at the origin.
+            from.extend([scale(t, nb), scale(t, -nb)]);
+            to.extend([b, scale(b, -1.0)]);
+            len += 2.0 * nb;
+        }
+    }
+    if from.is_empty() {
+        return None;
+    }
+    let q = kabsch(&from, &to, &vec![1.0; from.len()]);
+    let miss: f64 = from
+        .iter()
+        .zip(&to)
+        .map(|(t, b)| norm(sub(rotate(q, *t), *b)))
+        .sum();
+    (miss < 0.2 * len).then_some(q)
+}
+
+/// The misorientation (degrees) of two cubic crystals of orientations `a` and `b`: the smallest
+/// rotation angle over the 24 symmetry-equivalent orientations.
+pub fn cubic_misorientation_deg(a: Quaternion, b: Quaternion) -> f64 {
+    cubic_rotations()
+        .iter()
+        .map(|&s| misorientation_deg(qmul(a, s), b))
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Coordination numbers: neighbours closer than `cutoff` (periodic along `pbc` axes of
+/// lengths `lengths`, positions relative to the box origin).
+pub fn coordination(
+    positions: &[Vec3],
+    lengths: [f64; 3],
+    pbc: [bool; 3],
+    cutoff: f64,
+) -> Vec<u32> {
+    let simbox = SimBox {
+        lengths,
+        periodic: pbc,
+    };
+    let nl = NeighborList::build(positions, &simbox, cutoff, 0.0, false);
+    let c2 = cutoff * cutoff;
+    (0..positions.len())
+        .map(|i| {
+            nl.of(i)
+                .iter()
+                .filter(|&&e| norm2(NeighborList::displacement(positions, &simbox, i, e)) < c2)
+                .count() as u32
+        })
+        .collect()
+}
+
+/// Median distance of an atom to its nearest neighbour.
+pub fn median_nn_distance(positions: &[Vec3], lengths: [f64; 3], pbc: [bool; 3]) -> f64 {
+    // Any metal's nearest neighbours lie within 4 Å; atoms without one are ignored.
+    let simbox = SimBox {
+        lengths,
+        periodic: pbc,
+    };
+    let nl = NeighborList::build(positions, &simbox, 4.0, 0.0, false);
+    let mut d: Vec<f64> = (0..positions.len())
+        .filter_map(|i| {
+            nl.of(i)
+                .iter()
+                .map(|&e| norm(NeighborList::displacement(positions, &simbox, i, e)))
+                .filter(|&r| r > 1e-6)
+                .min_by(f64::total_cmp)
+        })
+        .collect();
+    if d.is_empty() {
+        return f64::NAN;
+    }
+    d.sort_by(f64::total_cmp);
+    d[d.len() / 2]
+}
+
+/// Splits frame-0 atoms into two particles: the two largest connected components (bonds
+/// shorter than `cutoff`) if there are two or more (other atoms join the nearer centre),
+/// else the two halves of a plane through the centre of mass normal to the longest principal
+/// axis. Returns labels 0/1 and how they were found.
+pub fn split_in_two(
+    positions: &[Vec3],
+    masses: &[f64],
+    lengths: [f64; 3],
+    pbc: [bool; 3],
+    cutoff: f64,
+) -> (Vec<u8>, &'static str) {
+    let n = positions.len();
+    let simbox = SimBox {
+        lengths,
+        periodic: pbc,
+    };
+    let nl = NeighborList::build(positions, &simbox, cutoff, 0.0, true);
+    let mut uf = petgraph::unionfind::UnionFind::<usize>::new(n);
+    let c2 = cutoff * cutoff;
+    for i in 0..n {
+        for &e in nl.of(i) {
+            if norm2(NeighborList::displacement(positions, &simbox, i, e)) < c2 {
+                uf.union(i, e.j as usize);
+            }
+        }
+    }
+    let roots: Vec<usize> = (0..n).map(|i| uf.find(i)).collect();
+    let mut sizes = hashbrown::HashMap::new();
+    for &r in &roots {
+        *sizes.entry(r).or_insert(0usize) += 1;
+    }
+    let mut comps: Vec<(usize, usize)> = sizes.into_iter().map(|(r, s)| (s, r)).collect();
+    // Largest first; ties by root, so the order never depends on the map.
+    comps.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let all: Vec<usize> = (0..n).collect();
+    if comps.len() >= 2 {
+        let (ra, rb) = (comps[0].1, comps[1].1);
+        let ia: Vec<usize> = all.iter().copied().filter(|&i| roots[i] == ra).collect();
+        let ib: Vec<usize> = all.iter().copied().filter(|&i| roots[i] == rb).collect();
+        let (ca, cb) = (
+            mass_centre(positions, masses, &ia),
+            mass_centre(positions, masses, &ib),
+        );
+        let labels = (0..n)
+            .map(|i| match roots[i] {
+                r if r == ra => 0,
+                r if r == rb => 1,
+                _ => u8::from(norm2(sub(positions[i], cb)) < norm2(sub(positions[i], ca))),
+            })
+            .collect();
+        // Lower label for the particle whose centre comes first along x, y, z.
+        return (orient(labels, ca, cb), "connectivity of the first frame");
+    }
+    let c = mass_centre(positions, masses, &all);
+    let mut t = [[0.0; 3]; 3];
+    for (p, &m) in positions.iter().zip(masses) {
+        let d = sub(*p, c);
+        for a in 0..3 {
+            for b in 0..3 {
+                t[a][b] += m * d[a] * d[b];
+            }
+        }
+    }
+    let axis = longest_axis(t);
+    let labels: Vec<u8> = positions
+        .iter()
+        .map(|p| u8::from(dot(sub(*p, c), axis) > 0.0))
+        .collect();
+    (
+        labels,
+        "a plane through the centre of mass of the first frame, normal to its longest axis",
+    )
+}
+
+fn orient(labels: Vec<u8>, ca: Vec3, cb: Vec3) -> Vec<u8> {
+    let d = sub(cb, ca);
+    let first = d.iter().copied().find(|x| x.abs() > 1e-9).unwrap_or(1.0);
+    if first > 0.0 {
+        labels
+    } else {
+        labels.into_iter().map(|l| 1 - l).collect()
+    }
+}
+
+/// The eigenvector of the largest eigenvalue of a symmetric 3×3 matrix (power iteration on the
+/// matrix shifted to be positive definite), with its first non-zero component positive.
+fn longest_axis(t: [[f64; 3]; 3]) -> Vec3 {
+    let tr = t[0][0] + t[1][1] + t[2][2];
+    let mut v: Vec3 = [1.0, 0.7, 0.3];
+    for _ in 0..500 {
+        let mut w = [0.0; 3];
+        for a in 0..3 {
+            w[a] = dot(t[a], v) + tr * v[a];
+        }
+        let l = norm(w);
+        if l == 0.0 {
+            break;
+        }
+        v = scale(w, 1.0 / l);
+    }
+    let first = v.iter().copied().find(|x| x.abs() > 1e-12).unwrap_or(1.0);
+    if first < 0.0 { scale(v, -1.0) } else { v }
+}
+
+fn time_of(f: &Frame) -> Option<f64> {
+    let get = |k: &str| f.info(k).and_then(|v| v.parse::<f64>().ok());
+    // A bare `time` (ASE's own unit, or anything) is not trusted to be in ps.
+    get("time_ps").or_else(|| get("time_fs").map(|t| t * 1e-3))
+}
+
+/// Analyses a trajectory (see the module notes for the definitions).
+pub fn analyze(traj: &Trajectory, opts: &AnalyzeOptions) -> Result<Analysis> {
+    let frames = &traj.frames;
+    let hdr = traj.header_offset();
+    let f0 = frames
+        .first()
+        .ok_or_else(|| Error::input(traj.at(0, 0), "the trajectory holds no frame"))?;
+    let n = f0.len();
+    if n < 2 {
+        return Err(Error::input(
+            traj.at(0, 0),
+            format!("frame 0 has {n} atoms; two particles need more"),
+        ));
+    }
+    // Species: a dump without `element` names its types by number.
+    let mut masses_of = Vec::with_capacity(f0.names.len());
+    for name in &f0.names {
+        let m = mass_amu(name).ok_or_else(|| {
+            let msg = if name.parse::<u32>().is_ok() {
+                format!(
+                    "atoms have no species (type {name} has no element name); write the \
+                     element per atom (LAMMPS: `dump ... element`, `dump_modify ... element`)"
+                )
+            } else {
+                format!("no atomic mass known for species `{name}` (known: Cu Ag Au Ni Pd Pt Al)")
+            };
+            Error::input(traj.at(0, hdr).field("species"), msg)
+        })?;
+        masses_of.push(m);
+    }
+    let masses: Vec<f64> = f0.types.iter().map(|&t| masses_of[t as usize]).collect();
+    for (k, f) in frames.iter().enumerate().skip(1) {
+        if f.len() != n {
+            return Err(Error::input(
+                traj.at(k, 0),
+                format!("frame {k} has {} atoms, frame 0 has {n}", f.len()),
+            ));
+        }
+        if let Some(i) = (0..n).find(|&i| f.name(i) != f0.name(i)) {
+            return Err(Error::input(
+                traj.at(k, hdr + 1 + i).field("species"),
+                format!(
+                    "atom {} is {} in frame {k} but {} in frame 0 (atoms must keep their order; \
+                     LAMMPS: dump_modify sort id)",
+                    i + 1,
+                    f.name(i),
+                    f0.name(i)
+                ),
+            ));
+        }
+    }
+    for (k, f) in frames.iter().enumerate() {
+        if let Some(a) =
+            (0..3).find(|&a| f.pbc[a] && (f.lengths[a].is_nan() || f.lengths[a] <= 0.0))
+        {
+            return Err(Error::input(
+                traj.at(k, 1).field("Lattice"),
+                format!(
+                    "frame {k} is periodic along {} but its cell length there is {}",
+                    ["x", "y", "z"][a],
+                    f.lengths[a]
+                ),
+            ));
+        }
+    }
+    // Unwrapped positions, frame after frame.
+    let mut pos: Vec<Vec<Vec3>> = Vec::with_capacity(frames.len());
+    for (k, f) in frames.iter().enumerate() {
+        let mut p: Vec<Vec3> = f.positions.iter().map(|x| sub(*x, f.origin)).collect();
+        if let Some(prev) = pos.last() {
+            for (x, x0) in p.iter_mut().zip(prev) {
+                unwrap_near(x, *x0, f);
+            }
+        }
+        if p.iter().flatten().any(|x| !x.is_finite()) {
+            return Err(Error::input(
+                traj.at(k, 0).field("pos"),
+                format!("frame {k} has a position that is not a finite number"),
+            ));
+        }
+        pos.push(p);
+    }
+    let nn = match opts.nn_distance_a {
+        Some(d) => crate::io::validate::positive_of("nn_distance_a", d, "Å")?,
+        None => {
+            let d = median_nn_distance(&pos[0], f0.lengths, f0.pbc);
+            if !d.is_finite() {
+                return Err(Error::input(
+                    traj.at(0, 0),
+                    "no two atoms of frame 0 lie within 4 Å: cannot find the nearest-neighbour \
+                     distance (give it)",
+                ));
+            }
+            d
+        }
+    };
+    let h = match opts.plane_spacing_a {
+        Some(h) => crate::io::validate::positive_of("plane_spacing_a", h, "Å")?,
+        None => nn * (2.0f64 / 3.0).sqrt(),
+    };
+    crate::io::validate::fraction("core_fraction", opts.core_fraction)?;
+    let omega = nn * nn * nn / std::f64::consts::SQRT_2;
+    let rc = CN_CUTOFF_NN * nn;
+
+    // Labels.
+    let named = opts.label_column.clone();
+    let column = match &named {
+        Some(c) => Some(f0.column(c).ok_or_else(|| {
+            let have: Vec<&str> = f0.columns.iter().map(|c| c.name.as_str()).collect();
+            Error::input(
+                traj.at(0, hdr).field(c.clone()),
+                format!(
+                    "no per-atom column `{c}` (the file has: {})",
+                    if have.is_empty() {
+                        "none".to_string()
+                    } else {
+                        have.join(", ")
+                    }
+                ),
+            )
+        })?),
+        None => LABEL_COLUMNS.iter().find_map(|c| f0.column(c)),
+    };
+    let (labels, labels_from) = match column {
+        Some(c) => (
+            labels_from_column(c, traj.at(0, hdr).field(c.name.clone()))?,
+            format!("column `{}`", c.name),
+        ),
+        None => {
+            // Wrap each atom next to atom 0 first: the split needs whole particles.
+            let mut p0 = pos[0].clone();
+            let first = p0[0];
+            for x in &mut p0 {
+                unwrap_near(x, first, f0);
+            }
+            let (l, how) = split_in_two(&p0, &masses, f0.lengths, f0.pbc, rc);
+            (l, how.to_string())
+        }
+    };
+    let ia: Vec<usize> = (0..n).filter(|&i| labels[i] == 0).collect();
+    let ib: Vec<usize> = (0..n).filter(|&i| labels[i] == 1).collect();
+    if ia.is_empty() || ib.is_empty() {
+        return Err(Error::input(
+            traj.at(0, hdr),
+            format!("labels from {labels_from}: one particle has no atom"),
+        ));
+    }
+    // Make each particle whole in frame 0 (about its first atom), and carry that through.
+    for idx in [&ia, &ib] {
+        let anchor = pos[0][idx[0]];
+        let shifts: Vec<Vec3> = idx
+            .iter()
+            .map(|&i| {
+                let mut x = pos[0][i];
+                unwrap_near(&mut x, anchor, f0);
+                sub(x, pos[0][i])
+            })
+            .collect();
+        for p in pos.iter_mut() {
+            for (&i, s) in idx.iter().zip(&shifts) {
+                p[i] = add(p[i], *s);
+            }
+        }
+    }
+    // ... and put B at the image of its centre closest to A's centre.
+    let (ca0, cb0) = (
+        mass_centre(&pos[0], &masses, &ia),
+        mass_centre(&pos[0], &masses, &ib),
+    );
+    let mut near = cb0;
+    unwrap_near(&mut near, ca0, f0);
+    let shift = sub(near, cb0);
+    for p in pos.iter_mut() {
+        for &i in &ib {
+            p[i] = add(p[i], shift);
+        }
+    }
+    let pair: Vec<usize> = ia.iter().chain(&ib).copied().collect();
+    // Cores in frame 0.
+    let core = |idx: &[usize]| -> Vec<usize> {
+        let c = mass_centre(&pos[0], &masses, idx);
+        let r = (5.0f64 / 3.0).sqrt() * radius_of_gyration(&pos[0], &masses, idx);
+        let rc = opts.core_fraction * r;
+        let v: Vec<usize> = idx
+            .iter()
+            .copied()
+            .filter(|&i| norm(sub(pos[0][i], c)) <= rc)
+            .collect();
+        // A particle too small for a core of three atoms is fitted whole.
+        if v.len() < 3 { idx.to_vec() } else { v }
+    };
+    let (core_a, core_b) = (core(&ia), core(&ib));
+    let initial_misorientation_deg = {
+        let orient = |idx: &[usize], core: &[usize]| {
+            fcc_orientation(&pos[0], core, mass_centre(&pos[0], &masses, idx), rc)
+        };
+        match (orient(&ia, &core_a), orient(&ib, &core_b)) {
+            (Some(a), Some(b)) => Some(cubic_misorientation_deg(a, b)),
+            _ => None,
+        }
+    };
+    let fit = |idx: &[usize], k: usize| -> Quaternion {
+        let r: Vec<Vec3> = idx.iter().map(|&i| pos[0][i]).collect();
+        let c: Vec<Vec3> = idx.iter().map(|&i| pos[k][i]).collect();
+        let w: Vec<f64> = idx.iter().map(|&i| masses[i]).collect();
+        kabsch(&r, &c, &w)
+    };
+
+    let timed = frames.iter().all(|f| time_of(f).is_some());
+    let species = f0.names.clone();
+    let ns = species.len();
+    let mut rows = Vec::with_capacity(frames.len());
+    let mut structure = Vec::new();
+    for (k, f) in frames.iter().enumerate() {
+        let p = &pos[k];
+        let (ca, cb) = (mass_centre(p, &masses, &ia), mass_centre(p, &masses, &ib));
+        let (_, neck) = neck_radius(p, &pair, ca, cb, h, omega);
+        let cn = coordination(p, f.lengths, f.pbc, rc);
+        let mut by_species = vec![0usize; ns];
+        let mut surface = 0;
+        for i in 0..n {
+            if cn[i] <= SURFACE_MAX_CN {
+                surface += 1;
+                by_species[f0.types[i] as usize] += 1;
+            }
+        }
+        let mis = misorientation_deg(fit(&core_a, k), fit(&core_b, k));
+        rows.push(FrameRow {
+            frame: k,
+            time: if timed {
+                time_of(f).unwrap_or(f64::NAN)
+            } else {
+                f.step.map_or(k as f64, |s| s as f64)
+            },
+            neck_radius_a: neck,
+            rg_a: radius_of_gyration(p, &masses, &pair),
+            centre_distance_a: norm(sub(cb, ca)),
+            misorientation_deg: mis,
+            surface_atoms: surface,
+            surface_fraction: by_species
+                .iter()
+                .map(|&c| {
+                    if surface > 0 {
+                        c as f64 / surface as f64
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect(),
+        });
+        let last = k + 1 == frames.len();
+        if last || opts.structure_every.is_some_and(|e| e > 0 && k % e == 0) {
+            let atoms = AtomSet {
+                positions: p.clone(),
+                species: f0.types.iter().map(|&t| t as usize).collect(),
+                periodic_xy: (f.pbc[0] && f.pbc[1]).then_some([f.lengths[0], f.lengths[1]]),
+            };
+            let ff: Vec<FormFactor> = species.iter().map(|s| FormFactor::of(s)).collect();
+            let (t0, t1, np) = opts.xrd_two_theta_deg;
+            structure.push(Structure {
+                frame: k,
+                gr: pair_distribution(&atoms, ns, opts.gr_max_a, opts.gr_bin_a, omega),
+                xrd: debye_pattern(&atoms, &ff, opts.xrd_wavelength_a, (t0, t1), np),
+            });
+        }
+    }
+    Ok(Analysis {
+        species,
+        time_column: if timed { "time_ps" } else { "step" },
+        rows,
+        nn_distance_a: nn,
+        plane_spacing_a: h,
+        labels_from,
+        particle_atoms: [ia.len(), ib.len()],
+        structure,
+        initial_misorientation_deg,
+    })
+}
+
+/// Moves `x` by whole periods along `f`'s periodic axes to the image closest to `near`.
+fn unwrap_near(x: &mut Vec3, near: Vec3, f: &Frame) {
+    for a in 0..3 {
+        let l = f.lengths[a];
+        if f.pbc[a] && l > 0.0 {
+            x[a] -= l * ((x[a] - near[a]) / l).round();
+        }
+    }
+}
+
+/// Particle labels from a per-atom column: its two distinct values, the smaller one first.
+fn labels_from_column(c: &crate::io::Column, at: Location) -> Result<Vec<u8>> {
+    use crate::io::Values;
+    let keys: Vec<String> = match &c.values {
+        Values::Int(v) => v.iter().map(|x| format!("{x:020}")).collect(),
+        Values::Real(v, _) => v.iter().map(|x| format!("{x:e}")).collect(),
+        Values::Str(v) => v.clone(),
+    };
+    let mut distinct = keys.clone();
+    distinct.sort();
+    distinct.dedup();
+    if c.width != 1 || distinct.len() != 2 {
+        return Err(Error::input(
+            at,
+            format!(
+                "a label column needs exactly two distinct values (two particles), `{}` has {}",
+                c.name,
+                distinct.len()
+            ),
+        ));
+    }
+    Ok(keys.iter().map(|k| u8::from(*k == distinct[1])).collect())
+}
+
+impl Analysis {
+    /// The CSV header: `frame,time_ps|step,neck_radius_a,rg_a,centre_distance_a,
+    /// misorientation_deg,surface_atoms,surface_fraction_<Sp>...`.
+    pub fn header(&self) -> String {
+        let mut h = format!(
+            "frame,{},neck_radius_a,rg_a,centre_distance_a,misorientation_deg,surface_atoms",
+            self.time_column
+        );
+        for s in &self.species {
+            h.push_str(&format!(",surface_fraction_{s}"));
+        }
+        h
+    }
+
+    /// The per-frame CSV.
+    pub fn csv(&self) -> String {
+        let mut out = self.header();
+        out.push('\n');
+        for r in &self.rows {
+            out.push_str(&format!(
+                "{},{},{:.6},{:.6},{:.6},{:.6},{}",
+                r.frame,
+                r.time,
+                r.neck_radius_a,
+                r.rg_a,
+                r.centre_distance_a,
+                r.misorientation_deg,
+                r.surface_atoms
+            ));
+            for f in &r.surface_fraction {
+                out.push_str(&format!(",{f:.6}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Writes `analyze.csv`, and `gr_<frame>.csv`, `xrd_<frame>.csv` per structure frame,
+    /// into `dir` (created), each atomically; returns the files written.
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut out = Vec::new();
+        let p = dir.join("analyze.csv");
+        crate::io::write_bytes(&p, self.csv().as_bytes())?;
+        out.push(p);
+        for s in &self.structure {
+            let mut gr = String::from("r_a");
+            for &(a, b) in &s.gr.pairs {
+                gr.push_str(&format!(",g_{}_{}", self.species[a], self.species[b]));
+            }
+            gr.push('\n');
+            for (k, r) in s.gr.r.iter().enumerate() {
+                gr.push_str(&format!("{r:.4}"));
+                for g in &s.gr.g {
+                    gr.push_str(&format!(",{:.6}", g[k]));
+                }
+                gr.push('\n');
+            }
+            let p = dir.join(format!("gr_{}.csv", s.frame));
+            crate::io::write_bytes(&p, gr.as_bytes())?;
+            out.push(p);
+            let mut x = format!(
+                "# Debye pattern, wavelength {} Å, intensity per atom (electrons²)\n\
+                 two_theta_deg,q_inv_a,intensity\n",
+                s.xrd.wavelength_a
+            );
+            for k in 0..s.xrd.q.len() {
+                x.push_str(&format!(
+                    "{:.4},{:.6},{:.6}\n",
+                    s.xrd.two_theta_deg[k], s.xrd.q[k], s.xrd.intensity[k]
+                ));
+            }
+            let p = dir.join(format!("xrd_{}.csv", s.frame));
+            crate::io::write_bytes(&p, x.as_bytes())?;
+            out.push(p);
+        }
+        Ok(out)
+    }
+}
+
+/// Reads `path` and analyses it; errors name the file.
+pub fn analyze_file(path: &Path, opts: &AnalyzeOptions) -> Result<Analysis> {
+    let traj = Trajectory::read(path, opts.format)?;
+    analyze(&traj, opts).map_err(|e| e.in_file(path))
+}
+
+#[cfg(test)]
+mod tests;
