@@ -56,7 +56,21 @@ impl Simulation {
     /// Restores the engine alone from a snapshot of a simulation of the same scenario (the
     /// run's record is kept).
     pub fn restore(&mut self, snap: &EngineSnapshot<AnySampler>) -> Result<()> {
+        self.check_species(&snap.species)?;
         self.engine.restore(snap)
+    }
+
+    /// Every species byte names one of the scenario's species (rate models index their
+    /// tables by it: a stray byte in a crafted checkpoint panicked there).
+    fn check_species(&self, species: &[u8]) -> Result<()> {
+        let n = self.scenario().species.len();
+        match species.iter().position(|&s| s as usize > n) {
+            Some(site) => Err(Error::Simulation(format!(
+                "snapshot does not fit this scenario: site {site} holds species {}, the scenario has {n}",
+                species[site]
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn payload(&self) -> Payload {
@@ -79,8 +93,8 @@ impl Simulation {
                 p.record.series.header, self.record.series.header
             )));
         }
-        self.engine
-            .restore(&p.engine)
+        self.check_species(&p.engine.species)
+            .and_then(|()| self.engine.restore(&p.engine))
             .map_err(|e| err(e.to_string()))?;
         let enabled = self.record.enabled;
         self.record = p.record;
