@@ -56,8 +56,17 @@ impl Simulation {
     /// Restores the engine alone from a snapshot of a simulation of the same scenario (the
     /// run's record is kept).
     pub fn restore(&mut self, snap: &EngineSnapshot<AnySampler>) -> Result<()> {
-        self.check_species(&snap.species)?;
+        self.check_snapshot(snap)?;
         self.engine.restore(snap)
+    }
+
+    /// What the engine's own checks cannot see: species against the scenario, and the
+    /// sampler's inner shape (indexed by `rate` and `select` before any other check runs).
+    fn check_snapshot(&self, snap: &EngineSnapshot<AnySampler>) -> Result<()> {
+        self.check_species(&snap.species)?;
+        snap.sampler
+            .check_shape()
+            .map_err(|m| Error::Simulation(format!("snapshot does not fit this scenario: {m}")))
     }
 
     /// Every species byte names one of the scenario's species (rate models index their
@@ -93,7 +102,7 @@ impl Simulation {
                 p.record.series.header, self.record.series.header
             )));
         }
-        self.check_species(&p.engine.species)
+        self.check_snapshot(&p.engine)
             .and_then(|()| self.engine.restore(&p.engine))
             .map_err(|e| err(e.to_string()))?;
         let enabled = self.record.enabled;

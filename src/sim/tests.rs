@@ -211,6 +211,14 @@ fn crafted_snapshots_are_refused_not_panicked_on() {
     let mut bad = good.clone();
     bad.site_of_slot[0] = 1 << 30;
     assert!(s.restore(&bad).is_err());
+    // A sum tree whose shape or sums were edited.
+    let mut v = ron::to_string(&good.sampler).unwrap();
+    v = v.replacen("cap:", "cap:1", 1);
+    let bad_tree: crate::sampler::AnySampler = ron::from_str(&v).unwrap();
+    let mut bad = good.clone();
+    bad.sampler = bad_tree;
+    let e = s.restore(&bad).unwrap_err().to_string();
+    assert!(e.contains("sum tree"), "{e}");
     // The whole checkpoint path too (species byte out of range).
     // A refused snapshot left the simulation as it was.
     let now = s.snapshot();
