@@ -169,6 +169,24 @@ impl Recorder {
             let (Some(ts), Some(every)) = (*next, every) else {
                 continue;
             };
+            if ts + every <= ts && next_event > ts {
+                // The interval is below the clock's resolution here (1e-9 s at t = 1e8 s): the
+                // grid is lost anyway, and stepping one representable time at a time wrote
+                // hundreds of identical files per event. Next point: just after the event.
+                *next = Some(f64::from_bits(next_event.to_bits() + 1));
+                let said = self
+                    .notes
+                    .iter()
+                    .any(|n| n.contains(what) && n.contains("clock's resolution"));
+                if said {
+                    continue;
+                }
+                notes.push(format!(
+                    "at t = {ts:e} s, {what} every {every:e} s are below the clock's resolution: \
+                     one per event from here"
+                ));
+                continue;
+            }
             let gap = ((next_event - ts) / every).floor();
             if gap > MAX_IDLE_POINTS {
                 // One point short of the event, so rounding never puts it past the event.
@@ -375,5 +393,19 @@ mod tests {
         let next = r.next_series_s.unwrap();
         assert!(next < 9e8 && 9e8 - next <= 0.021, "{next}");
         assert_eq!(r.notes.len(), 2);
+        // An interval below the clock's resolution: one point just after each event, one note.
+        let mut r = recorder(1e-9);
+        for te in [1e8 + 1.0, 1e8 + 2.0] {
+            r.next_snapshot_s = Some(1e8);
+            r.skip_idle(te);
+            assert_eq!(r.next_snapshot_s, Some(f64::from_bits(te.to_bits() + 1)));
+        }
+        assert_eq!(
+            r.notes
+                .iter()
+                .filter(|n| n.contains("clock's resolution") && n.contains("snapshots"))
+                .count(),
+            1
+        );
     }
 }
