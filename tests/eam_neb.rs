@@ -67,5 +67,22 @@ fn cold_and_warm_runs_are_identical() {
     let (cells3, t3, _, _) = run(&other, 3);
     assert_eq!(t3, t);
     assert!(cells == cells3);
+    // Issue 16: an entry with a negative barrier was accepted without a word.
+    let text = std::fs::read_to_string(&cache).unwrap();
+    // The first entry with a positive forward barrier (spontaneous ones hold 0.0).
+    let key = "forward_ev:Some(";
+    let at = text
+        .match_indices(key)
+        .map(|(k, _)| k + key.len())
+        .find(|&k| !text[k..].starts_with("0.0)"))
+        .unwrap();
+    std::fs::write(&cache, format!("{}-{}", &text[..at], &text[at..])).unwrap();
+    let e = Simulation::new(scenario(&cache, 3))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("forward_ev must be a barrier >= 0 eV, got -"),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

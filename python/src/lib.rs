@@ -498,6 +498,9 @@ fn bench_sampler<'py>(
             "need leaves >= 1, spread >= 1 and 0 < measure_time_s < 600",
         ));
     }
+    // Sizes are checked before anything is allocated: a panic would surface as a
+    // PanicException (a BaseException) and an allocation failure would abort the interpreter.
+    kmc::sampler::bench::check_leaves(leaves).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let t = Duration::from_secs_f64(measure_time_s);
     let row = py.detach(|| kmc::sampler::bench::bench_sampler(k, leaves, spread, seed, t));
     let d = PyDict::new(py);

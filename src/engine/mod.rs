@@ -409,6 +409,12 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         self.site_of.len() - self.free_slots.len()
     }
 
+    /// Absolute time of the drawn but not yet executed event, if one is pending (after
+    /// [`Engine::step_until`] stopped the clock short of it).
+    pub fn pending_event_time(&self) -> Option<f64> {
+        self.next_event_time
+    }
+
     /// The sampler (for diagnostics and benchmarks).
     pub fn sampler(&self) -> &S {
         &self.sampler
@@ -631,9 +637,11 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         let bad = |m: String| {
             crate::Error::Simulation(format!("snapshot does not fit this scenario: {m}"))
         };
-        self.state.load_species(&snap.species)?;
-        self.state.ensure_headroom();
-        let n = self.state.lattice().n_sites();
+        // Checked on a copy: a refused snapshot leaves the engine as it was.
+        let mut state = self.state.clone();
+        state.load_species(&snap.species)?;
+        state.ensure_headroom();
+        let n = state.lattice().n_sites();
         let g = self.sources.len();
         if snap.sampler.len() != g + snap.site_of_slot.len() {
             return Err(bad(format!(
@@ -643,8 +651,13 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             )));
         }
         let mut slot_of = vec![NO_SLOT; n];
+        // A crafted snapshot (valid checksum, wrong content) must be refused here, not panic
+        // later: a free slot with a rate would be selected and name no site.
         for (slot, &site) in snap.site_of_slot.iter().enumerate() {
             if site == NO_SLOT {
+                if snap.sampler.rate(g + slot) != 0.0 {
+                    return Err(bad(format!("free slot {slot} has a rate")));
+                }
                 continue;
             }
             let site = site as usize;
@@ -652,6 +665,18 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 return Err(bad(format!("slot {slot} names an invalid site {site}")));
             }
             slot_of[site] = slot as u32;
+        }
+        for &slot in &snap.free_slots {
+            if snap.site_of_slot.get(slot as usize) != Some(&NO_SLOT) {
+                return Err(bad(format!("free slot {slot} is not a free slot")));
+            }
+        }
+        let sum: f64 = (0..snap.sampler.len()).map(|i| snap.sampler.rate(i)).sum();
+        let total = snap.sampler.total();
+        if !(sum.is_finite() && (total - sum).abs() <= 1e-6 * sum) {
+            return Err(bad(format!(
+                "the sampler's total {total} is not the sum of its rates {sum}"
+            )));
         }
         for (k, src) in self.sources.iter().enumerate() {
             if snap.sampler.rate(k) != src.rate() {
@@ -663,8 +688,8 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             }
         }
         for idx in 0..n {
-            let s = self.state.lattice().site_at(idx);
-            let r = site_rate(&self.state, &mut self.model, &s);
+            let s = state.lattice().site_at(idx);
+            let r = site_rate(&state, &mut self.model, &s);
             let cached = if slot_of[idx] == NO_SLOT {
                 0.0
             } else {
@@ -676,6 +701,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 )));
             }
         }
+        self.state = state;
         self.slot_of = slot_of;
         self.site_of = snap.site_of_slot.clone();
         self.free_slots = snap.free_slots.clone();

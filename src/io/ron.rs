@@ -75,6 +75,9 @@ pub fn parse_ron_with<T: serde::de::DeserializeOwned>(
     path: Option<&Path>,
     messages: Messages,
 ) -> Result<T> {
+    // A UTF-8 byte-order mark (written by some Windows editors) was refused as "Expected
+    // opening (". It is not part of the text; it occupies no column.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     ron_options().from_str(text).map_err(|e| {
         let loc = Location {
             path: path.map(Path::to_path_buf),
@@ -336,6 +339,23 @@ mod tests {
         (species: "Ag", flux_ml_per_s: -2.0),
     ],
 )"#;
+
+    /// Issue 16: a UTF-8 byte-order mark was refused as "Expected opening (".
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct S {
+            a: u32,
+        }
+        let s: S = parse_ron("\u{feff}(a: 3)", None).unwrap();
+        assert_eq!(s, S { a: 3 });
+        let e = parse_ron::<S>("\u{feff}(a: x)", None)
+            .unwrap_err()
+            .to_string();
+        // The mark occupies no column: errors point where they would without it.
+        let plain = parse_ron::<S>("(a: x)", None).unwrap_err().to_string();
+        assert_eq!(e, plain);
+    }
 
     fn lc(path: &str) -> (usize, usize) {
         line_col(TEXT, locate(TEXT, path).unwrap())

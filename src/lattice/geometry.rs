@@ -73,10 +73,22 @@ impl LatticeKind {
                 ),
             ));
         }
-        Ok(match self {
-            LatticeKind::Fcc100 => (sx, 2 * sy),
-            _ => (sx, sy),
-        })
+        let ny = match self {
+            LatticeKind::Fcc100 => sy.checked_mul(2),
+            _ => Some(sy),
+        };
+        match ny {
+            Some(ny) if sx.checked_mul(ny).is_some() => Ok((sx, ny)),
+            _ => Err(Error::field(
+                "lattice.size",
+                format!("a {sx} × {sy} box has more sites per layer than can be counted"),
+            )),
+        }
+    }
+
+    /// Distance between atomic layers for lattice constant `a` (Å; 0 for 2-D lattices).
+    pub fn layer_spacing(self, a: f64) -> f64 {
+        Geometry::new(self, a).layer_spacing
     }
 }
 

@@ -15,7 +15,7 @@ mod geometry;
 pub use geometry::LatticeKind;
 
 use crate::error::{Error, Result};
-use crate::io::validate::positive_of;
+use crate::io::validate::in_range_of;
 
 /// A neighbour (or shell) offset relative to a site of a given class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,6 +66,11 @@ pub struct ClassTables {
     /// of its neighbours (the adatom–substrate exchange of fcc(100) and alike).
     pub exchanges: Vec<(Offset, Offset)>,
 }
+
+/// Lattice constants accepted, Å: every element lies well inside; outside it the offset
+/// tables, derived numerically from positions, lose their neighbours to rounding (1e300 or
+/// 1e-300 Å gave "0 neighbours").
+pub const LATTICE_CONSTANT_RANGE_A: (f64, f64) = (0.5, 20.0);
 
 /// Largest interaction range (in nearest-neighbour steps) the lattice precomputes shells for.
 pub const MAX_RANGE: usize = 4;
@@ -138,7 +143,13 @@ impl Lattice {
     /// Builds a lattice of `kind` with lattice constant `a` (Å), lateral size `size` (see
     /// [`LatticeKind::size_unit`]) and `layers` allocated layers.
     pub fn new(kind: LatticeKind, a: f64, size: [usize; 2], layers: usize) -> Result<Self> {
-        positive_of("lattice.lattice_constant_a", a, "Å")?;
+        in_range_of(
+            "lattice.lattice_constant_a",
+            a,
+            LATTICE_CONSTANT_RANGE_A.0,
+            LATTICE_CONSTANT_RANGE_A.1,
+            "Å",
+        )?;
         let (nx, ny) = kind.grid(size)?;
         let layers = if kind.is_2d() { 1 } else { layers };
         if layers == 0 {

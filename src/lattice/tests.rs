@@ -186,6 +186,25 @@ fn too_small_or_malformed_lattices_are_errors() {
     assert!(Lattice::new(LatticeKind::Fcc111, 3.6, [8, 7], 8).is_err());
     assert!(Lattice::new(LatticeKind::Fcc100, -1.0, [8, 8], 8).is_err());
     assert!(Lattice::new(LatticeKind::Fcc100, f64::NAN, [8, 8], 8).is_err());
+    // Issue 16: these panicked in the geometry ("0 neighbours") or overflowed the site count.
+    for a in [1e300, 1e200, 1e-300, 0.49, 20.5] {
+        let e = Lattice::new(LatticeKind::Fcc100, a, [8, 8], 8)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lattice.lattice_constant_a") && e.contains("between 0.5 and 20"));
+    }
+    for kind in LatticeKind::ALL {
+        assert!(
+            Lattice::new(kind, 0.5, [8, 8], 8).is_ok()
+                && Lattice::new(kind, 20.0, [8, 8], 8).is_ok()
+        );
+    }
+    let e = Lattice::new(LatticeKind::Fcc100, 3.6, [usize::MAX, usize::MAX], 8).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("more sites per layer than can be counted"),
+        "{e}"
+    );
     let e = Lattice::new(LatticeKind::Sc100, 3.0, [2, 8], 8)
         .unwrap_err()
         .to_string();

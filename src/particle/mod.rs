@@ -50,6 +50,10 @@ pub enum Shape {
     Cuboctahedron,
 }
 
+/// Most atoms one particle may have (about 70 nm of Au; building it takes about a second per
+/// million atoms and some 50 bytes per atom).
+pub const MAX_PARTICLE_ATOMS: usize = 10_000_000;
+
 const INV_SQRT3: f64 = 0.577_350_269_189_625_8;
 
 impl Shape {
@@ -427,6 +431,21 @@ impl Particle {
     ) -> Result<Particle> {
         positive_of("diameter_nm", diameter_nm, "nm")?;
         let d = diameter_nm * crate::units::NM_IN_ANGSTROM;
+        // Bounded before the loops below, which visit every lattice point of the particle's
+        // bounding box: a 1e6 nm diameter would spin for hours and then exhaust memory.
+        let atoms = std::f64::consts::PI / 6.0 * d * d * d / frame.atomic_volume;
+        if atoms > MAX_PARTICLE_ATOMS as f64 {
+            let count = if atoms.is_finite() {
+                format!("about {atoms:.2e} atoms")
+            } else {
+                "more atoms than a float can count".to_string()
+            };
+            return Err(Error::Simulation(format!(
+                "a {} nm particle would hold {count}; a particle may have at most \
+                 {MAX_PARTICLE_ATOMS}",
+                crate::io::validate::number(diameter_nm)
+            )));
+        }
         let p = shape.size_parameter(d);
         let r = shape.circumradius(p) + 1e-6;
         // Range of primitive coordinates covering the ball of radius r: |n_k| ≤ r |column k|.

@@ -8,7 +8,7 @@
 use super::{RateModel, per_species};
 use crate::catalog::Event;
 use crate::error::{Error, Result};
-use crate::io::validate::{finite, positive};
+use crate::io::validate::{finite, non_negative_of, positive};
 use crate::lattice::{Lattice, Offset, SiteRef};
 use crate::state::State;
 use crate::units::{arrhenius_beta, arrhenius_kt, boltzmann, boltzmann_beta, kt_ev};
@@ -93,7 +93,13 @@ impl BondCounting {
                 format!("{field}.species.{name}.prefactor_hz"),
                 p.prefactor_hz,
             )?;
-            finite(format!("{field}.species.{name}.barrier_ev"), p.barrier_ev)?;
+            // A negative barrier makes the rate exceed the attempt frequency: at -30 eV the clock
+            // stalls at t = 0, at -1e300 the rate is infinite and selection breaks.
+            non_negative_of(
+                format!("{field}.species.{name}.barrier_ev"),
+                p.barrier_ev,
+                "eV",
+            )?;
             base.push(arrhenius_kt(p.prefactor_hz, p.barrier_ev, kt));
         }
         let ns = species.len();
@@ -145,7 +151,7 @@ impl BondCounting {
         )?;
         let exchange_base = match spec.exchange_barrier_ev {
             Some(ex) => {
-                finite(format!("{field}.exchange_barrier_ev"), ex)?;
+                non_negative_of(format!("{field}.exchange_barrier_ev"), ex, "eV")?;
                 Some(
                     std::iter::once(0.0)
                         .chain(params.iter().map(|p| arrhenius_kt(p.prefactor_hz, ex, kt)))

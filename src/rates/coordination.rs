@@ -10,7 +10,7 @@
 use super::{RateModel, per_species};
 use crate::catalog::Event;
 use crate::error::{Error, Result};
-use crate::io::validate::{finite, positive};
+use crate::io::validate::{finite, non_negative_of, positive};
 use crate::lattice::{Lattice, Offset, SiteRef};
 use crate::state::{Cell, Species, State};
 use crate::units::{arrhenius_kt, boltzmann_beta, kt_ev};
@@ -198,7 +198,7 @@ impl CoordinationMetropolis {
         for (p, name) in params.iter().zip(species) {
             let f = format!("{field}.{name}");
             positive(format!("{f}.prefactor_hz"), p.prefactor_hz)?;
-            finite(format!("{f}.barrier_ev"), p.barrier_ev)?;
+            non_negative_of(format!("{f}.barrier_ev"), p.barrier_ev, "eV")?;
             let mut e = [0.0; 16];
             match &p.site_energy {
                 SiteEnergy::Sqrt { coefficient_ev } => {

@@ -39,6 +39,21 @@ fn random_rate(spread: f64, rng: &mut KmcRng) -> f64 {
     spread.powf(uniform(rng))
 }
 
+/// Memory per leaf in a benchmark, bytes: the initial rates (8) and the sampler's own arrays
+/// (at most 32 for the trees, whose capacity is the next power of two), rounded up.
+pub const BENCH_BYTES_PER_LEAF: f64 = 48.0;
+
+/// Checks a benchmark size before anything is allocated (the Python binding calls it: a
+/// `2**64 - 1` leaf count panicked in `next_power_of_two`, `10**11` aborted the interpreter).
+pub fn check_leaves(leaves: usize) -> crate::Result<()> {
+    crate::io::validate::at_least("leaves", leaves, 1)?;
+    crate::io::validate::fits_in_memory(
+        "leaves",
+        leaves as f64 * BENCH_BYTES_PER_LEAF,
+        &format!("a sampler of {leaves} leaves ({BENCH_BYTES_PER_LEAF} bytes each)"),
+    )
+}
+
 /// Measures one kind at `leaves` leaves for at least `measure_time` (after a warm-up).
 ///
 /// `leaves` must be at least 1 and `spread` at least 1.
@@ -114,4 +129,18 @@ pub fn bench_samplers(
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn absurd_leaf_counts_are_refused_before_allocation() {
+        assert!(super::check_leaves(1000).is_ok());
+        let e = super::check_leaves(usize::MAX).unwrap_err().to_string();
+        assert!(
+            e.contains("field `leaves`: a sampler of 18446744073709551615 leaves"),
+            "{e}"
+        );
+        assert!(super::check_leaves(0).is_err());
+    }
 }

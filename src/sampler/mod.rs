@@ -165,6 +165,17 @@ macro_rules! dispatch {
     };
 }
 
+impl AnySampler {
+    /// Checks a sampler read from outside (a checkpoint) before it is used. The sum tree, the
+    /// default, is checked completely; the other kinds are not checked yet (issue 16).
+    pub fn check_shape(&self) -> Result<(), String> {
+        match self {
+            AnySampler::SumTree(t) => t.check_shape(),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl RateSampler for AnySampler {
     #[inline]
     fn len(&self) -> usize {

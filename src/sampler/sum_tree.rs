@@ -37,6 +37,31 @@ impl SumTree {
         }
     }
 
+    /// Checks a tree read from outside (a checkpoint): the shape `rate` and `select` index by,
+    /// leaves finite and non-negative (zero past `len`), and every internal node exactly the
+    /// sum of its children, as updates keep it. A crafted tree is refused, not panicked on.
+    pub fn check_shape(&self) -> Result<(), String> {
+        let cap = self.cap;
+        if !cap.is_power_of_two() || self.len > cap || self.tree.len() != 2 * cap {
+            return Err(format!(
+                "sum tree of {} nodes with {cap} leaf slots and {} leaves",
+                self.tree.len(),
+                self.len
+            ));
+        }
+        for (i, &r) in self.tree[cap..].iter().enumerate() {
+            if !(r.is_finite() && r >= 0.0) || (i >= self.len && r != 0.0) {
+                return Err(format!("sum tree leaf {i} holds {r}"));
+            }
+        }
+        for k in 1..cap {
+            if self.tree[k] != self.tree[2 * k] + self.tree[2 * k + 1] {
+                return Err(format!("sum tree node {k} is not the sum of its children"));
+            }
+        }
+        Ok(())
+    }
+
     /// Recomputes every internal node from its children, bottom up (O(cap)).
     fn rebuild(&mut self) {
         for k in (1..self.cap).rev() {

@@ -10,13 +10,29 @@ pub mod md;
 use crate::deposit::AtomDepositionSpec;
 use crate::error::{Error, Result};
 use crate::io::ron::{locate_error, parse_ron};
-use crate::io::validate::{at_least, finite, non_negative_of, positive, positive_of};
+use crate::io::validate::{
+    at_least, finite, fits_in_memory, in_range_of, non_negative_of, positive, positive_of,
+};
 use crate::lattice::LatticeKind;
 use crate::particle::{Composition, ParticleDepositionSpec, Shape};
 use crate::rates::RateModelSpec;
 use crate::sampler::SamplerKind;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// Memory per allocated lattice site, bytes, as size checks count it: the cell (1), the
+/// engine's rate slot (4), a checkpoint's species map and the coordination rebuild's scratch
+/// (1 each), rounded up.
+pub const BYTES_PER_SITE: f64 = 8.0;
+
+/// Empty layers counted above the film in size checks (more than any lattice's headroom).
+const HEADROOM_LAYERS: f64 = 16.0;
+
+/// Most bins of g(r) an output may ask for.
+pub const MAX_GR_BINS: usize = 1_000_000;
+
+/// Most points of an XRD pattern an output may ask for.
+pub const MAX_XRD_POINTS: usize = 1_000_000;
 
 /// One run, as written in a `.ron` file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -397,7 +413,14 @@ impl Scenario {
             }
         }
         let l = &self.lattice;
-        positive_of("lattice.lattice_constant_a", l.lattice_constant_a, "Å")?;
+        let (lo, hi) = crate::lattice::LATTICE_CONSTANT_RANGE_A;
+        in_range_of(
+            "lattice.lattice_constant_a",
+            l.lattice_constant_a,
+            lo,
+            hi,
+            "Å",
+        )?;
         if let Some(s) = &l.substrate_species {
             self.species_id(s, "lattice.substrate_species")?;
         }
@@ -533,6 +556,151 @@ impl Scenario {
         }
         if let (true, Some(r)) = (self.relaxes_contacts(), &self.relax) {
             r.validate(&self.species)?;
+        }
+        self.check_structure_sizes()?;
+        self.check_memory()
+    }
+
+    /// Layers the engine allocates at the start: `height_layers`, or the substrate plus room
+    /// for the expected film and the initial atoms (the box grows on demand afterwards).
+    /// Saturating, so an absurd layer index is caught by [`Scenario::check_memory`] rather
+    /// than overflowing.
+    pub fn allocated_layers(&self) -> usize {
+        let l = &self.lattice;
+        let s = &self.stop;
+        let expected_ml = s.coverage_ml.unwrap_or_else(|| {
+            let flux: f64 = self.deposition.iter().map(|d| d.flux_ml_per_s).sum();
+            s.time_s.map_or(2.0, |t| flux * t)
+        });
+        let initial_layers = self.initial.iter().filter_map(|a| match a {
+            InitialAtoms::RandomLayer {
+                layer_above_substrate,
+                ..
+            } => Some(layer_above_substrate.saturating_add(1)),
+            InitialAtoms::Atoms { sites, .. } => sites
+                .iter()
+                .map(|x| x.2.saturating_add(1))
+                .max()
+                .map(|m| m.saturating_sub(l.substrate_layers)),
+            InitialAtoms::Particle { .. } => None,
+        });
+        let film = ((2.0 * expected_ml.min(1e4)).ceil() as usize)
+            .saturating_add(initial_layers.max().unwrap_or(0))
+            .saturating_add(4);
+        let layers = l
+            .height_layers
+            .unwrap_or(l.substrate_layers.saturating_add(film));
+        layers.max(1)
+    }
+
+    /// Checks the lattice the scenario implies against the memory limit
+    /// ([`crate::io::validate::memory_limit`]) before anything is allocated; the error names
+    /// the field that makes it too large (the lateral size, a layer count, an initial atom's
+    /// layer, a particle's height) and the memory it would need.
+    fn check_memory(&self) -> Result<()> {
+        let l = &self.lattice;
+        let (nx, ny) = l.kind.grid([l.size.0, l.size.1])?;
+        let per_layer = nx as f64 * ny as f64;
+        let three_d = !l.kind.is_2d();
+        // Empty layers kept above the film (the lattice's headroom is below this for every kind).
+        let headroom = if three_d { HEADROOM_LAYERS } else { 0.0 };
+        let need = |field: String, layers: f64, why: String| {
+            let layers = if three_d { layers + headroom } else { 1.0 };
+            let sites = layers * per_layer;
+            fits_in_memory(
+                field,
+                sites * BYTES_PER_SITE,
+                &format!(
+                    "{why}: {layers:.0} layers of {nx} × {ny} sites ({sites:.3e} sites at {BYTES_PER_SITE} bytes each)"
+                ),
+            )
+        };
+        let size = format!("a {} × {} box", l.size.0, l.size.1);
+        need("lattice.size".into(), 1.0, size.clone())?;
+        if !three_d {
+            return Ok(());
+        }
+        if let Some(h) = l.height_layers {
+            need(
+                "lattice.height_layers".into(),
+                h as f64,
+                format!("height_layers = {h}"),
+            )?;
+        }
+        let sub = l.substrate_layers as f64;
+        need(
+            "lattice.substrate_layers".into(),
+            sub,
+            format!("{} substrate layers", l.substrate_layers),
+        )?;
+        let spacing = l.kind.layer_spacing(l.lattice_constant_a);
+        for (i, a) in self.initial.iter().enumerate() {
+            match a {
+                InitialAtoms::RandomLayer {
+                    layer_above_substrate: k,
+                    ..
+                } => need(
+                    format!("initial[{i}].layer_above_substrate"),
+                    sub + *k as f64 + 1.0,
+                    format!("a layer {k} above the substrate"),
+                )?,
+                InitialAtoms::Atoms { sites, .. } => {
+                    for (k, &(x, y, layer)) in sites.iter().enumerate() {
+                        need(
+                            format!("initial[{i}].sites[{k}]"),
+                            layer as f64 + 1.0,
+                            format!("an atom at ({x}, {y}, {layer})"),
+                        )?;
+                    }
+                }
+                // The particle's own size is bounded when it is built (MAX_PARTICLE_ATOMS).
+                InitialAtoms::Particle {
+                    height_nm: Some(h), ..
+                } => need(
+                    format!("initial[{i}].Particle.height_nm"),
+                    (h * crate::units::NM_IN_ANGSTROM / spacing).ceil() + 1.0,
+                    format!("a particle centred {h} nm above layer 0"),
+                )?,
+                InitialAtoms::Particle { .. } => {}
+            }
+        }
+        let layers = self.allocated_layers();
+        need("lattice.size".into(), layers as f64, size)
+    }
+
+    /// g(r) and XRD sizes: bounded, so a run that `kmc check` accepted never fails (or
+    /// exhausts memory) at its end, when the structure files are written.
+    fn check_structure_sizes(&self) -> Result<()> {
+        let st = &self.output.structure;
+        let bins = (st.gr_r_max_a / st.gr_dr_a).ceil();
+        // Blame whichever of the two left its default in the direction that adds bins.
+        let field = if st.gr_r_max_a > default_gr_r_max() {
+            "output.structure.gr_r_max_a"
+        } else {
+            "output.structure.gr_dr_a"
+        };
+        if bins > MAX_GR_BINS as f64 {
+            return Err(Error::field(
+                field,
+                format!(
+                    "gr_r_max_a / gr_dr_a = {bins:.3e} bins of g(r), more than {MAX_GR_BINS}: \
+                     use a larger gr_dr_a or a smaller gr_r_max_a"
+                ),
+            ));
+        }
+        let ns = self.species.len() as f64;
+        // Ordered counts (ns² per bin) plus n(r) and g(r) per unordered pair, in f64.
+        let per_bin = 8.0 * (ns * ns + ns * (ns + 1.0) + 1.0);
+        fits_in_memory(field, bins * per_bin, &format!("g(r) with {bins:.0} bins"))?;
+        if st.xrd_points > MAX_XRD_POINTS {
+            return Err(Error::field(
+                "output.structure.xrd_points",
+                format!(
+                    "{} points, more than {MAX_XRD_POINTS} (the pattern's cost grows with the points; \
+                     a million points resolve 2θ far below any diffractometer's step)",
+                    st.xrd_points
+                ),
+            ));
         }
         Ok(())
     }

@@ -19,24 +19,7 @@ use std::path::Path;
 /// Builds the engine a scenario describes.
 pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel, AnySampler>> {
     let l = &s.lattice;
-    let expected_ml = s.stop.coverage_ml.unwrap_or_else(|| {
-        let flux: f64 = s.deposition.iter().map(|d| d.flux_ml_per_s).sum();
-        s.stop.time_s.map_or(2.0, |t| flux * t)
-    });
-    let initial_layers = s.initial.iter().filter_map(|a| match a {
-        InitialAtoms::RandomLayer {
-            layer_above_substrate,
-            ..
-        } => Some(layer_above_substrate + 1),
-        InitialAtoms::Atoms { sites, .. } => sites
-            .iter()
-            .map(|x| x.2 + 1)
-            .max()
-            .map(|m| m.saturating_sub(l.substrate_layers)),
-        InitialAtoms::Particle { .. } => None,
-    });
-    let film = (2.0 * expected_ml.min(1e4)).ceil() as usize + initial_layers.max().unwrap_or(0) + 4;
-    let layers = l.height_layers.unwrap_or(l.substrate_layers + film);
+    let layers = s.allocated_layers();
     let lattice = Lattice::new(
         l.kind,
         l.lattice_constant_a,

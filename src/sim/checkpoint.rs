@@ -56,7 +56,30 @@ impl Simulation {
     /// Restores the engine alone from a snapshot of a simulation of the same scenario (the
     /// run's record is kept).
     pub fn restore(&mut self, snap: &EngineSnapshot<AnySampler>) -> Result<()> {
+        self.check_snapshot(snap)?;
         self.engine.restore(snap)
+    }
+
+    /// What the engine's own checks cannot see: species against the scenario, and the
+    /// sampler's inner shape (indexed by `rate` and `select` before any other check runs).
+    fn check_snapshot(&self, snap: &EngineSnapshot<AnySampler>) -> Result<()> {
+        self.check_species(&snap.species)?;
+        snap.sampler
+            .check_shape()
+            .map_err(|m| Error::Simulation(format!("snapshot does not fit this scenario: {m}")))
+    }
+
+    /// Every species byte names one of the scenario's species (rate models index their
+    /// tables by it: a stray byte in a crafted checkpoint panicked there).
+    fn check_species(&self, species: &[u8]) -> Result<()> {
+        let n = self.scenario().species.len();
+        match species.iter().position(|&s| s as usize > n) {
+            Some(site) => Err(Error::Simulation(format!(
+                "snapshot does not fit this scenario: site {site} holds species {}, the scenario has {n}",
+                species[site]
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn payload(&self) -> Payload {
@@ -79,8 +102,8 @@ impl Simulation {
                 p.record.series.header, self.record.series.header
             )));
         }
-        self.engine
-            .restore(&p.engine)
+        self.check_snapshot(&p.engine)
+            .and_then(|()| self.engine.restore(&p.engine))
             .map_err(|e| err(e.to_string()))?;
         let enabled = self.record.enabled;
         self.record = p.record;

@@ -321,6 +321,45 @@ impl Simulation {
         Ok(())
     }
 
+    /// What is legal but probably not meant, as located messages (file, line, column,
+    /// field): a stop condition nothing in the run can advance, a run in which nothing can
+    /// happen. The library never prints; `kmc check` and `kmc run` print these.
+    pub fn warnings(&self) -> Vec<String> {
+        let s = self.scenario();
+        let atom_flux: f64 = s.deposition.iter().map(|d| d.flux_ml_per_s).sum();
+        let particle_flux: f64 = s.particles.iter().map(|p| p.flux_per_nm2_s).sum();
+        let deposits = atom_flux > 0.0 || particle_flux > 0.0;
+        let mut w = Vec::new();
+        let mut warn = |field: &str, msg: String| {
+            w.push(self.loaded.locate(Error::field(field, msg)).to_string());
+        };
+        if let Some(c) = self.stop.coverage_ml {
+            if !deposits && c > self.deposited_ml() {
+                warn(
+                    "stop.coverage_ml",
+                    format!(
+                        "{c} ML cannot be reached: no deposition source has a positive flux \
+                         (the run ends on another stop condition, or when no event is left)"
+                    ),
+                );
+            }
+        }
+        if self.stop.percolated && !deposits && !s.has_initial_particles() {
+            warn(
+                "stop.percolated",
+                "cannot be reached: nothing is deposited and there are no particles".into(),
+            );
+        }
+        if self.total_rate() <= 0.0 {
+            warn(
+                "stop",
+                "nothing can happen: the total rate is 0 /s, so the run stops at once (Idle)"
+                    .into(),
+            );
+        }
+        w
+    }
+
     /// The engine's resumable state (without the run's record; see
     /// [`Simulation::checkpoint`] for the whole).
     pub fn snapshot(&self) -> EngineSnapshot<AnySampler> {

@@ -20,6 +20,17 @@ pub const RELAX_TIMING_CSV_HEADER: &str =
 pub const CONTACT_CSV_HEADER: &str =
     "time_s,kind,site,other_site,atoms_a,atoms_b,particle_a,particle_b,x_a,y_a,z_a";
 
+/// Grid points a time schedule may step through without an event before it skips to the
+/// next event ([`Recorder::skip_idle`]).
+pub(crate) const MAX_IDLE_POINTS: f64 = 100_000.0;
+
+/// Most snapshot files a run writes (the four-digit names run out there, and a snapshot
+/// every nanosecond wrote 1.4 GB in 20 s).
+pub const MAX_SNAPSHOTS: u32 = 9999;
+
+/// Most notes kept (skips can repeat at every clock jump).
+const MAX_NOTES: usize = 20;
+
 /// See the module documentation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Recorder {
@@ -113,15 +124,83 @@ impl Recorder {
         }
     }
 
-    /// The name of the snapshot due at `t` (and the schedule advanced), if one is.
+    /// The name of the snapshot due at `t` (and the schedule advanced), if one is. After
+    /// [`MAX_SNAPSHOTS`] snapshots the schedule stops, with a note.
     pub fn take_due_snapshot(&mut self, t: f64) -> Option<String> {
         match (self.next_snapshot_s, self.snapshot_every_s) {
             (Some(ts), Some(every)) if t >= ts => {
                 self.snapshots += 1;
                 self.next_snapshot_s = Some(next_multiple(ts, every, t));
+                if self.snapshots >= MAX_SNAPSHOTS {
+                    self.next_snapshot_s = None;
+                    self.notes.push(format!(
+                        "snapshots stopped after {MAX_SNAPSHOTS} files (t = {t:e} s): \
+                         output.snapshot_every_s = {every:e} s asks for more"
+                    ));
+                }
                 Some(format!("snapshot_{:04}", self.snapshots))
             }
             _ => None,
+        }
+    }
+
+    /// Called when the clock stopped at a scheduled moment while the next event is pending
+    /// at `next_event`: if that event lies more than [`MAX_IDLE_POINTS`] grid points of a
+    /// time schedule ahead, the schedule moves to its last grid point before the event. The
+    /// state cannot change in between, so the rows and snapshots skipped would all repeat the
+    /// last one; after a clock jump (a tiny total rate) they were millions and the run never
+    /// ended. Schedules with smaller gaps are untouched, so ordinary runs record exactly the
+    /// rows they always did.
+    pub fn skip_idle(&mut self, next_event: f64) {
+        let enabled = self.enabled;
+        let mut notes = Vec::new();
+        for (next, every, what) in [
+            (
+                &mut self.next_series_s,
+                self.series_every_s.filter(|_| enabled),
+                "series.csv rows",
+            ),
+            (
+                &mut self.next_snapshot_s,
+                self.snapshot_every_s,
+                "snapshots",
+            ),
+        ] {
+            let (Some(ts), Some(every)) = (*next, every) else {
+                continue;
+            };
+            if ts + every <= ts && next_event > ts {
+                // The interval is below the clock's resolution here (1e-9 s at t = 1e8 s): the
+                // grid is lost anyway, and stepping one representable time at a time wrote
+                // hundreds of identical files per event. Next point: just after the event.
+                *next = Some(f64::from_bits(next_event.to_bits() + 1));
+                let said = self
+                    .notes
+                    .iter()
+                    .any(|n| n.contains(what) && n.contains("clock's resolution"));
+                if said {
+                    continue;
+                }
+                notes.push(format!(
+                    "at t = {ts:e} s, {what} every {every:e} s are below the clock's resolution: \
+                     one per event from here"
+                ));
+                continue;
+            }
+            let gap = ((next_event - ts) / every).floor();
+            if gap > MAX_IDLE_POINTS {
+                // One point short of the event, so rounding never puts it past the event.
+                *next = Some(ts + (gap - 1.0) * every);
+                notes.push(format!(
+                    "no event between t = {ts:e} s and t = {next_event:e} s: {gap:.0} {what} \
+                     (all alike) were skipped"
+                ));
+            }
+        }
+        for n in notes {
+            if self.notes.len() < MAX_NOTES {
+                self.notes.push(n);
+            }
         }
     }
 
@@ -157,7 +236,19 @@ impl Recorder {
 fn next_multiple(current: f64, every: f64, now: f64) -> f64 {
     let mut t = current;
     while t <= now {
-        t += every;
+        let next = t + every;
+        // Late in a long run an interval below the clock's resolution adds nothing (1e-9 s
+        // at t = 1e11 s): the next point is then the next representable time, or the loop
+        // would never end.
+        if next <= t {
+            // The next float above `now` (f64::next_up needs Rust 1.86; the clock is >= 0).
+            return if now > 0.0 {
+                f64::from_bits(now.to_bits() + 1)
+            } else {
+                f64::from_bits(1)
+            };
+        }
+        t = next;
     }
     t
 }
@@ -246,4 +337,75 @@ fn contact_row(c: &Contact, relax: Option<&RelaxRecord>) -> String {
         row.push_str(&r.csv_fields());
     }
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorder(every_s: f64) -> Recorder {
+        let mut sc: Scenario = crate::scenario::LoadedScenario::from_text(
+            r#"(name: "r", seed: 1, temperature_k: 300.0, species: ["Cu"],
+                lattice: (kind: Square, lattice_constant_a: 2.5, size: (8, 8)),
+                rate_model: BondCounting((species: { "Cu": (prefactor_hz: 1e13, barrier_ev: 0.5) },
+                                          bonds_ev: [("Cu", "Cu", 0.2)])),
+                stop: (events: 10))"#
+                .to_string(),
+            None,
+        )
+        .unwrap()
+        .scenario;
+        sc.output.series_every_s = Some(every_s);
+        sc.output.snapshot_every_s = Some(every_s);
+        Recorder::new(&sc, &sc.stop.clone(), "t", false)
+    }
+
+    /// Issue 16: a snapshot every nanosecond wrote 1.4 GB in 20 s; the count is capped.
+    #[test]
+    fn snapshots_stop_at_the_cap_with_a_note() {
+        let mut r = recorder(1e-9);
+        let mut n = 0;
+        let mut t = 0.0;
+        while n < 20_000 {
+            t += 1e-9;
+            if r.take_due_snapshot(t).is_some() {
+                n += 1;
+            } else if r.next_time().is_infinite() || r.next_snapshot_s.is_none() {
+                break;
+            }
+        }
+        assert_eq!(r.snapshots, MAX_SNAPSHOTS);
+        assert!(
+            r.notes
+                .iter()
+                .any(|m| m.contains("snapshots stopped after 9999"))
+        );
+    }
+
+    /// Small gaps keep every grid point (ordinary runs are unchanged); large ones skip to the
+    /// last grid point before the pending event.
+    #[test]
+    fn idle_gaps_are_skipped_only_when_large() {
+        let mut r = recorder(0.01);
+        r.skip_idle(50.0);
+        assert_eq!(r.next_series_s, Some(0.01));
+        r.skip_idle(9e8);
+        let next = r.next_series_s.unwrap();
+        assert!(next < 9e8 && 9e8 - next <= 0.021, "{next}");
+        assert_eq!(r.notes.len(), 2);
+        // An interval below the clock's resolution: one point just after each event, one note.
+        let mut r = recorder(1e-9);
+        for te in [1e8 + 1.0, 1e8 + 2.0] {
+            r.next_snapshot_s = Some(1e8);
+            r.skip_idle(te);
+            assert_eq!(r.next_snapshot_s, Some(f64::from_bits(te.to_bits() + 1)));
+        }
+        assert_eq!(
+            r.notes
+                .iter()
+                .filter(|n| n.contains("clock's resolution") && n.contains("snapshots"))
+                .count(),
+            1
+        );
+    }
 }

@@ -105,6 +105,10 @@ pub struct Summary {
     pub particles: Option<ParticleSummary>,
     /// Files written (with an output directory).
     pub files: Vec<String>,
+    /// Anything skipped or worth knowing (output schedules skipped over an idle clock, the
+    /// snapshot cap reached, an XRD pattern skipped for size).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Simulation {
@@ -160,6 +164,7 @@ impl Simulation {
             final_observables: self.observables(),
             particles,
             files: Vec::new(),
+            notes: self.record.notes.clone(),
         };
         files.extend(self.write_summary(&summary)?);
         Ok(Summary { files, ..summary })
@@ -215,6 +220,16 @@ impl Simulation {
             if let Some(r) = stop.reached(self) {
                 return Ok(r);
             }
+            // Rates beyond f64 (absurd prefactors or bond energies) would select garbage and
+            // stall the clock: refuse them rather than run on.
+            let total = self.engine.total_rate();
+            if !total.is_finite() {
+                return Err(Error::Simulation(format!(
+                    "the total rate is {total} /s at t = {} s: a rate model gives rates beyond \
+                     floating point (check prefactors, barriers and bond energies)",
+                    self.time()
+                )));
+            }
             let t_lim = stop_t
                 .min(self.record.next_time())
                 .min(self.observers.next_time());
@@ -243,6 +258,9 @@ impl Simulation {
                     }
                     if let Some(name) = self.record.take_due_snapshot(t) {
                         self.write_snapshot(&name)?;
+                    }
+                    if let Some(te) = self.engine.pending_event_time() {
+                        self.record.skip_idle(te);
                     }
                     self.notify_at_time(t);
                 }

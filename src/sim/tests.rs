@@ -186,3 +186,98 @@ fn observers_run_on_schedule_without_changing_the_trajectory() {
             .is_err()
     );
 }
+
+/// Issue 16: crafted checkpoints with a valid checksum panicked in the rate model (a species
+/// byte beyond the scenario's species) and in the engine (a free slot with a rate); they must
+/// be refused with a message.
+#[test]
+fn crafted_snapshots_are_refused_not_panicked_on() {
+    let mut s = sim();
+    let good = s.snapshot();
+    let mut bad = good.clone();
+    let site = bad.species.iter().position(|&x| x == 1).unwrap();
+    bad.species[site] = 9;
+    let e = s.restore(&bad).unwrap_err().to_string();
+    assert!(e.contains("holds species 9, the scenario has 2"), "{e}");
+    let mut bad = good.clone();
+    let slot = bad.site_of_slot.len() - 1;
+    bad.site_of_slot[slot] = u32::MAX;
+    let e = s.restore(&bad).unwrap_err().to_string();
+    assert!(e.contains("free slot"), "{e}");
+    let mut bad = good.clone();
+    bad.free_slots.push(0);
+    let e = s.restore(&bad).unwrap_err().to_string();
+    assert!(e.contains("free slot 0 is not a free slot"), "{e}");
+    let mut bad = good.clone();
+    bad.site_of_slot[0] = 1 << 30;
+    assert!(s.restore(&bad).is_err());
+    // A sum tree whose shape or sums were edited.
+    let mut v = ron::to_string(&good.sampler).unwrap();
+    v = v.replacen("cap:", "cap:1", 1);
+    let bad_tree: crate::sampler::AnySampler = ron::from_str(&v).unwrap();
+    let mut bad = good.clone();
+    bad.sampler = bad_tree;
+    let e = s.restore(&bad).unwrap_err().to_string();
+    assert!(e.contains("sum tree"), "{e}");
+    // The whole checkpoint path too (species byte out of range).
+    // A refused snapshot left the simulation as it was.
+    let now = s.snapshot();
+    assert_eq!(
+        (now.species, now.site_of_slot, now.time),
+        (good.species.clone(), good.site_of_slot.clone(), good.time)
+    );
+    let mut ck = s.checkpoint().unwrap();
+    let before = s.observables();
+    assert!(s.restore_checkpoint(&ck).is_ok());
+    ck.truncate(ck.len() - 3);
+    assert!(s.restore_checkpoint(&ck).is_err());
+    assert_eq!(s.observables(), before);
+}
+
+/// Issue 16: with a tiny total rate the clock stopped at every point of a fine time schedule
+/// up to the next event (9e8 s / 0.01 s rows): the schedule now skips to the event.
+#[test]
+fn a_clock_jump_records_a_bounded_number_of_rows() {
+    let text = r#"(
+        name: "jump", seed: 1, temperature_k: 300.0, species: ["Cu"],
+        lattice: (kind: Fcc100, lattice_constant_a: 3.615, size: (6, 6), substrate_layers: 3),
+        rate_model: BondCounting((
+            species: { "Cu": (prefactor_hz: 1e13, barrier_ev: 1.5) },
+            bonds_ev: [("Cu", "Cu", 0.25)])),
+        initial: [Atoms(species: "Cu", sites: [(1, 1, 3)])],
+        stop: (events: 3),
+        output: (series_every_s: 0.01, snapshot_every_s: 1e-9),
+    )"#;
+    let mut s = Simulation::from_ron(text).unwrap();
+    let summary = s.run().unwrap();
+    assert_eq!(summary.stop_reason, StopReason::Events);
+    assert!(s.time() > 1e6, "the clock jumped: t = {}", s.time());
+    assert!(s.series_rows().len() < 50, "{} rows", s.series_rows().len());
+    assert!(summary.notes.iter().any(|n| n.contains("series.csv rows")));
+    assert!(summary.notes.iter().any(|n| n.contains("snapshots")));
+}
+
+/// Issue 16: nothing to deposit and nothing mobile: the coverage stop cannot be reached; the
+/// library says so and the run stops at once as Idle.
+#[test]
+fn an_unreachable_stop_warns_and_an_idle_run_stops() {
+    let text = r#"(
+        name: "idle", seed: 1, temperature_k: 300.0, species: ["Cu"],
+        lattice: (kind: Fcc100, lattice_constant_a: 3.615, size: (6, 6), substrate_layers: 3,
+                  frozen_layers: 3),
+        rate_model: BondCounting((
+            species: { "Cu": (prefactor_hz: 1e13, barrier_ev: 0.5) },
+            bonds_ev: [("Cu", "Cu", 0.25)])),
+        deposition: [(species: "Cu", flux_ml_per_s: 0.0)],
+        stop: (coverage_ml: 0.5),
+    )"#;
+    let mut s = Simulation::from_ron(text).unwrap();
+    let w = s.warnings();
+    assert!(
+        w.iter()
+            .any(|m| m.contains("field `stop.coverage_ml`: 0.5 ML cannot be reached")),
+        "{w:?}"
+    );
+    assert!(w.iter().any(|m| m.contains("the total rate is 0")), "{w:?}");
+    assert_eq!(s.run().unwrap().stop_reason, StopReason::Idle);
+}

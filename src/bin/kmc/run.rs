@@ -1,7 +1,7 @@
 //! `kmc run` and `kmc check`: a scenario run through the library's one run loop, with a
 //! progress bar and the output directory's built-in writers.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use kmc::scenario::LoadedScenario;
@@ -36,6 +36,14 @@ pub struct RunArgs {
     /// No progress bar, only errors and the final line.
     #[arg(long, short)]
     quiet: bool,
+    /// Refuses scenarios whose lattice, tables or particles would need more memory than
+    /// this (e.g. 4G, 512M; default: the machine's memory).
+    #[arg(long, value_parser = parse_max_memory)]
+    max_memory: Option<u64>,
+}
+
+fn parse_max_memory(s: &str) -> Result<u64, String> {
+    kmc::io::validate::parse_bytes(s)
 }
 
 /// Validates a scenario without running it.
@@ -43,11 +51,25 @@ pub struct RunArgs {
 pub struct CheckArgs {
     /// Scenario file (.ron).
     scenario: PathBuf,
+    /// As for `kmc run`: the memory the scenario may need (default: the machine's memory).
+    #[arg(long, value_parser = parse_max_memory)]
+    max_memory: Option<u64>,
 }
 
 impl RunArgs {
     /// Runs the subcommand.
     pub fn run(self) -> Result<()> {
+        // Flags are checked here, where their names are known: the library would name the
+        // scenario field they override.
+        if self.checkpoint_every == Some(0) {
+            bail!("--checkpoint-every: must be at least 1 event, got 0");
+        }
+        if let Some(t) = self.until_time {
+            if !(t.is_finite() && t >= 0.0) {
+                bail!("--until-time: must be a non-negative number of seconds, got {t}");
+            }
+        }
+        kmc::io::validate::set_memory_limit(self.max_memory);
         let mut loaded = LoadedScenario::from_file(&self.scenario)?;
         if let Some(s) = self.seed {
             loaded.scenario.seed = s;
@@ -67,6 +89,9 @@ impl RunArgs {
         )?;
         if let Some(ck) = &self.resume {
             sim.load_checkpoint(ck)?;
+        }
+        for w in sim.warnings() {
+            eprintln!("warning: {w}");
         }
         let bar = if self.quiet || !std::io::stderr().is_terminal() {
             ProgressBar::hidden()
@@ -129,9 +154,13 @@ impl RunArgs {
                     100.0 * r.wall_share
                 );
             }
-            for m in p.unplaceable_messages.iter().chain(&p.notes) {
+            for m in &p.unplaceable_messages {
                 eprintln!("warning: {m}");
             }
+        }
+        // The run's notes (the particle summary repeats them).
+        for m in &summary.notes {
+            eprintln!("note: {m}");
         }
         println!(
             "output written to {}/ ({})",
@@ -145,6 +174,7 @@ impl RunArgs {
 impl CheckArgs {
     /// Runs the subcommand.
     pub fn run(self) -> Result<()> {
+        kmc::io::validate::set_memory_limit(self.max_memory);
         let loaded = LoadedScenario::from_file(&self.scenario)?;
         let sim = Simulation::new(loaded)?;
         let s = sim.scenario();
@@ -162,6 +192,9 @@ impl CheckArgs {
             sim.engine().active_atoms(),
             sim.engine().total_rate()
         );
+        for w in sim.warnings() {
+            eprintln!("warning: {w}");
+        }
         Ok(())
     }
 }

@@ -67,7 +67,11 @@ impl<'a> Lines<'a> {
 
     /// Reads `n` values of a table that starts on a new line and may span several lines.
     pub(crate) fn table(&mut self, n: usize, what: &str) -> Result<Vec<f64>> {
-        let mut out = Vec::with_capacity(n);
+        // The count comes from the header: reserve no more than the rest of the file can hold
+        // (a value and its separator take at least two bytes), so a header saying Nrho = 2e9
+        // ends in the "file ends after" message below instead of an allocation failure.
+        let rest: usize = self.lines[self.pos..].iter().map(|l| l.len() + 1).sum();
+        let mut out = Vec::with_capacity(n.min(rest / 2 + 1));
         while out.len() < n {
             let expected = format!("{} more values of {what} ({} expected)", n - out.len(), n);
             let (line, words) = match self.data_line(&expected) {

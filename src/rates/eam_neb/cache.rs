@@ -316,6 +316,13 @@ fn check(
         if needs && !(e.forward_ev.is_some_and(f64::is_finite) && e.reverse_ev.is_some()) {
             return Err(bad("an event entry needs finite barriers".into()));
         }
+        // A barrier is the highest image minus an end state, which is itself an image: it is
+        // never negative, and a negative one would make the rate exceed the prefactor.
+        for (name, v) in [("forward_ev", e.forward_ev), ("reverse_ev", e.reverse_ev)] {
+            if let Some(v) = v.filter(|v| *v < 0.0) {
+                return Err(bad(format!("{name} must be a barrier >= 0 eV, got {v}")));
+            }
+        }
         e.names = file.species.clone();
         out.push(e);
     }
