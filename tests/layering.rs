@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// may import besides itself.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("md", &["io", "error", "units", "rng", "vec3"]),
-    ("sampler", &["error", "rng"]),
+    ("sampler", &["error", "rng", "io", "units", "vec3"]),
     ("lattice", &["error", "units", "vec3", "io"]),
     ("io", &["error", "units", "vec3"]),
     ("vec3", &[]),

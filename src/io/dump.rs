@@ -3,8 +3,8 @@
 //! columns. The extra column `energies` is written as `c_pe` (a `compute pe/atom`) and read
 //! back under its own name; comment properties have no place in a dump and are not written.
 
-use super::frame::{Column, Frame, Real, Values};
-use crate::error::{Error, Location, Result};
+use super::frame::{Column, Frame, Real, Values, bad, num};
+use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
 
@@ -100,29 +100,6 @@ pub fn write_file(path: &Path, frame: &Frame) -> Result<()> {
 pub fn read(path: &Path) -> Result<Vec<Frame>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     parse(&text, Some(path))
-}
-
-fn bad(path: Option<&Path>, line: usize, msg: impl Into<String>) -> Error {
-    let loc = Location {
-        path: path.map(Path::to_path_buf),
-        ..Default::default()
-    };
-    Error::input(loc.line(line), msg)
-}
-
-fn num<T: std::str::FromStr>(
-    path: Option<&Path>,
-    line: usize,
-    s: Option<&str>,
-    what: &str,
-) -> Result<T> {
-    s.and_then(|x| x.parse().ok()).ok_or_else(|| {
-        bad(
-            path,
-            line,
-            format!("expected {what}, got {:?}", s.unwrap_or("")),
-        )
-    })
 }
 
 /// Types above this are refused: the names table is indexed by type.

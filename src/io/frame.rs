@@ -1,6 +1,8 @@
 //! One frame of atoms as the extended-XYZ and LAMMPS-dump readers and writers see it.
 
+use crate::error::{Error, Location, Result};
 use std::io::Write;
+use std::path::Path;
 
 /// How a real number is printed. Readers give [`Real::Shortest`], which reads back to the same
 /// number, so a frame written with it round-trips exactly.
@@ -194,4 +196,29 @@ impl Frame {
         }
         Ok(())
     }
+}
+
+/// An input error at `line` of the file being read (readers of this folder).
+pub(super) fn bad(path: Option<&Path>, line: usize, msg: impl Into<String>) -> Error {
+    let loc = Location {
+        path: path.map(Path::to_path_buf),
+        ..Default::default()
+    };
+    Error::input(loc.line(line), msg)
+}
+
+/// Parses field `what` of `line`, or says what was expected and what was found.
+pub(super) fn num<T: std::str::FromStr>(
+    path: Option<&Path>,
+    line: usize,
+    s: Option<&str>,
+    what: &str,
+) -> Result<T> {
+    s.and_then(|x| x.parse().ok()).ok_or_else(|| {
+        bad(
+            path,
+            line,
+            format!("expected {what}, got {:?}", s.unwrap_or("")),
+        )
+    })
 }

@@ -2,8 +2,8 @@
 //! (`Lattice`, `Properties`, `pbc`, then `step` and the frame's own properties), and one line
 //! per atom. Frames follow each other in one file.
 
-use super::frame::{Column, Frame, Real, Values};
-use crate::error::{Error, Location, Result};
+use super::frame::{Column, Frame, Real, Values, bad, num};
+use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
 
@@ -115,29 +115,6 @@ pub fn write_file(path: &Path, frame: &Frame) -> Result<()> {
 pub fn read(path: &Path) -> Result<Vec<Frame>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     parse(&text, Some(path))
-}
-
-fn bad(path: Option<&Path>, line: usize, msg: impl Into<String>) -> Error {
-    let loc = Location {
-        path: path.map(Path::to_path_buf),
-        ..Default::default()
-    };
-    Error::input(loc.line(line), msg)
-}
-
-fn num<T: std::str::FromStr>(
-    path: Option<&Path>,
-    line: usize,
-    s: Option<&str>,
-    what: &str,
-) -> Result<T> {
-    s.and_then(|x| x.parse().ok()).ok_or_else(|| {
-        bad(
-            path,
-            line,
-            format!("expected {what}, got {:?}", s.unwrap_or("")),
-        )
-    })
 }
 
 /// Splits a comment line into `key=value` pairs (values may be double-quoted; a bare key
