@@ -4,7 +4,7 @@
 //! and coalesce. The library is the product; the `kmc` binary is a thin client over it.
 //!
 //! Layout, bottom to top (a module uses only what is below it): base ([`units`], [`error`],
-//! [`rng`], [`io`] files in and out); [`lattice`], [`state`] and [`sampler`]; [`md`] the embedded molecular-dynamics
+//! [`rng`], [`rotation`], [`io`] files in and out); [`lattice`], [`state`] and [`sampler`]; [`md`] the embedded molecular-dynamics
 //! engine; [`engine`] one event step with [`catalog`], [`deposit`] and contact tracking;
 //! [`rates`] the rate models; [`particle`] particles; [`relax`] the embedded MD relaxer;
 //! [`observe`] observables; [`scenario`] the input; [`sim`] the simulation and its one run
@@ -20,6 +20,7 @@ pub mod engine;
 pub mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
+pub mod grains;
 pub mod info;
 pub mod io;
 pub mod lattice;
@@ -29,6 +30,7 @@ pub mod particle;
 pub mod rates;
 pub mod relax;
 pub mod rng;
+pub mod rotation;
 pub mod sampler;
 pub mod scenario;
 pub mod sim;

@@ -15,6 +15,9 @@ pub type KmcRng = rand_pcg::Pcg64Mcg;
 /// (the bytes spell `RELAXER!`).
 pub const CONTACT_SALT: u64 = 0x5245_4C41_5845_5221;
 
+/// Separates the orientation streams (the bytes spell `ORIENTED`).
+pub const ORIENTATION_SALT: u64 = 0x4F52_4945_4E54_4544;
+
 /// The purpose of a random stream; [`stream`] turns a seed and a purpose into a generator.
 ///
 /// Each variant reproduces, bit for bit, the generator the crate drew from before the streams
@@ -30,6 +33,7 @@ pub const CONTACT_SALT: u64 = 0x5245_4C41_5845_5221;
 /// | [`EamNebKey`](Stream::EamNebKey) | folded environment | `seed_from_u64(mix(seed, event_type << 8 \| mover))` |
 /// | [`ParticleBuild`](Stream::ParticleBuild) | build seed | `seed_from_u64(seed)` |
 /// | [`Replica`](Stream::Replica)`(i)` | any seed | `seed_from_u64(mix(seed, i))` |
+/// | [`Orientation`](Stream::Orientation)`(k)` | scenario seed | `seed_from_u64(mix(seed ^ ORIENTATION_SALT, k))` |
 ///
 /// Deposition (landing points, particle draws) has no stream of its own: it draws from the
 /// engine's, so the order of events and depositions is one sequence. Streams of different
@@ -58,6 +62,9 @@ pub enum Stream {
     },
     /// Random species arrangement of a particle cut from the lattice (alloys).
     ParticleBuild,
+    /// Orientation of crystal `k` of a structure or of the `k`-th deposited particle (only
+    /// `Random` orientations draw from it).
+    Orientation(u64),
     /// Independent replica `i` of anything (benchmark sets, batches, sectors).
     Replica(u64),
 }
@@ -72,6 +79,7 @@ pub fn stream(seed: u64, which: Stream) -> KmcRng {
             KmcRng::seed_from_u64(mix(seed, ((event_type as u64) << 8) | mover as u64))
         }
         Stream::Replica(i) => KmcRng::seed_from_u64(mix(seed, i)),
+        Stream::Orientation(k) => KmcRng::seed_from_u64(mix(seed ^ ORIENTATION_SALT, k)),
     }
 }
 

@@ -16,6 +16,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lattice", &["error", "units", "vec3", "io"]),
     ("io", &["error", "units", "vec3"]),
     ("vec3", &[]),
+    ("rotation", &["vec3"]),
+    (
+        "grains",
+        &[
+            "error", "rng", "rotation", "vec3", "io", "units", "lattice", "state",
+        ],
+    ),
     ("units", &[]),
     ("error", &["io"]),
     ("rng", &[]),

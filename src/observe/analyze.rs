@@ -21,7 +21,7 @@
 //! * **misorientation**: each particle's core (its atoms within `core_fraction` · R of its
 //!   centre in frame 0, R = √(5/3) R_g of the particle, so surface diffusion does not enter)
 //!   is fitted by the rotation that best maps its frame-0 positions onto the current ones
-//!   (Kabsch, by Horn's quaternion method, mass-weighted, about the core's own centre); the
+//!   (Kabsch, [`crate::rotation::kabsch`], mass-weighted, about the core's own centre); the
 //!   reported angle is that of the relative rotation R_B R_Aᵀ. It is the **change** of the
 //!   pair's misorientation since frame 0 (0 at frame 0 whatever the particles' crystal
 //!   orientations), not the absolute grain misorientation. That one is reported once, for
@@ -356,153 +356,9 @@ pub fn neck_radius(
     (best.1, (area / std::f64::consts::PI).sqrt())
 }
 
-/// A unit quaternion `(w, x, y, z)`.
-pub type Quaternion = [f64; 4];
-
-/// The rotation, as a unit quaternion, that best maps the centred `reference` positions onto
-/// the centred `current` ones (weights `w`): Horn, J. Opt. Soc. Am. A 4, 629 (1987), the
-/// eigenvector of the largest eigenvalue of his 4×4 matrix, found by Jacobi rotations.
-pub fn kabsch(reference: &[Vec3], current: &[Vec3], w: &[f64]) -> Quaternion {
-    let wsum: f64 = w.iter().sum();
-    let centre = |p: &[Vec3]| {
-        let mut c = [0.0; 3];
-        for (x, &wi) in p.iter().zip(w) {
-            c = add(c, scale(*x, wi));
-        }
-        scale(c, 1.0 / wsum)
-    };
-    let (ra, rb) = (centre(reference), centre(current));
-    let mut m = [[0.0; 3]; 3];
-    for ((a, b), &wi) in reference.iter().zip(current).zip(w) {
-        let (a, b) = (sub(*a, ra), sub(*b, rb));
-        for p in 0..3 {
-            for q in 0..3 {
-                m[p][q] += wi * a[p] * b[q];
-            }
-        }
-    }
-    let [[sxx, sxy, sxz], [syx, syy, syz], [szx, szy, szz]] = m;
-    let n = [
-        [sxx + syy + szz, syz - szy, szx - sxz, sxy - syx],
-        [syz - szy, sxx - syy - szz, sxy + syx, szx + sxz],
-        [szx - sxz, sxy + syx, -sxx + syy - szz, syz + szy],
-        [sxy - syx, szx + sxz, syz + szy, -sxx - syy + szz],
-    ];
-    let (vals, vecs) = jacobi4(n);
-    let k = (0..4)
-        .max_by(|&i, &j| vals[i].total_cmp(&vals[j]))
-        .unwrap_or(0);
-    let q = [vecs[0][k], vecs[1][k], vecs[2][k], vecs[3][k]];
-    let l = q.iter().map(|x| x * x).sum::<f64>().sqrt();
-    q.map(|x| x / l)
-}
-
-/// Eigenvalues and eigenvectors (columns) of a symmetric 4×4 matrix by cyclic Jacobi sweeps.
-fn jacobi4(mut a: [[f64; 4]; 4]) -> ([f64; 4], [[f64; 4]; 4]) {
-    let mut v = [[0.0; 4]; 4];
-    for (i, row) in v.iter_mut().enumerate() {
-        row[i] = 1.0;
-    }
-    let scale_ = a.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
-    for _ in 0..100 {
-        let off: f64 = (0..4)
-            .flat_map(|p| (0..4).filter(move |&q| q != p).map(move |q| (p, q)))
-            .map(|(p, q)| a[p][q] * a[p][q])
-            .sum::<f64>()
-            .sqrt();
-        if off <= 1e-15 * scale_ || scale_ == 0.0 {
-            break;
-        }
-        for p in 0..3 {
-            for q in p + 1..4 {
-                if a[p][q] == 0.0 {
-                    continue;
-                }
-                let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..4 {
-                    let (akp, akq) = (a[k][p], a[k][q]);
-                    a[k][p] = c * akp - s * akq;
-                    a[k][q] = s * akp + c * akq;
-                }
-                for k in 0..4 {
-                    let (apk, aqk) = (a[p][k], a[q][k]);
-                    a[p][k] = c * apk - s * aqk;
-                    a[q][k] = s * apk + c * aqk;
-                }
-                for k in 0..4 {
-                    let (vkp, vkq) = (v[k][p], v[k][q]);
-                    v[k][p] = c * vkp - s * vkq;
-                    v[k][q] = s * vkp + c * vkq;
-                }
-            }
-        }
-    }
-    ([a[0][0], a[1][1], a[2][2], a[3][3]], v)
-}
-
-/// Rotates `x` by the unit quaternion `q`.
-pub fn rotate(q: Quaternion, x: Vec3) -> Vec3 {
-    let (w, v) = (q[0], [q[1], q[2], q[3]]);
-    let t = scale(cross(v, x), 2.0);
-    add(add(x, scale(t, w)), cross(v, t))
-}
-
-/// The angle (degrees, in [0, 180]) of the rotation taking orientation `a` to `b`.
-pub fn misorientation_deg(a: Quaternion, b: Quaternion) -> f64 {
-    // b ⊗ conj(a); atan2 of the vector part keeps precision at small angles.
-    let (aw, av) = (a[0], [-a[1], -a[2], -a[3]]);
-    let (bw, bv) = (b[0], [b[1], b[2], b[3]]);
-    let w = bw * aw - dot(bv, av);
-    let v = add(add(scale(av, bw), scale(bv, aw)), cross(bv, av));
-    2.0 * norm(v).atan2(w.abs()).to_degrees()
-}
-
-/// The 24 proper rotations of the cube, as unit quaternions.
-pub fn cubic_rotations() -> [Quaternion; 24] {
-    let h = std::f64::consts::FRAC_1_SQRT_2;
-    let mut q = vec![
-        [1.0, 0.0, 0.0, 0.0],
-        [0.0, 1.0, 0.0, 0.0],
-        [0.0, 0.0, 1.0, 0.0],
-        [0.0, 0.0, 0.0, 1.0],
-    ];
-    // ±90° about the cube axes.
-    for a in 1..4 {
-        for s in [1.0, -1.0] {
-            let mut v = [h, 0.0, 0.0, 0.0];
-            v[a] = s * h;
-            q.push(v);
-        }
-    }
-    // ±120° about the body diagonals.
-    for sx in [1.0, -1.0] {
-        for sy in [1.0, -1.0] {
-            for sz in [1.0, -1.0] {
-                q.push([0.5, 0.5 * sx, 0.5 * sy, 0.5 * sz]);
-            }
-        }
-    }
-    // 180° about the face diagonals.
-    for (a, b) in [(1, 2), (1, 3), (2, 3)] {
-        for s in [1.0, -1.0] {
-            let mut v = [0.0; 4];
-            v[a] = h;
-            v[b] = s * h;
-            q.push(v);
-        }
-    }
-    q.try_into().unwrap_or([[1.0, 0.0, 0.0, 0.0]; 24])
-}
-
-fn qmul(a: Quaternion, b: Quaternion) -> Quaternion {
-    let (av, bv) = ([a[1], a[2], a[3]], [b[1], b[2], b[3]]);
-    let v = add(add(scale(bv, a[0]), scale(av, b[0])), cross(av, bv));
-    [a[0] * b[0] - dot(av, bv), v[0], v[1], v[2]]
-}
+pub use crate::rotation::{
+    Quaternion, cubic_misorientation_deg, cubic_rotations, kabsch, misorientation_deg, rotate,
+};
 
 /// The crystal orientation of an FCC core: the rotation taking the ideal nearest-neighbour
 /// vectors (a/2)⟨110⟩ (cube axes along x, y, z) onto the bonds (shorter than `cutoff`) of the
@@ -607,15 +463,6 @@ pub fn fcc_orientation(
         .map(|(t, b)| norm(sub(rotate(q, *t), *b)))
         .sum();
     (miss < 0.2 * len).then_some(q)
-}
-
-/// The misorientation (degrees) of two cubic crystals of orientations `a` and `b`: the smallest
-/// rotation angle over the 24 symmetry-equivalent orientations.
-pub fn cubic_misorientation_deg(a: Quaternion, b: Quaternion) -> f64 {
-    cubic_rotations()
-        .iter()
-        .map(|&s| misorientation_deg(qmul(a, s), b))
-        .fold(f64::INFINITY, f64::min)
 }
 
 /// Coordination numbers: neighbours closer than `cutoff` (periodic along `pbc` axes of

@@ -165,6 +165,10 @@ pub struct ParticleSpec {
     /// zero-pressure value of its composition, composition-weighted for an alloy).
     #[serde(default)]
     pub lattice_constant_a: Option<f64>,
+    /// Crystal orientation about the particle's centre (`Random` draws from the scenario's
+    /// orientation stream for this particle, so it does not change the species drawn).
+    #[serde(default)]
+    pub orientation: crate::grains::OrientationSpec,
 }
 
 /// The format of a structure file.
@@ -455,6 +459,9 @@ impl MdScenario {
                     particle.lattice_constant_a,
                 )?;
                 positive("structure.particle.diameter_nm", particle.diameter_nm)?;
+                particle
+                    .orientation
+                    .validate("structure.particle.orientation")?;
                 non_negative("structure.vacuum_a", *vacuum_a)?;
             }
             StructureSpec::TwoSpheres {
@@ -477,6 +484,10 @@ impl MdScenario {
                 )?;
                 positive("structure.first.diameter_nm", first.diameter_nm)?;
                 positive("structure.second.diameter_nm", second.diameter_nm)?;
+                first.orientation.validate("structure.first.orientation")?;
+                second
+                    .orientation
+                    .validate("structure.second.orientation")?;
                 non_negative("structure.gap_a", *gap_a)?;
                 non_negative("structure.vacuum_a", *vacuum_a)?;
                 finite("structure.rotation_deg", *rotation_deg)?;

@@ -289,7 +289,8 @@ pub fn build_structure_at(
             vacuum_a,
         } => {
             let a = lattice_constant_of(particle, *lattice_constant_a, "structure.particle")?;
-            let x = build::fcc_sphere(a, particle.diameter_nm * 10.0);
+            let mut x = build::fcc_sphere(a, particle.diameter_nm * 10.0);
+            orient(&mut x, &particle.orientation, rng, 0, "structure.particle")?;
             let comp = species_of(
                 &particle.composition,
                 elements,
@@ -311,8 +312,10 @@ pub fn build_structure_at(
         } => {
             let a1 = lattice_constant_of(first, *lattice_constant_a, "structure.first")?;
             let a2 = lattice_constant_of(second, *lattice_constant_a, "structure.second")?;
-            let p1 = build::fcc_sphere(a1, first.diameter_nm * 10.0);
+            let mut p1 = build::fcc_sphere(a1, first.diameter_nm * 10.0);
             let mut p2 = build::fcc_sphere(a2, second.diameter_nm * 10.0);
+            orient(&mut p1, &first.orientation, rng, 0, "structure.first")?;
+            orient(&mut p2, &second.orientation, rng, 1, "structure.second")?;
             build::rotate(&mut p2, *axis, rotation_deg.to_radians());
             let c1 = species_of(&first.composition, elements, "structure.first.composition")?;
             let c2 = species_of(
@@ -332,6 +335,31 @@ pub fn build_structure_at(
         }
     };
     System::new(positions, species, simbox, potential)
+}
+
+/// Turns the crystal `positions` (centred on the particle's centre) to `spec`. Particle `k` of
+/// the structure draws a random orientation from its own [`Orientation`] stream, seeded by the
+/// next number the structure's stream `rng` would give — which `rng` does not give up, so the
+/// species drawn are those of an aligned build.
+///
+/// [`Orientation`]: crate::rng::Stream::Orientation
+fn orient(
+    positions: &mut [[f64; 3]],
+    spec: &crate::grains::OrientationSpec,
+    rng: &crate::rng::KmcRng,
+    k: u64,
+    field: &str,
+) -> Result<()> {
+    use rand::Rng;
+    let seed = rng.clone().next_u64();
+    let mut rng = crate::rng::stream(seed, crate::rng::Stream::Orientation(k));
+    let q = spec.resolve(&format!("{field}.orientation"), &mut rng)?;
+    if q != crate::rotation::IDENTITY {
+        for x in positions.iter_mut() {
+            *x = crate::rotation::rotate(q, *x);
+        }
+    }
+    Ok(())
 }
 
 /// Refuses momentum zeroing for atoms that fill a periodic axis: they have no rigid rotation.
