@@ -5,6 +5,14 @@
 //! exact incrementally: placing or removing an atom touches its neighbours' bytes only.
 //! Per-layer atom counts and a column height map are kept alongside so that coverage, the top of
 //! the film and landing sites are found without scanning the lattice.
+//!
+//! **Ghosts.** Where a lattice meets a crystal of another orientation (a grain; see
+//! [`crate::grains`]), the other crystal's atoms are written into this lattice as *ghosts*: a
+//! ghost cell holds the foreign atom's species and counts in its neighbours' coordination, so
+//! rate models, which read cells only, see the real coordination at a contact and find the
+//! site taken; but a ghost is not an atom of this lattice — it has no events, is not counted
+//! in the atom and layer counts or the height map, and is left out of [`State::species_map`].
+//! Without grains the ghost set is empty and nothing else changes.
 
 use crate::error::{Error, Result};
 use crate::lattice::{Lattice, SiteRef};
@@ -87,6 +95,7 @@ pub struct State {
     n_atoms: u64,
     top: i64,
     frozen_layers: usize,
+    ghosts: hashbrown::HashSet<usize>,
 }
 
 impl State {
@@ -103,6 +112,7 @@ impl State {
             n_atoms: 0,
             top: -1,
             frozen_layers: 0,
+            ghosts: hashbrown::HashSet::new(),
         }
     }
 
@@ -171,6 +181,44 @@ impl State {
     /// Highest occupied layer of each in-layer column `(x, y)` (index `y * nx + x`), -1 if empty.
     pub fn column_tops(&self) -> &[i32] {
         &self.column_top
+    }
+
+    /// True if site `idx` holds a ghost (an atom of another grain; see the module docs).
+    #[inline]
+    pub fn is_ghost(&self, idx: usize) -> bool {
+        !self.ghosts.is_empty() && self.ghosts.contains(&idx)
+    }
+
+    /// Number of ghost sites.
+    pub fn n_ghosts(&self) -> usize {
+        self.ghosts.len()
+    }
+
+    /// The ghost sites, in ascending order.
+    pub fn ghost_sites(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.ghosts.iter().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Writes a ghost of `species` on the empty site `s`: it counts in the neighbours'
+    /// coordination and takes the site, but is no atom of this lattice.
+    pub fn place_ghost(&mut self, s: &SiteRef, species: Species) {
+        debug_assert!(species >= 1 && species as usize <= MAX_SPECIES);
+        debug_assert!(!self.cell(s.idx).occupied(), "site {} occupied", s.idx);
+        self.cells[s.idx] = self.cells[s.idx].with_species(species);
+        self.bump_neighbors(s, true);
+        self.ghosts.insert(s.idx);
+    }
+
+    /// Removes the ghost at `s` and returns its species.
+    pub fn remove_ghost(&mut self, s: &SiteRef) -> Species {
+        debug_assert!(self.is_ghost(s.idx), "site {} holds no ghost", s.idx);
+        let sp = self.species(s.idx);
+        self.cells[s.idx] = self.cells[s.idx].with_species(0);
+        self.bump_neighbors(s, false);
+        self.ghosts.remove(&s.idx);
+        sp
     }
 
     /// Places an atom of `species` on the empty site `s`.
@@ -317,7 +365,7 @@ impl State {
                 wrong += 1;
             }
             self.cells[idx] = self.cells[idx].with_coordination(counts[idx]);
-            if self.cells[idx].occupied() {
+            if self.cells[idx].occupied() && !self.is_ghost(idx) {
                 let l = idx / ls;
                 self.layer_atoms[l] += 1;
                 self.n_atoms += 1;
@@ -328,9 +376,14 @@ impl State {
         wrong
     }
 
-    /// Species of every site (0 = empty): the state's essential content, e.g. for checkpoints.
+    /// Species of every site (0 = empty or ghost): the state's essential content, e.g. for
+    /// checkpoints (ghosts are derived from the other grains).
     pub fn species_map(&self) -> Vec<u8> {
-        self.cells.iter().map(|c| c.species()).collect()
+        let mut v: Vec<u8> = self.cells.iter().map(|c| c.species()).collect();
+        for &g in &self.ghosts {
+            v[g] = 0;
+        }
+        v
     }
 
     /// Replaces the occupancy by a species map (one byte per allocated site, grown lattice
@@ -352,6 +405,7 @@ impl State {
         if layers > self.lattice.layers() {
             self.lattice.grow(layers - self.lattice.layers());
         }
+        self.ghosts.clear();
         self.cells = species
             .iter()
             .map(|&s| Cell::EMPTY.with_species(s))

@@ -753,6 +753,7 @@ fn site_rate<M: RateModel>(state: &State, model: &mut M, s: &SiteRef) -> f64 {
     if !c.occupied()
         || c.coordination() as usize == state.lattice().coordination()
         || !state.is_mobile(s)
+        || state.is_ghost(s.idx)
     {
         return 0.0;
     }

@@ -7,6 +7,9 @@
 //! [`crate::rotation`]'s convention: active rotations carrying the crystal's cube axes into the
 //! lab.
 
+mod store;
+pub use store::{DEFAULT_GHOST_RADIUS_NN, Grain, Grains, same_lattice};
+
 use crate::error::{Error, Result};
 use crate::rng::KmcRng;
 use crate::rotation::{self, Quaternion};

@@ -265,7 +265,11 @@ impl BondCounting {
             let (Some(s), Some(t)) = (lat.site_at_offset(b, v), lat.site_at_offset(b, t)) else {
                 continue;
             };
-            if !state.cell(s.idx).occupied() || !state.is_mobile(&s) || state.cell(t.idx).occupied()
+            // A ghost is another grain's atom: it cannot be pushed along this lattice.
+            if !state.cell(s.idx).occupied()
+                || !state.is_mobile(&s)
+                || state.is_ghost(s.idx)
+                || state.cell(t.idx).occupied()
             {
                 continue;
             }

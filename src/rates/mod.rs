@@ -34,6 +34,9 @@ use serde::{Deserialize, Serialize};
 /// [`crate::lattice::READ_RADIUS`] steps): the evaluation methods take `&mut self` only so a
 /// model can cache what it computed (an on-the-fly barrier, an exponential), never so that a
 /// rate depends on history.
+///
+/// A cell may hold a *ghost* ([`State::is_ghost`]), an atom of another grain: it is an occupied
+/// neighbour like any other, but an event must never move it (no exchange pushes a ghost).
 pub trait RateModel: Send + Sync {
     /// Short name for output.
     fn name(&self) -> &'static str;

@@ -62,7 +62,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::io::validate::{at_least, non_negative, non_negative_of, positive, positive_of};
-use crate::lattice::{Lattice, SiteRef};
+use crate::lattice::{Lattice, for_each_site_within};
 use crate::md::integrate::{Integrator, Md};
 use crate::md::minimize::{self, FireOptions};
 use crate::md::system::{ForceField, System};
@@ -384,57 +384,6 @@ impl Mapping {
             .collect();
         out.sort_unstable();
         out
-    }
-}
-
-/// Calls `f(site, d, d²)` for every site within `r` (inclusive) of `p`, with `d` the vector
-/// from `p` to the site under the lateral minimum image. Each site is visited once.
-fn for_each_site_within(
-    lat: &Lattice,
-    p: [f64; 3],
-    r: f64,
-    mut f: impl FnMut(SiteRef, [f64; 3], f64),
-) {
-    let h = lat.layer_spacing();
-    let (nx, ny) = lat.grid();
-    let [lx, ly] = lat.box_lengths();
-    let lo = ((p[2] - r) / h).ceil().max(0.0);
-    let hi = ((p[2] + r) / h).floor();
-    if hi.is_nan() || lo.is_nan() || hi < lo || lo >= lat.layers() as f64 {
-        return;
-    }
-    let (lo, hi) = (lo as usize, (hi as usize).min(lat.layers() - 1));
-    let (sx, sy) = (lx / nx as f64, ly / ny as f64);
-    // One step of slack: rows and layers are shifted by up to half a step against each other.
-    let kx = (r / sx).ceil() as i64 + 1;
-    let ky = (r / sy).ceil() as i64 + 1;
-    let range = |c: i64, k: i64, n: usize| -> (i64, i64) {
-        if 2 * k + 1 >= n as i64 {
-            (0, n as i64 - 1)
-        } else {
-            (c - k, c + k)
-        }
-    };
-    let r2 = r * r;
-    for l in lo..=hi {
-        let s0 = lat.nearest_in_layer(p[0], p[1], l);
-        let (ya, yb) = range(s0.y as i64, ky, ny);
-        let (xa, xb) = range(s0.x as i64, kx, nx);
-        for y in ya..=yb {
-            let y = y.rem_euclid(ny as i64) as usize;
-            for x in xa..=xb {
-                let x = x.rem_euclid(nx as i64) as usize;
-                let s = lat.site(x, y, l);
-                let q = lat.position(&s);
-                let mut d = crate::vec3::sub(q, p);
-                d[0] -= lx * (d[0] / lx).round();
-                d[1] -= ly * (d[1] / ly).round();
-                let d2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                if d2 <= r2 {
-                    f(s, d, d2);
-                }
-            }
-        }
     }
 }
 

@@ -653,6 +653,7 @@ impl EamNeb {
                 let (cv, ct) = (cells[vi], cells[ti]);
                 if cv.is_empty()
                     || vi < frozen_sites
+                    || state.is_ghost(vi)
                     || ct.occupied()
                     || ti < frozen_sites
                     || ct.coordination() < 3
