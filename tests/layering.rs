@@ -20,7 +20,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "grains",
         &[
-            "error", "rng", "rotation", "vec3", "io", "units", "lattice", "state",
+            "error", "rng", "rotation", "vec3", "io", "units", "lattice", "state", "sampler", "md",
+            "catalog", "deposit", "engine", "rates",
         ],
     ),
     ("units", &[]),
