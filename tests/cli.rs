@@ -151,3 +151,34 @@ fn resumed_run_is_byte_identical_to_an_uninterrupted_one() {
     std::fs::remove_dir_all(&whole).unwrap();
     std::fs::remove_dir_all(&split).unwrap();
 }
+
+/// `kmc md … | head` (issue 16): a reader that goes away must not make kmc panic; the run
+/// finishes and writes its files. The read end is closed before kmc writes anything, so every
+/// write meets a broken pipe (with `println!` this panicked with exit code 101).
+#[test]
+fn a_closed_stdout_pipe_is_no_panic() {
+    let dir = tmp("closed-pipe");
+    for args in [
+        vec![
+            "md".to_string(),
+            "scenarios/md_lj_quick.ron".into(),
+            "--out".into(),
+            dir.join("md").display().to_string(),
+        ],
+        vec!["info".into()],
+    ] {
+        let mut child = kmc()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(dir.join("md/thermo.csv").is_file());
+    assert!(dir.join("md/final.xyz").is_file());
+}

@@ -53,7 +53,7 @@ impl AnalyzeArgs {
         };
         let an = analyze_file(&self.traj, &opts)?;
         let files = an.write(&self.out)?;
-        println!(
+        outln!(
             "{}: {} frames; particles of {} and {} atoms (labels from {}); d = {:.4} Å, h = {:.4} Å",
             self.traj.display(),
             an.rows.len(),
@@ -64,10 +64,10 @@ impl AnalyzeArgs {
             an.plane_spacing_a
         );
         if let Some(m) = an.initial_misorientation_deg {
-            println!("frame 0: misorientation of the two FCC cores {m:.2}° (cubic symmetry)");
+            outln!("frame 0: misorientation of the two FCC cores {m:.2}° (cubic symmetry)");
         }
         for f in files {
-            println!("wrote {}", f.display());
+            outln!("wrote {}", f.display());
         }
         Ok(())
     }

@@ -98,10 +98,10 @@ impl BenchCommand {
                 spread,
                 seed,
             } => {
-                println!("{:>24} {:>10} {:>16}", "sampler", "N", "ns/select+update");
+                outln!("{:>24} {:>10} {:>16}", "sampler", "N", "ns/select+update");
                 let rows = kmc::sampler::bench_samplers(&SamplerKind::ALL, &sizes, spread, seed);
                 for r in rows {
-                    println!(
+                    outln!(
                         "{:>24} {:>10} {:>16.1}",
                         r.kind.name(),
                         r.leaves,
@@ -137,8 +137,8 @@ impl BenchCommand {
                 setup.params.timestep_fs = timestep_fs;
                 setup.params.langevin_damping_fs = damping_fs;
                 let cases = bench::cases(&radii, &times, !no_early_stop);
-                println!("{}", bench::BENCH_HEADER);
-                bench::run(&setup, &cases, |row| println!("{}", row.line()))?;
+                outln!("{}", bench::BENCH_HEADER);
+                bench::run(&setup, &cases, |row| outln!("{}", row.line()))?;
                 Ok(())
             }
             BenchCommand::Run { scenarios, events } => {
@@ -147,9 +147,9 @@ impl BenchCommand {
                     rows.push((scenario, bench_run(scenario, events)?));
                 }
                 if rows.len() > 1 {
-                    println!("\n{:>12}  scenario", "events/s");
+                    outln!("\n{:>12}  scenario", "events/s");
                     for (scenario, rate) in rows {
-                        println!("{rate:>12.4e}  {}", scenario.display());
+                        outln!("{rate:>12.4e}  {}", scenario.display());
                     }
                 }
                 Ok(())
@@ -164,7 +164,7 @@ fn bench_md(cells: usize, steps: u64, threads: &[usize], repeat: usize) -> anyho
         steps,
         ..Default::default()
     };
-    println!(
+    outln!(
         "{:>7} {:>7} {:>6} {:>8} {:>12} {:>8}   runs (µs/atom-step)",
         "threads", "atoms", "steps", "s", "µs/atom-step", "builds"
     );
@@ -179,7 +179,7 @@ fn bench_md(cells: usize, steps: u64, threads: &[usize], repeat: usize) -> anyho
             .iter()
             .map(|r| format!("{:.3}", r.us_per_atom_step))
             .collect();
-        println!(
+        outln!(
             "{:>7} {:>7} {:>6} {:>8.3} {:>12.3} {:>8}   {}",
             t,
             med.atoms,
@@ -212,28 +212,28 @@ fn bench_run(scenario: &Path, events: Option<u64>) -> anyhow::Result<f64> {
     };
     let wall = t1.elapsed().as_secs_f64();
     let peak = peak_memory_bytes();
-    println!("scenario        {}", scenario.display());
-    println!(
+    outln!("scenario        {}", scenario.display());
+    outln!(
         "sites           {sites} ({} layers allocated)",
         sim.state().lattice().layers()
     );
-    println!("set-up          {setup:.3} s");
-    println!(
+    outln!("set-up          {setup:.3} s");
+    outln!(
         "events          {n} ({} hops, {} depositions)",
         sim.counters().hops,
         sim.counters().deposited
     );
-    println!("simulated time  {:.6e} s", sim.time());
-    println!("wall time       {wall:.3} s");
-    println!("events/s        {:.4e}", n as f64 / wall);
-    println!("ns/event        {:.1}", wall * 1e9 / n.max(1) as f64);
-    println!(
+    outln!("simulated time  {:.6e} s", sim.time());
+    outln!("wall time       {wall:.3} s");
+    outln!("events/s        {:.4e}", n as f64 / wall);
+    outln!("ns/event        {:.1}", wall * 1e9 / n.max(1) as f64);
+    outln!(
         "peak memory     {:.1} MB ({:.2} bytes/site; process peak so far)",
         peak as f64 / 1e6,
         peak as f64 / sites as f64
     );
     if let Some(st) = sim.engine().model().eam_neb_stats() {
-        println!(
+        outln!(
             "EamNeb          {} rate requests ({} from the site memo), {} barrier pairs computed ({:.1} ms each), hit rate {:.4} %",
             st.requests,
             st.memo_hits,

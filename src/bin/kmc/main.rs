@@ -1,6 +1,23 @@
 //! `kmc` command-line interface: a thin client over the library, one file per subcommand.
 //! The library never prints or exits; this binary prints, draws progress and picks exit codes.
 
+/// `print!` to stdout that survives a closed pipe (see [`emit`]).
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::emit(format_args!($($t)*))
+    };
+}
+
+/// `println!` to stdout that survives a closed pipe (see [`emit`]).
+macro_rules! outln {
+    () => {
+        $crate::emit(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::emit(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
 mod analyze;
 mod bench;
 mod md;
@@ -11,7 +28,25 @@ mod run;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once stdout refused a write.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to stdout; once a write fails (the reader of `kmc md | head` went away) stdout is
+/// left alone for the rest of the run instead of panicking as `println!` does, so the command
+/// finishes and writes its files.
+fn emit(args: std::fmt::Arguments) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut o = std::io::stdout().lock();
+    if o.write_fmt(args).and_then(|()| o.flush()).is_err() {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
 
 /// Lattice kinetic Monte Carlo for metal film growth.
 #[derive(Parser)]
@@ -71,7 +106,7 @@ fn dispatch(cmd: Command) -> Result<()> {
         Command::Potential(p) => p.run(),
         Command::Particle(p) => p.run(),
         Command::Info => {
-            print!("{}", kmc::info::render());
+            out!("{}", kmc::info::render());
             Ok(())
         }
     }

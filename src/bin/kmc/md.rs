@@ -56,7 +56,7 @@ fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()
     })?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "{} atoms, {} steps in {:.2} s ({:.3} µs per atom-step)",
         summary.atoms,
         summary.steps,
@@ -64,14 +64,14 @@ fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()
         secs * 1e6 / (summary.atoms as f64 * summary.steps.max(1) as f64)
     );
     if let Some(m) = &summary.minimization {
-        println!(
+        outln!(
             "minimisation: converged {}, {} steps, E {:.6} eV, max |F| {:.2e} eV/Å, \
              |F| (2-norm of all forces) {:.2e} eV/Å",
             m.converged, m.steps, m.energy_ev, m.max_force_ev_a, m.force_two_norm_ev_a
         );
     }
     let (a, b) = (&summary.initial, &summary.last);
-    println!(
+    outln!(
         "T {:.2} -> {:.2} K, E_pot {:.6} -> {:.6} eV, E_tot {:.6} -> {:.6} eV, {} neighbour-list builds",
         a.temperature_k,
         b.temperature_k,
@@ -83,7 +83,7 @@ fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()
     );
     if let Some(mc) = &summary.mc {
         let pct = |r: Option<f64>| r.map_or("-".to_string(), |x| format!("{:.1} %", 100.0 * x));
-        println!(
+        outln!(
             "Monte Carlo: swaps {}/{} accepted ({}), displacements {}/{} ({})",
             mc.swaps_accepted,
             mc.swaps_attempted,
@@ -94,7 +94,7 @@ fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()
         );
     }
     for f in &summary.files {
-        println!("wrote {}", f.display());
+        outln!("wrote {}", f.display());
     }
     Ok(())
 }

@@ -99,7 +99,7 @@ impl ParticleCommand {
                         format!("{c} {n}")
                     })
                     .collect();
-                println!(
+                outln!(
                     "wrote {}: {:?}, d = {d_nm} nm, a = {a:.4} Å, {} atoms ({})",
                     out.display(),
                     p.shape,

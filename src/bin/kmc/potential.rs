@@ -26,7 +26,7 @@ impl PotentialCommand {
             PotentialCommand::Zhou04 { elements, out } => {
                 let names: Vec<&str> = elements.iter().map(String::as_str).collect();
                 kmc::md::zhou04::write_setfl(&names, &out)?;
-                println!("wrote {} ({})", out.display(), names.join(" "));
+                outln!("wrote {} ({})", out.display(), names.join(" "));
                 Ok(())
             }
         }

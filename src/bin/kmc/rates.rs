@@ -65,14 +65,14 @@ fn rates_build(scenario: PathBuf, save_every: f64, quiet: bool) -> anyhow::Resul
     })?;
     bar.finish_and_clear();
     let s = &summary.stats;
-    println!(
+    outln!(
         "{}: {} entries ({} new) written to {}",
         scenario.display(),
         summary.entries,
         summary.new_entries,
         summary.path.display()
     );
-    println!(
+    outln!(
         "{} events, {} saddle searches in {:.1} s of compute ({:.1} ms each on average), {:.1} s wall in total",
         summary.events,
         s.pairs_computed,
@@ -86,7 +86,7 @@ fn rates_build(scenario: PathBuf, save_every: f64, quiet: bool) -> anyhow::Resul
         .filter(|(_, n)| *n > 0)
         .map(|(st, n)| format!("{st:?} {n}"))
         .collect();
-    println!("entries by outcome: {}", counts.join(", "));
+    outln!("entries by outcome: {}", counts.join(", "));
     for e in &summary.errors {
         eprintln!("failed: {e}");
     }

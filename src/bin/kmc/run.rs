@@ -115,10 +115,10 @@ impl RunArgs {
         let summary = sim.run_with_progress(&mut show)?;
         bar.finish_and_clear();
         if let Some((path, n)) = sim.engine().model().save_cache()? {
-            println!("barrier cache: {n} entries written to {}", path.display());
+            outln!("barrier cache: {n} entries written to {}", path.display());
         }
         let o = &summary.final_observables;
-        println!(
+        outln!(
             "{}: stopped ({:?}) at t = {:.6e} s after {} events ({:.3e} events/s); coverage {:.4} ML, roughness {:.3} ML, {} islands",
             summary.scenario,
             summary.stop_reason,
@@ -130,7 +130,7 @@ impl RunArgs {
             o.islands
         );
         if let Some(p) = &summary.particles {
-            println!(
+            outln!(
                 "particles: {} deposited, {} unplaceable, {} contacts, {} aggregates, {} necks, covered {:.3}, percolating x {} y {}",
                 p.particles_deposited,
                 p.particles_unplaceable,
@@ -142,7 +142,7 @@ impl RunArgs {
                 p.percolating[1]
             );
             if let Some(r) = &p.relax {
-                println!(
+                outln!(
                     "relaxer: {} contacts, {:.1} ps of MD, {} atoms moved, residual mean {:.3} Å max {:.3} Å, {} off-lattice; {:.1} s wall ({:.0}% of the run)",
                     r.totals.relaxations,
                     r.totals.md_time_ps,
@@ -162,7 +162,7 @@ impl RunArgs {
         for m in &summary.notes {
             eprintln!("note: {m}");
         }
-        println!(
+        outln!(
             "output written to {}/ ({})",
             out.display(),
             summary.files.join(", ")
@@ -179,7 +179,7 @@ impl CheckArgs {
         let sim = Simulation::new(loaded)?;
         let s = sim.scenario();
         let lat = sim.state().lattice();
-        println!(
+        outln!(
             "{}: ok — {:?} {} × {} grid, {} layers allocated ({} sites), {} atoms, species {}, {} active atoms, total rate {:.4e} /s",
             self.scenario.display(),
             lat.kind(),
