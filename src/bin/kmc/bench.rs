@@ -166,7 +166,12 @@ fn bench_md(cells: usize, steps: u64, threads: &[usize], repeat: usize) -> anyho
     };
     outln!(
         "{:>7} {:>7} {:>6} {:>8} {:>12} {:>8}   runs (µs/atom-step)",
-        "threads", "atoms", "steps", "s", "µs/atom-step", "builds"
+        "threads",
+        "atoms",
+        "steps",
+        "s",
+        "µs/atom-step",
+        "builds"
     );
     for &t in threads {
         let mut runs = Vec::new();

@@ -67,7 +67,11 @@ fn md(scenario: PathBuf, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()
         outln!(
             "minimisation: converged {}, {} steps, E {:.6} eV, max |F| {:.2e} eV/Å, \
              |F| (2-norm of all forces) {:.2e} eV/Å",
-            m.converged, m.steps, m.energy_ev, m.max_force_ev_a, m.force_two_norm_ev_a
+            m.converged,
+            m.steps,
+            m.energy_ev,
+            m.max_force_ev_a,
+            m.force_two_norm_ev_a
         );
     }
     let (a, b) = (&summary.initial, &summary.last);
