@@ -182,3 +182,45 @@ fn a_closed_stdout_pipe_is_no_panic() {
     assert!(dir.join("md/thermo.csv").is_file());
     assert!(dir.join("md/final.xyz").is_file());
 }
+
+/// Batch jobs (no terminal) get a progress line every `--log-every` seconds on stdout with
+/// time, events, rate, coverage and ETA (issue 16, item 6); `--quiet` silences them. The library
+/// reports progress every 200 ms of wall time, so the run lasts a few seconds.
+#[test]
+fn batch_runs_log_progress_lines() {
+    let dir = tmp("log-every");
+    let run = |quiet: bool| {
+        let mut c = kmc();
+        c.args(["run", "scenarios/quickstart.ron", "--out"])
+            .arg(dir.join(if quiet { "q" } else { "l" }))
+            .args(["--log-every", "0.000001", "--events", "300000"]);
+        if quiet {
+            c.arg("--quiet");
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = run(false);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("progress:"))
+        .collect();
+    assert!(lines.len() >= 2, "{text}");
+    for l in &lines {
+        for field in ["% done", "t = ", "events/s", "coverage", "ETA"] {
+            assert!(l.contains(field), "{l}");
+        }
+    }
+    assert!(!run(true).contains("progress:"));
+    let bad = kmc()
+        .args(["run", "scenarios/quickstart.ron", "--log-every", "0"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--log-every"));
+}

@@ -33,9 +33,13 @@ pub struct RunArgs {
     /// Writes checkpoint.kmc every N events (and at the end).
     #[arg(long)]
     checkpoint_every: Option<u64>,
-    /// No progress bar, only errors and the final line.
+    /// No progress bar or log lines, only errors and the final line.
     #[arg(long, short)]
     quiet: bool,
+    /// Without a terminal (batch jobs), prints a progress line to stdout every this many
+    /// seconds of wall time: simulated time, events, events/s, coverage, done and ETA.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    log_every: f64,
     /// Refuses scenarios whose lattice, tables or particles would need more memory than
     /// this (e.g. 4G, 512M; default: the machine's memory).
     #[arg(long, value_parser = parse_max_memory)]
@@ -63,6 +67,12 @@ impl RunArgs {
         // scenario field they override.
         if self.checkpoint_every == Some(0) {
             bail!("--checkpoint-every: must be at least 1 event, got 0");
+        }
+        if !(self.log_every.is_finite() && self.log_every > 0.0) {
+            bail!(
+                "--log-every: must be a positive number of seconds, got {}",
+                self.log_every
+            );
         }
         if let Some(t) = self.until_time {
             if !(t.is_finite() && t >= 0.0) {
@@ -93,24 +103,50 @@ impl RunArgs {
         for w in sim.warnings() {
             eprintln!("warning: {w}");
         }
-        let bar = if self.quiet || !std::io::stderr().is_terminal() {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = if self.quiet || !terminal {
             ProgressBar::hidden()
         } else {
             let b = ProgressBar::new(1000);
             b.set_style(
-                ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed_precise} {msg}")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{bar:30} {percent:>3}% {elapsed_precise} ETA {eta_precise} {msg}",
+                )
+                .expect("valid template"),
             );
             b
         };
+        // Batch jobs see no bar: they get a line every `log_every` seconds instead, as LAMMPS
+        // and SPPARKS users expect in their logs.
+        let log_lines = !self.quiet && !terminal;
         let started = Instant::now();
+        let mut last_log = 0.0;
+        let log_every = self.log_every;
         let mut show = |p: Progress| {
-            let rate = p.events as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            let elapsed = started.elapsed().as_secs_f64();
+            let rate = p.events as f64 / elapsed.max(1e-9);
             bar.set_position((p.fraction * 1000.0) as u64);
             bar.set_message(format!(
                 "t = {:.4e} s, θ = {:.3} ML, {} events, {:.3e} ev/s",
                 p.time_s, p.deposited_ml, p.events, rate
             ));
+            if log_lines && elapsed - last_log >= log_every {
+                last_log = elapsed;
+                let eta = if p.fraction > 0.0 {
+                    format!("{:.0} s", elapsed * (1.0 - p.fraction) / p.fraction)
+                } else {
+                    "unknown".into()
+                };
+                outln!(
+                    "progress: {:.1}% done, t = {:.4e} s, {} events, {:.3e} events/s, coverage {:.3} ML, wall {:.0} s, ETA {eta}",
+                    100.0 * p.fraction,
+                    p.time_s,
+                    p.events,
+                    rate,
+                    p.deposited_ml,
+                    elapsed
+                );
+            }
         };
         let summary = sim.run_with_progress(&mut show)?;
         bar.finish_and_clear();
