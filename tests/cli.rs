@@ -224,3 +224,65 @@ fn batch_runs_log_progress_lines() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--log-every"));
 }
+
+/// summary.json says what ran and how (issue 16): kmc version, command line, scenario path and
+/// CRC-32, start time, threads, CPU time, and every snapshot file; snapshot files of another
+/// run left in the directory are named in a note instead of mixed in silently.
+#[test]
+fn summary_records_the_run_and_its_snapshots() {
+    let dir = tmp("summary");
+    let text = std::fs::read_to_string("scenarios/quickstart.ron")
+        .unwrap()
+        .replace(
+            "output: (series_every_s: 0.01)",
+            "output: (series_every_s: 0.01, snapshot_every_s: 0.02)",
+        );
+    let sc = dir.join("snap.ron");
+    std::fs::write(&sc, &text).unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("snapshot_0999.xyz"), "stale").unwrap();
+    let o = kmc()
+        .arg("run")
+        .arg(&sc)
+        .arg("--out")
+        .arg(&out)
+        .args(["--until-time", "0.1", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["kmc_version"], env!("CARGO_PKG_VERSION"));
+    let cmd: Vec<String> = serde_json::from_value(s["command_line"].clone()).unwrap();
+    assert!(cmd.iter().any(|a| a == "--until-time") && cmd.iter().any(|a| a.ends_with("snap.ron")));
+    assert!(s["scenario_path"].as_str().unwrap().ends_with("snap.ron"));
+    assert_eq!(
+        s["scenario_crc32"],
+        format!("{:08x}", crc32fast::hash(text.as_bytes()))
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let started = s["started_unix_s"].as_f64().unwrap();
+    assert!(
+        started <= now && now - started < 600.0,
+        "{started} vs {now}"
+    );
+    assert!(s["threads"].as_u64().unwrap() >= 1);
+    assert!(s["cpu_time_s"].as_f64().unwrap() > 0.0);
+    let files: Vec<String> = serde_json::from_value(s["files"].clone()).unwrap();
+    // t = 0.02, 0.04, ..., 0.1: five snapshots (the last at the stop time).
+    let snaps: Vec<&String> = files
+        .iter()
+        .filter(|f| f.starts_with("snapshot_"))
+        .collect();
+    assert!(snaps.len() >= 4, "{files:?}");
+    for f in &snaps {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    assert!(!files.iter().any(|f| f == "snapshot_0999.xyz"));
+    let notes = s["notes"].to_string();
+    assert!(notes.contains("snapshot_0999.xyz"), "{notes}");
+}

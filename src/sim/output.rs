@@ -25,6 +25,7 @@ pub struct OutputOptions {
 pub(crate) struct OutputDir {
     dir: PathBuf,
     checkpoint_every: Option<u64>,
+    command_line: Option<Vec<String>>,
 }
 
 impl Simulation {
@@ -46,8 +47,22 @@ impl Simulation {
         self.output = Some(OutputDir {
             dir,
             checkpoint_every,
+            command_line: None,
         });
         Ok(())
+    }
+
+    /// Records the command line that started the run, for `summary.json` (after
+    /// [`Simulation::set_output`]; a driver without one has nothing to record it in).
+    pub fn set_command_line(&mut self, args: Vec<String>) {
+        if let Some(o) = &mut self.output {
+            o.command_line = Some(args);
+        }
+    }
+
+    /// The command line recorded with [`Simulation::set_command_line`].
+    pub(super) fn command_line(&self) -> Option<Vec<String>> {
+        self.output.as_ref().and_then(|o| o.command_line.clone())
     }
 
     /// The output directory, if one is set.
@@ -99,6 +114,7 @@ impl Simulation {
             files.push("checkpoint.kmc".into());
         }
         self.record.series.write(&dir.join("series.csv"))?;
+        files.extend(self.snapshot_files(&dir));
         files.extend(self.write_snapshot("final")?);
         if self.coalescence.is_some() {
             files.extend(self.write_tables()?);
@@ -112,6 +128,54 @@ impl Simulation {
             }
         }
         Ok(files)
+    }
+
+    /// The snapshot files of this run so far (`snapshot_NNNN.*` and, for particle runs, their
+    /// g(r) and XRD tables; the numbering is in the record, so it survives a resume). Files of
+    /// that form in the directory that this run did not write (another run's, with a larger
+    /// number) are named in a note rather than left mixed in silently.
+    fn snapshot_files(&mut self, dir: &Path) -> Vec<String> {
+        let mut files = Vec::new();
+        for i in 1..=self.record.snapshots {
+            let name = format!("snapshot_{i:04}");
+            let mut cand: Vec<String> = self
+                .scenario()
+                .output
+                .snapshot_formats
+                .iter()
+                .map(|f| match f {
+                    SnapshotFormat::Xyz => format!("{name}.xyz"),
+                    SnapshotFormat::LammpsDump => format!("{name}.dump"),
+                })
+                .collect();
+            cand.push(format!("gr_{name}.csv"));
+            cand.push(format!("xrd_{name}.csv"));
+            files.extend(cand.into_iter().filter(|f| dir.join(f).is_file()));
+        }
+        let mut foreign: Vec<String> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .filter(|n| {
+                        n.starts_with("snapshot_")
+                            || n.starts_with("gr_snapshot_")
+                            || n.starts_with("xrd_snapshot_")
+                    })
+                    .filter(|n| !files.contains(n))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !foreign.is_empty() {
+            foreign.sort();
+            self.record.notes.push(format!(
+                "{} snapshot files in {} were not written by this run (first: {}); they are \
+                 another run's",
+                foreign.len(),
+                dir.display(),
+                foreign[0]
+            ));
+        }
+        files
     }
 
     /// `summary.json`, if there is an output directory.

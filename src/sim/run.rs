@@ -109,6 +109,27 @@ pub struct Summary {
     /// snapshot cap reached, an XRD pattern skipped for size).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The kmc version that ran.
+    #[serde(default)]
+    pub kmc_version: String,
+    /// The command line, when the driver recorded one ([`Simulation::set_command_line`]).
+    #[serde(default)]
+    pub command_line: Option<Vec<String>>,
+    /// The scenario file, when the scenario came from one.
+    #[serde(default)]
+    pub scenario_path: Option<String>,
+    /// CRC-32 of the scenario text (hex), to tell which version of a file ran.
+    #[serde(default)]
+    pub scenario_crc32: String,
+    /// Start of this run, seconds since the Unix epoch (UTC).
+    #[serde(default)]
+    pub started_unix_s: f64,
+    /// Threads of the pool that parallel work (EAM forces, barrier batches) runs on.
+    #[serde(default)]
+    pub threads: usize,
+    /// CPU seconds of the process so far, user plus system (Linux; 0 elsewhere).
+    #[serde(default)]
+    pub cpu_time_s: f64,
 }
 
 impl Simulation {
@@ -123,6 +144,9 @@ impl Simulation {
     /// [`Simulation::run`], calling `progress` now and then (about five times a second).
     pub fn run_with_progress(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<Summary> {
         let start = Instant::now();
+        let started_unix_s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         let events0 = self.counters().events();
         let relax_wall0 = self.record.relax_totals.wall_s;
         let stop = self.stop.clone();
@@ -163,8 +187,15 @@ impl Simulation {
             peak_memory_bytes: peak_memory_bytes(),
             final_observables: self.observables(),
             particles,
-            files: Vec::new(),
+            files: files.clone(),
             notes: self.record.notes.clone(),
+            kmc_version: env!("CARGO_PKG_VERSION").into(),
+            command_line: self.command_line(),
+            scenario_path: self.loaded.path.as_ref().map(|p| p.display().to_string()),
+            scenario_crc32: format!("{:08x}", crc32fast::hash(self.loaded.text.as_bytes())),
+            started_unix_s,
+            threads: rayon::current_num_threads(),
+            cpu_time_s: cpu_time_s(),
         };
         files.extend(self.write_summary(&summary)?);
         Ok(Summary { files, ..summary })
@@ -330,6 +361,21 @@ impl Simulation {
             notes: self.record.notes.clone(),
         })
     }
+}
+
+/// CPU seconds (user + system) of the process from `/proc/self/stat` (fields 14 and 15, in
+/// clock ticks of USER_HZ = 100, which the kernel fixes for that interface); 0 elsewhere.
+pub fn cpu_time_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // The command name (field 2) may hold spaces: count from the last ')'.
+            let rest = &s[s.rfind(')')? + 1..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 /// Peak resident set size of this process (VmHWM), bytes; 0 where unavailable.

@@ -97,6 +97,7 @@ impl RunArgs {
                 checkpoint_every: self.checkpoint_every,
             },
         )?;
+        sim.set_command_line(std::env::args().collect());
         if let Some(ck) = &self.resume {
             sim.load_checkpoint(ck)?;
         }
