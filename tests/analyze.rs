@@ -161,7 +161,8 @@ fn the_binary_writes_one_row_per_frame() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "frame,step,neck_radius_a,rg_a,centre_distance_a,misorientation_deg,surface_atoms,\
+        "frame,step,neck_radius_a,rg_a,centre_distance_a,misorientation_deg,\
+         grain_misorientation_deg,surface_atoms,\
          surface_fraction_Au,surface_fraction_Ag"
     );
     assert_eq!(lines.len(), 3);

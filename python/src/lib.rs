@@ -580,13 +580,16 @@ fn eam_energies<'py>(
 /// Coalescence observables of a two-particle trajectory (extended XYZ or LAMMPS dump), as
 /// `kmc analyze` computes them: returns a dict of numpy arrays, one entry per frame —
 /// `frame`, `time_ps` or `step`, `neck_radius_a`, `rg_a`, `centre_distance_a`,
-/// `misorientation_deg`, `surface_atoms`, `surface_fraction_<Sp>` — and the settings used
+/// `misorientation_deg` (change since frame 0), `grain_misorientation_deg` (absolute, cubic
+/// symmetry), `surface_atoms`, `surface_fraction_<Sp>` — and the settings used
 /// (`nn_distance_a`, `plane_spacing_a`, `labels_from`) and `initial_misorientation_deg`, the
-/// absolute misorientation of two FCC cores in frame 0 (None otherwise). With `out`, also
-/// writes the CSV files.
+/// absolute misorientation of two FCC cores in frame 0 (None otherwise). With
+/// `first_particle_atoms` N, the first N atoms are particle A. With `out`, also writes the CSV
+/// files.
 #[pyfunction]
 #[pyo3(signature = (path, format = None, label_column = None, nn_distance_a = None,
-                    plane_spacing_a = None, core_fraction = 0.7, out = None))]
+                    plane_spacing_a = None, core_fraction = 0.7, out = None,
+                    first_particle_atoms = None))]
 #[allow(clippy::too_many_arguments)]
 fn analyze<'py>(
     py: Python<'py>,
@@ -597,6 +600,7 @@ fn analyze<'py>(
     plane_spacing_a: Option<f64>,
     core_fraction: f64,
     out: Option<PathBuf>,
+    first_particle_atoms: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     use kmc::observe::analyze::{AnalyzeOptions, TrajectoryFormat, analyze_file};
     let opts = AnalyzeOptions {
@@ -608,6 +612,7 @@ fn analyze<'py>(
         nn_distance_a,
         plane_spacing_a,
         core_fraction,
+        first_particle_atoms,
         ..AnalyzeOptions::default()
     };
     let an = py
@@ -638,6 +643,10 @@ fn analyze<'py>(
     d.set_item(
         "misorientation_deg",
         PyArray1::from_vec(py, col(&|r| r.misorientation_deg)),
+    )?;
+    d.set_item(
+        "grain_misorientation_deg",
+        PyArray1::from_vec(py, col(&|r| r.grain_misorientation_deg)),
     )?;
     let surf: Vec<i64> = an.rows.iter().map(|r| r.surface_atoms as i64).collect();
     d.set_item("surface_atoms", PyArray1::from_vec(py, surf))?;

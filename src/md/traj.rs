@@ -37,6 +37,8 @@ pub struct Frame<'a> {
     pub velocities: &'a [[f64; 3]],
     /// Per-atom potential energies in eV, if computed.
     pub energies: Option<&'a [f64]>,
+    /// Particle label of each atom (0, 1, ...), if known; written as the column `particle`.
+    pub labels: Option<&'a [u8]>,
 }
 
 impl<'a> Frame<'a> {
@@ -51,7 +53,14 @@ impl<'a> Frame<'a> {
             positions: &system.positions,
             velocities: &system.velocities,
             energies,
+            labels: None,
         }
+    }
+
+    /// The frame with particle labels (the column `particle`, which `kmc analyze` reads).
+    pub fn with_labels(mut self, labels: Option<&'a [u8]>) -> Self {
+        self.labels = labels;
+        self
     }
 
     /// The frame as [`crate::io`] writes it: positions and box lengths with 10 decimals,
@@ -66,6 +75,12 @@ impl<'a> Frame<'a> {
                 format!("{:.10}", e.iter().sum::<f64>()),
             ));
             columns.push(Column::real("energies", e.to_vec(), Real::Fixed(10)));
+        }
+        if let Some(l) = self.labels {
+            columns.push(Column::int(
+                "particle",
+                l.iter().map(|&x| i64::from(x)).collect(),
+            ));
         }
         io_frame::Frame {
             step: Some(self.step),

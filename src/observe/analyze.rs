@@ -27,7 +27,10 @@
 //!   orientations), not the absolute grain misorientation. That one is reported once, for
 //!   frame 0, when both cores are FCC: each core's lattice orientation is fitted to the ideal
 //!   (a/2)⟨110⟩ bond vectors ([`fcc_orientation`]) and the angle between the two is reduced by
-//!   the 24 rotations of the cube ([`cubic_misorientation_deg`]).
+//!   the 24 rotations of the cube ([`cubic_misorientation_deg`]). The **grain
+//!   misorientation** of every frame is that absolute angle for the frame-0 orientations each
+//!   carried by its core's fitted rotation: it falls when the pair turns towards alignment
+//!   and rises when it turns away, which the change since frame 0 (unsigned) cannot tell.
 //! * **surface atom**: coordination number (neighbours closer than r_c = (1 + √2)/2 · d,
 //!   midway between the first and second FCC shells) of at most 9. CN 9 is the close-packed
 //!   (111) facet and every less dense facet, edge or vertex has fewer; an atom with 10 or 11
@@ -110,6 +113,9 @@ pub struct AnalyzeOptions {
     pub core_fraction: f64,
     /// Also compute g(r) and XRD every this many frames (the last frame always).
     pub structure_every: Option<usize>,
+    /// Particle labels from the atom order: the first this many atoms are particle A, the
+    /// rest B (before any label column).
+    pub first_particle_atoms: Option<usize>,
     /// g(r) range and bin, Å.
     pub gr_max_a: f64,
     /// g(r) bin width, Å.
@@ -129,6 +135,7 @@ impl Default for AnalyzeOptions {
             plane_spacing_a: None,
             core_fraction: 0.7,
             structure_every: None,
+            first_particle_atoms: None,
             gr_max_a: 12.0,
             gr_bin_a: 0.05,
             xrd_wavelength_a: 1.5406,
@@ -153,6 +160,11 @@ pub struct FrameRow {
     pub centre_distance_a: f64,
     /// Change of the misorientation since frame 0, degrees.
     pub misorientation_deg: f64,
+    /// Absolute misorientation of the two cores' FCC lattices, degrees, reduced by cubic
+    /// symmetry (0 to 62.8°): each core's frame-0 lattice orientation ([`fcc_orientation`])
+    /// carried by its fitted rotation since frame 0; NaN if a frame-0 core is not FCC. It
+    /// tells a pair turning towards alignment (decreasing) from one turning away.
+    pub grain_misorientation_deg: f64,
     /// Surface atoms (CN ≤ [`SURFACE_MAX_CN`]).
     pub surface_atoms: usize,
     /// Fraction of the surface atoms of each species (order of [`Analysis::species`]).
@@ -631,29 +643,6 @@ pub fn analyze(traj: &Trajectory, opts: &AnalyzeOptions) -> Result<Analysis> {
         .first()
         .ok_or_else(|| Error::input(traj.at(0, 0), "the trajectory holds no frame"))?;
     let n = f0.len();
-    if n < 2 {
-        return Err(Error::input(
-            traj.at(0, 0),
-            format!("frame 0 has {n} atoms; two particles need more"),
-        ));
-    }
-    // Species: a dump without `element` names its types by number.
-    let mut masses_of = Vec::with_capacity(f0.names.len());
-    for name in &f0.names {
-        let m = mass_amu(name).ok_or_else(|| {
-            let msg = if name.parse::<u32>().is_ok() {
-                format!(
-                    "atoms have no species (type {name} has no element name); write the \
-                     element per atom (LAMMPS: `dump ... element`, `dump_modify ... element`)"
-                )
-            } else {
-                format!("no atomic mass known for species `{name}` (known: Cu Ag Au Ni Pd Pt Al)")
-            };
-            Error::input(traj.at(0, hdr).field("species"), msg)
-        })?;
-        masses_of.push(m);
-    }
-    let masses: Vec<f64> = f0.types.iter().map(|&t| masses_of[t as usize]).collect();
     for (k, f) in frames.iter().enumerate().skip(1) {
         if f.len() != n {
             return Err(Error::input(
@@ -688,179 +677,396 @@ pub fn analyze(traj: &Trajectory, opts: &AnalyzeOptions) -> Result<Analysis> {
             ));
         }
     }
-    // Unwrapped positions, frame after frame.
-    let mut pos: Vec<Vec<Vec3>> = Vec::with_capacity(frames.len());
-    for (k, f) in frames.iter().enumerate() {
-        let mut p: Vec<Vec3> = f.positions.iter().map(|x| sub(*x, f.origin)).collect();
-        if let Some(prev) = pos.last() {
-            for (x, x0) in p.iter_mut().zip(prev) {
-                unwrap_near(x, *x0, f);
-            }
-        }
-        if p.iter().flatten().any(|x| !x.is_finite()) {
-            return Err(Error::input(
-                traj.at(k, 0).field("pos"),
-                format!("frame {k} has a position that is not a finite number"),
-            ));
-        }
-        pos.push(p);
-    }
-    let nn = match opts.nn_distance_a {
-        Some(d) => crate::io::validate::positive_of("nn_distance_a", d, "Å")?,
-        None => {
-            let d = median_nn_distance(&pos[0], f0.lengths, f0.pbc);
-            if !d.is_finite() {
-                return Err(Error::input(
-                    traj.at(0, 0),
-                    "no two atoms of frame 0 lie within 4 Å: cannot find the nearest-neighbour \
-                     distance (give it)",
-                ));
-            }
-            d
-        }
-    };
-    let h = match opts.plane_spacing_a {
-        Some(h) => crate::io::validate::positive_of("plane_spacing_a", h, "Å")?,
-        None => nn * (2.0f64 / 3.0).sqrt(),
-    };
-    crate::io::validate::fraction("core_fraction", opts.core_fraction)?;
-    let omega = nn * nn * nn / std::f64::consts::SQRT_2;
-    let rc = CN_CUTOFF_NN * nn;
-
-    // Labels.
-    let named = opts.label_column.clone();
-    let column = match &named {
-        Some(c) => Some(f0.column(c).ok_or_else(|| {
-            let have: Vec<&str> = f0.columns.iter().map(|c| c.name.as_str()).collect();
-            Error::input(
-                traj.at(0, hdr).field(c.clone()),
-                format!(
-                    "no per-atom column `{c}` (the file has: {})",
-                    if have.is_empty() {
-                        "none".to_string()
-                    } else {
-                        have.join(", ")
-                    }
-                ),
-            )
-        })?),
-        None => LABEL_COLUMNS.iter().find_map(|c| f0.column(c)),
-    };
-    let (labels, labels_from) = match column {
-        Some(c) => (
-            labels_from_column(c, traj.at(0, hdr).field(c.name.clone()))?,
-            format!("column `{}`", c.name),
-        ),
-        None => {
-            // Wrap each atom next to atom 0 first: the split needs whole particles.
-            let mut p0 = pos[0].clone();
-            let first = p0[0];
-            for x in &mut p0 {
-                unwrap_near(x, first, f0);
-            }
-            let (l, how) = split_in_two(&p0, &masses, f0.lengths, f0.pbc, rc);
-            (l, how.to_string())
-        }
-    };
-    let ia: Vec<usize> = (0..n).filter(|&i| labels[i] == 0).collect();
-    let ib: Vec<usize> = (0..n).filter(|&i| labels[i] == 1).collect();
-    if ia.is_empty() || ib.is_empty() {
-        return Err(Error::input(
-            traj.at(0, hdr),
-            format!("labels from {labels_from}: one particle has no atom"),
-        ));
-    }
-    // Make each particle whole in frame 0 (about its first atom), and carry that through.
-    for idx in [&ia, &ib] {
-        let anchor = pos[0][idx[0]];
-        let shifts: Vec<Vec3> = idx
-            .iter()
-            .map(|&i| {
-                let mut x = pos[0][i];
-                unwrap_near(&mut x, anchor, f0);
-                sub(x, pos[0][i])
-            })
-            .collect();
-        for p in pos.iter_mut() {
-            for (&i, s) in idx.iter().zip(&shifts) {
-                p[i] = add(p[i], *s);
-            }
-        }
-    }
-    // ... and put B at the image of its centre closest to A's centre.
-    let (ca0, cb0) = (
-        mass_centre(&pos[0], &masses, &ia),
-        mass_centre(&pos[0], &masses, &ib),
-    );
-    let mut near = cb0;
-    unwrap_near(&mut near, ca0, f0);
-    let shift = sub(near, cb0);
-    for p in pos.iter_mut() {
-        for &i in &ib {
-            p[i] = add(p[i], shift);
-        }
-    }
-    let pair: Vec<usize> = ia.iter().chain(&ib).copied().collect();
-    // Cores in frame 0.
-    let core = |idx: &[usize]| -> Vec<usize> {
-        let c = mass_centre(&pos[0], &masses, idx);
-        let r = (5.0f64 / 3.0).sqrt() * radius_of_gyration(&pos[0], &masses, idx);
-        let rc = opts.core_fraction * r;
-        let v: Vec<usize> = idx
-            .iter()
-            .copied()
-            .filter(|&i| norm(sub(pos[0][i], c)) <= rc)
-            .collect();
-        // A particle too small for a core of three atoms is fitted whole.
-        if v.len() < 3 { idx.to_vec() } else { v }
-    };
-    let (core_a, core_b) = (core(&ia), core(&ib));
-    let initial_misorientation_deg = {
-        let orient = |idx: &[usize], core: &[usize]| {
-            fcc_orientation(&pos[0], core, mass_centre(&pos[0], &masses, idx), rc)
-        };
-        match (orient(&ia, &core_a), orient(&ib, &core_b)) {
-            (Some(a), Some(b)) => Some(cubic_misorientation_deg(a, b)),
-            _ => None,
-        }
-    };
-    let fit = |idx: &[usize], k: usize| -> Quaternion {
-        let r: Vec<Vec3> = idx.iter().map(|&i| pos[0][i]).collect();
-        let c: Vec<Vec3> = idx.iter().map(|&i| pos[k][i]).collect();
-        let w: Vec<f64> = idx.iter().map(|&i| masses[i]).collect();
-        kabsch(&r, &c, &w)
-    };
-
+    let mut an = Analyzer::start(f0, None, opts, |frame, offset| traj.at(frame, offset), hdr)?;
     let timed = frames.iter().all(|f| time_of(f).is_some());
     let species = f0.names.clone();
     let ns = species.len();
     let mut rows = Vec::with_capacity(frames.len());
     let mut structure = Vec::new();
     for (k, f) in frames.iter().enumerate() {
-        let p = &pos[k];
-        let (ca, cb) = (mass_centre(p, &masses, &ia), mass_centre(p, &masses, &ib));
-        let (_, neck) = neck_radius(p, &pair, ca, cb, h, omega);
-        let cn = coordination(p, f.lengths, f.pbc, rc);
-        let mut by_species = vec![0usize; ns];
+        let mut row = an
+            .push(f)
+            .map_err(|e| relocate(e, traj.at(k, 0).field("pos")))?;
+        if !timed {
+            row.time = f.step.map_or(k as f64, |s| s as f64);
+        }
+        let last = k + 1 == frames.len();
+        if last || opts.structure_every.is_some_and(|e| e > 0 && k % e == 0) {
+            let atoms = AtomSet {
+                positions: an.positions().to_vec(),
+                species: f0.types.iter().map(|&t| t as usize).collect(),
+                periodic_xy: (f.pbc[0] && f.pbc[1]).then_some([f.lengths[0], f.lengths[1]]),
+            };
+            let ff: Vec<FormFactor> = species.iter().map(|s| FormFactor::of(s)).collect();
+            let (t0, t1, np) = opts.xrd_two_theta_deg;
+            structure.push(Structure {
+                frame: k,
+                gr: pair_distribution(&atoms, ns, opts.gr_max_a, opts.gr_bin_a, an.omega),
+                xrd: debye_pattern(&atoms, &ff, opts.xrd_wavelength_a, (t0, t1), np),
+            });
+        }
+        rows.push(row);
+    }
+    Ok(Analysis {
+        species,
+        time_column: if timed { "time_ps" } else { "step" },
+        rows,
+        nn_distance_a: an.nn,
+        plane_spacing_a: an.h,
+        labels_from: an.labels_from.clone(),
+        particle_atoms: [an.ia.len(), an.ib.len()],
+        structure,
+        initial_misorientation_deg: an.initial_misorientation_deg(),
+    })
+}
+
+/// Puts a location on an error that has none (an analyzer error about a frame).
+fn relocate(e: Error, at: Location) -> Error {
+    match e {
+        Error::Input { location, message }
+            if location.path.is_none() && location.line.is_none() =>
+        {
+            Error::Input {
+                location: at,
+                message,
+            }
+        }
+        other => other,
+    }
+}
+
+/// The analysis frame by frame: set up on the first frame (labels, d, h, cores, orientations),
+/// then one [`FrameRow`] per frame pushed. [`analyze`] drives it over a file; `kmc md` drives it
+/// during a run, so both give the same numbers from the same code.
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    masses: Vec<f64>,
+    types: Vec<u32>,
+    ns: usize,
+    ia: Vec<usize>,
+    ib: Vec<usize>,
+    pair: Vec<usize>,
+    core_a: Vec<usize>,
+    core_b: Vec<usize>,
+    /// Frame-0 positions (whole particles, B facing A).
+    pos0: Vec<Vec3>,
+    /// Each atom's constant shift that makes its particle whole and B face A.
+    shift: Vec<Vec3>,
+    /// Last frame's positions, unwrapped frame to frame, without `shift`.
+    prev: Option<Vec<Vec3>>,
+    /// Last frame's analysed positions.
+    current: Vec<Vec3>,
+    orient0: Option<(Quaternion, Quaternion)>,
+    frames: usize,
+    nn: f64,
+    h: f64,
+    omega: f64,
+    rc: f64,
+    labels_from: String,
+}
+
+impl Analyzer {
+    /// Sets up on the first frame `f0`. Labels: `labels` if given (0 and 1 per atom), else
+    /// `opts.first_particle_atoms`, else a label column, else the two particles of `f0`.
+    pub fn new(f0: &Frame, labels: Option<&[u8]>, opts: &AnalyzeOptions) -> Result<Self> {
+        let mut an = Self::start(f0, labels, opts, |_, _| Location::default(), 0)?;
+        an.labels_from = match labels {
+            Some(_) => "the run's construction".to_string(),
+            None => an.labels_from,
+        };
+        Ok(an)
+    }
+
+    fn start(
+        f0: &Frame,
+        given: Option<&[u8]>,
+        opts: &AnalyzeOptions,
+        at: impl Fn(usize, usize) -> Location,
+        hdr: usize,
+    ) -> Result<Self> {
+        let n = f0.len();
+        if n < 2 {
+            return Err(Error::input(
+                at(0, 0),
+                format!("frame 0 has {n} atoms; two particles need more"),
+            ));
+        }
+        // Species: a dump without `element` names its types by number.
+        let mut masses_of = Vec::with_capacity(f0.names.len());
+        for name in &f0.names {
+            let m = mass_amu(name).ok_or_else(|| {
+                let msg = if name.parse::<u32>().is_ok() {
+                    format!(
+                        "atoms have no species (type {name} has no element name); write the \
+                         element per atom (LAMMPS: `dump ... element`, `dump_modify ... element`)"
+                    )
+                } else {
+                    format!(
+                        "no atomic mass known for species `{name}` (known: Cu Ag Au Ni Pd Pt Al)"
+                    )
+                };
+                Error::input(at(0, hdr).field("species"), msg)
+            })?;
+            masses_of.push(m);
+        }
+        let masses: Vec<f64> = f0.types.iter().map(|&t| masses_of[t as usize]).collect();
+        let p: Vec<Vec3> = f0.positions.iter().map(|x| sub(*x, f0.origin)).collect();
+        if p.iter().flatten().any(|x| !x.is_finite()) {
+            return Err(Error::input(
+                at(0, 0).field("pos"),
+                "frame 0 has a position that is not a finite number",
+            ));
+        }
+        let nn = match opts.nn_distance_a {
+            Some(d) => crate::io::validate::positive_of("nn_distance_a", d, "Å")?,
+            None => {
+                let d = median_nn_distance(&p, f0.lengths, f0.pbc);
+                if !d.is_finite() {
+                    return Err(Error::input(
+                        at(0, 0),
+                        "no two atoms of frame 0 lie within 4 Å: cannot find the \
+                         nearest-neighbour distance (give it)",
+                    ));
+                }
+                d
+            }
+        };
+        let h = match opts.plane_spacing_a {
+            Some(h) => crate::io::validate::positive_of("plane_spacing_a", h, "Å")?,
+            None => nn * (2.0f64 / 3.0).sqrt(),
+        };
+        crate::io::validate::fraction("core_fraction", opts.core_fraction)?;
+        let omega = nn * nn * nn / std::f64::consts::SQRT_2;
+        let rc = CN_CUTOFF_NN * nn;
+
+        // Labels.
+        let (labels, labels_from): (Vec<u8>, String) = if let Some(l) = given {
+            if l.len() != n {
+                return Err(Error::field(
+                    "labels",
+                    format!("{} labels for {n} atoms", l.len()),
+                ));
+            }
+            (l.to_vec(), "the caller".to_string())
+        } else if let Some(k) = opts.first_particle_atoms {
+            if k == 0 || k >= n {
+                return Err(Error::field(
+                    "first_particle_atoms",
+                    format!("is {k}; with {n} atoms it must be from 1 to {}", n - 1),
+                ));
+            }
+            (
+                (0..n).map(|i| u8::from(i >= k)).collect(),
+                format!("the atom order (the first {k} atoms are particle A)"),
+            )
+        } else {
+            let named = opts.label_column.clone();
+            let column = match &named {
+                Some(c) => Some(f0.column(c).ok_or_else(|| {
+                    let have: Vec<&str> = f0.columns.iter().map(|c| c.name.as_str()).collect();
+                    Error::input(
+                        at(0, hdr).field(c.clone()),
+                        format!(
+                            "no per-atom column `{c}` (the file has: {})",
+                            if have.is_empty() {
+                                "none".to_string()
+                            } else {
+                                have.join(", ")
+                            }
+                        ),
+                    )
+                })?),
+                None => LABEL_COLUMNS.iter().find_map(|c| f0.column(c)),
+            };
+            match column {
+                Some(c) => (
+                    labels_from_column(c, at(0, hdr).field(c.name.clone()))?,
+                    format!("column `{}`", c.name),
+                ),
+                None => {
+                    // Wrap each atom next to atom 0 first: the split needs whole particles.
+                    let mut p0 = p.clone();
+                    let first = p0[0];
+                    for x in &mut p0 {
+                        unwrap_near(x, first, f0);
+                    }
+                    let (l, how) = split_in_two(&p0, &masses, f0.lengths, f0.pbc, rc);
+                    (l, how.to_string())
+                }
+            }
+        };
+        let ia: Vec<usize> = (0..n).filter(|&i| labels[i] == 0).collect();
+        let ib: Vec<usize> = (0..n).filter(|&i| labels[i] == 1).collect();
+        if ia.is_empty() || ib.is_empty() {
+            return Err(Error::input(
+                at(0, hdr),
+                format!("labels from {labels_from}: one particle has no atom"),
+            ));
+        }
+        // Make each particle whole in frame 0 (about its first atom), and carry that through.
+        let mut shift = vec![[0.0; 3]; n];
+        for idx in [&ia, &ib] {
+            let anchor = p[idx[0]];
+            for &i in idx.iter() {
+                let mut x = p[i];
+                unwrap_near(&mut x, anchor, f0);
+                shift[i] = sub(x, p[i]);
+            }
+        }
+        let whole: Vec<Vec3> = p.iter().zip(&shift).map(|(x, s)| add(*x, *s)).collect();
+        // ... and put B at the image of its centre closest to A's centre.
+        let (ca0, cb0) = (
+            mass_centre(&whole, &masses, &ia),
+            mass_centre(&whole, &masses, &ib),
+        );
+        let mut near = cb0;
+        unwrap_near(&mut near, ca0, f0);
+        let sb = sub(near, cb0);
+        for &i in &ib {
+            shift[i] = add(shift[i], sb);
+        }
+        let pos0: Vec<Vec3> = p.iter().zip(&shift).map(|(x, s)| add(*x, *s)).collect();
+        let pair: Vec<usize> = ia.iter().chain(&ib).copied().collect();
+        // Cores in frame 0.
+        let core = |idx: &[usize]| -> Vec<usize> {
+            let c = mass_centre(&pos0, &masses, idx);
+            let r = (5.0f64 / 3.0).sqrt() * radius_of_gyration(&pos0, &masses, idx);
+            let rc = opts.core_fraction * r;
+            let v: Vec<usize> = idx
+                .iter()
+                .copied()
+                .filter(|&i| norm(sub(pos0[i], c)) <= rc)
+                .collect();
+            // A particle too small for a core of three atoms is fitted whole.
+            if v.len() < 3 { idx.to_vec() } else { v }
+        };
+        let (core_a, core_b) = (core(&ia), core(&ib));
+        let orient0 = {
+            let orient = |idx: &[usize], core: &[usize]| {
+                fcc_orientation(&pos0, core, mass_centre(&pos0, &masses, idx), rc)
+            };
+            match (orient(&ia, &core_a), orient(&ib, &core_b)) {
+                (Some(a), Some(b)) => Some((a, b)),
+                _ => None,
+            }
+        };
+        Ok(Analyzer {
+            masses,
+            types: f0.types.clone(),
+            ns: f0.names.len(),
+            ia,
+            ib,
+            pair,
+            core_a,
+            core_b,
+            pos0,
+            shift,
+            prev: None,
+            current: Vec::new(),
+            orient0,
+            frames: 0,
+            nn,
+            h,
+            omega,
+            rc,
+            labels_from,
+        })
+    }
+
+    /// Where the particle labels came from.
+    pub fn labels_from(&self) -> &str {
+        &self.labels_from
+    }
+
+    /// Nearest-neighbour distance d and interplanar spacing h used, Å.
+    pub fn spacings(&self) -> (f64, f64) {
+        (self.nn, self.h)
+    }
+
+    /// Atoms of particle A and B.
+    pub fn particle_atoms(&self) -> [usize; 2] {
+        [self.ia.len(), self.ib.len()]
+    }
+
+    /// Absolute misorientation of the two FCC cores in the first frame, degrees (cubic
+    /// symmetry), if both are FCC.
+    pub fn initial_misorientation_deg(&self) -> Option<f64> {
+        self.orient0.map(|(a, b)| cubic_misorientation_deg(a, b))
+    }
+
+    /// The last pushed frame's positions, unwrapped (whole particles, B facing A).
+    pub fn positions(&self) -> &[Vec3] {
+        &self.current
+    }
+
+    /// Analyses the next frame (the same atoms in the same order as the first); its time is
+    /// the frame's `time_ps` or `time_fs`, else its step, else its index.
+    pub fn push(&mut self, f: &Frame) -> Result<FrameRow> {
+        let n = self.masses.len();
+        if f.len() != n || f.types != self.types {
+            return Err(Error::field(
+                "frame",
+                format!(
+                    "frame {} has {} atoms or other species than the first ({n} atoms)",
+                    self.frames,
+                    f.len()
+                ),
+            ));
+        }
+        let k = self.frames;
+        let mut p: Vec<Vec3> = f.positions.iter().map(|x| sub(*x, f.origin)).collect();
+        if let Some(prev) = &self.prev {
+            for (x, x0) in p.iter_mut().zip(prev) {
+                unwrap_near(x, *x0, f);
+            }
+        }
+        if p.iter().flatten().any(|x| !x.is_finite()) {
+            return Err(Error::field(
+                "pos",
+                format!("frame {k} has a position that is not a finite number"),
+            ));
+        }
+        self.current = p
+            .iter()
+            .zip(&self.shift)
+            .map(|(x, s)| add(*x, *s))
+            .collect();
+        self.prev = Some(p);
+        self.frames += 1;
+        let (masses, pos) = (&self.masses, &self.current);
+        let (ia, ib) = (&self.ia, &self.ib);
+        let (ca, cb) = (mass_centre(pos, masses, ia), mass_centre(pos, masses, ib));
+        let (_, neck) = neck_radius(pos, &self.pair, ca, cb, self.h, self.omega);
+        let cn = coordination(pos, f.lengths, f.pbc, self.rc);
+        let mut by_species = vec![0usize; self.ns];
         let mut surface = 0;
         for i in 0..n {
             if cn[i] <= SURFACE_MAX_CN {
                 surface += 1;
-                by_species[f0.types[i] as usize] += 1;
+                by_species[self.types[i] as usize] += 1;
             }
         }
-        let mis = misorientation_deg(fit(&core_a, k), fit(&core_b, k));
-        rows.push(FrameRow {
+        let fit = |idx: &[usize]| -> Quaternion {
+            let r: Vec<Vec3> = idx.iter().map(|&i| self.pos0[i]).collect();
+            let c: Vec<Vec3> = idx.iter().map(|&i| pos[i]).collect();
+            let w: Vec<f64> = idx.iter().map(|&i| masses[i]).collect();
+            kabsch(&r, &c, &w)
+        };
+        let (qa, qb) = (fit(&self.core_a), fit(&self.core_b));
+        let grain = self.orient0.map_or(f64::NAN, |(oa, ob)| {
+            cubic_misorientation_deg(
+                crate::rotation::compose(qa, oa),
+                crate::rotation::compose(qb, ob),
+            )
+        });
+        Ok(FrameRow {
             frame: k,
-            time: if timed {
-                time_of(f).unwrap_or(f64::NAN)
-            } else {
-                f.step.map_or(k as f64, |s| s as f64)
-            },
+            time: time_of(f).unwrap_or_else(|| f.step.map_or(k as f64, |s| s as f64)),
             neck_radius_a: neck,
-            rg_a: radius_of_gyration(p, &masses, &pair),
+            rg_a: radius_of_gyration(pos, masses, &self.pair),
             centre_distance_a: norm(sub(cb, ca)),
-            misorientation_deg: mis,
+            misorientation_deg: misorientation_deg(qa, qb),
+            grain_misorientation_deg: grain,
             surface_atoms: surface,
             surface_fraction: by_species
                 .iter()
@@ -872,34 +1078,8 @@ pub fn analyze(traj: &Trajectory, opts: &AnalyzeOptions) -> Result<Analysis> {
                     }
                 })
                 .collect(),
-        });
-        let last = k + 1 == frames.len();
-        if last || opts.structure_every.is_some_and(|e| e > 0 && k % e == 0) {
-            let atoms = AtomSet {
-                positions: p.clone(),
-                species: f0.types.iter().map(|&t| t as usize).collect(),
-                periodic_xy: (f.pbc[0] && f.pbc[1]).then_some([f.lengths[0], f.lengths[1]]),
-            };
-            let ff: Vec<FormFactor> = species.iter().map(|s| FormFactor::of(s)).collect();
-            let (t0, t1, np) = opts.xrd_two_theta_deg;
-            structure.push(Structure {
-                frame: k,
-                gr: pair_distribution(&atoms, ns, opts.gr_max_a, opts.gr_bin_a, omega),
-                xrd: debye_pattern(&atoms, &ff, opts.xrd_wavelength_a, (t0, t1), np),
-            });
-        }
+        })
     }
-    Ok(Analysis {
-        species,
-        time_column: if timed { "time_ps" } else { "step" },
-        rows,
-        nn_distance_a: nn,
-        plane_spacing_a: h,
-        labels_from,
-        particle_atoms: [ia.len(), ib.len()],
-        structure,
-        initial_misorientation_deg,
-    })
 }
 
 /// Moves `x` by whole periods along `f`'s periodic axes to the image closest to `near`.
@@ -936,18 +1116,44 @@ fn labels_from_column(c: &crate::io::Column, at: Location) -> Result<Vec<u8>> {
     Ok(keys.iter().map(|k| u8::from(*k == distinct[1])).collect())
 }
 
+/// The CSV header of [`Analysis::csv`] for the time column `time_column` and `species`.
+pub fn analysis_header(time_column: &str, species: &[String]) -> String {
+    let mut h = format!(
+        "frame,{time_column},neck_radius_a,rg_a,centre_distance_a,misorientation_deg,\
+         grain_misorientation_deg,surface_atoms"
+    );
+    for s in species {
+        h.push_str(&format!(",surface_fraction_{s}"));
+    }
+    h
+}
+
+impl FrameRow {
+    /// The row as [`Analysis::csv`] writes it (no line end).
+    pub fn csv(&self) -> String {
+        let mut out = format!(
+            "{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{}",
+            self.frame,
+            self.time,
+            self.neck_radius_a,
+            self.rg_a,
+            self.centre_distance_a,
+            self.misorientation_deg,
+            self.grain_misorientation_deg,
+            self.surface_atoms
+        );
+        for f in &self.surface_fraction {
+            out.push_str(&format!(",{f:.6}"));
+        }
+        out
+    }
+}
+
 impl Analysis {
     /// The CSV header: `frame,time_ps|step,neck_radius_a,rg_a,centre_distance_a,
-    /// misorientation_deg,surface_atoms,surface_fraction_<Sp>...`.
+    /// misorientation_deg,grain_misorientation_deg,surface_atoms,surface_fraction_<Sp>...`.
     pub fn header(&self) -> String {
-        let mut h = format!(
-            "frame,{},neck_radius_a,rg_a,centre_distance_a,misorientation_deg,surface_atoms",
-            self.time_column
-        );
-        for s in &self.species {
-            h.push_str(&format!(",surface_fraction_{s}"));
-        }
-        h
+        analysis_header(self.time_column, &self.species)
     }
 
     /// The per-frame CSV.
@@ -955,19 +1161,7 @@ impl Analysis {
         let mut out = self.header();
         out.push('\n');
         for r in &self.rows {
-            out.push_str(&format!(
-                "{},{},{:.6},{:.6},{:.6},{:.6},{}",
-                r.frame,
-                r.time,
-                r.neck_radius_a,
-                r.rg_a,
-                r.centre_distance_a,
-                r.misorientation_deg,
-                r.surface_atoms
-            ));
-            for f in &r.surface_fraction {
-                out.push_str(&format!(",{f:.6}"));
-            }
+            out.push_str(&r.csv());
             out.push('\n');
         }
         out

@@ -73,6 +73,23 @@ pub struct MdScenario {
     /// What to write.
     #[serde(default)]
     pub output: OutputSpec,
+    /// Coalescence observables of two particles every so many steps, as `kmc analyze` computes
+    /// them (the same code), in `analyze.csv`.
+    #[serde(default)]
+    pub analyze: Option<AnalyzeSpec>,
+}
+
+/// In-run analysis of a two-particle structure (see [`crate::observe::analyze`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyzeSpec {
+    /// A row every this many steps (and at step 0, after any minimisation).
+    pub every_steps: u64,
+    /// Particle labels from the atom order: the first this many atoms are particle A. Default:
+    /// from the construction for `TwoSpheres` (the first sphere is A), else the two particles
+    /// of the first analysed frame, as `kmc analyze` finds them.
+    #[serde(default)]
+    pub first_particle_atoms: Option<usize>,
 }
 
 fn default_skin() -> f64 {
@@ -372,7 +389,7 @@ pub struct McSpec {
 }
 
 /// Output switches; files go to the output directory as `thermo.csv`, `traj.xyz`,
-/// `traj.lammpstrj` and `final.xyz`.
+/// `traj.lammpstrj`, `final.xyz` and, if asked, `initial.data`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputSpec {
@@ -382,6 +399,10 @@ pub struct OutputSpec {
     pub lammps_dump: bool,
     /// Per-atom energies in trajectory frames (one extra force call per frame).
     pub per_atom_energy: bool,
+    /// The structure as built, before minimisation and velocities, as a LAMMPS data file
+    /// `initial.data` (atom_style atomic, types in the potential's element order), so that
+    /// another code can start from the same coordinates.
+    pub initial_data: bool,
 }
 
 impl Default for OutputSpec {
@@ -390,6 +411,7 @@ impl Default for OutputSpec {
             xyz: true,
             lammps_dump: true,
             per_atom_energy: true,
+            initial_data: false,
         }
     }
 }
@@ -413,6 +435,15 @@ impl MdScenario {
         positive("timestep_fs", self.timestep_fs)?;
         positive("skin_a", self.skin_a)?;
         at_least("thermo_every", self.thermo_every, 1)?;
+        if let Some(a) = &self.analyze {
+            at_least("analyze.every_steps", a.every_steps, 1)?;
+            if a.first_particle_atoms == Some(0) {
+                return Err(Error::field(
+                    "analyze.first_particle_atoms",
+                    "must be at least 1 (particle A needs an atom)",
+                ));
+            }
+        }
         let lattice =
             |field: &str, a: Option<f64>| a.map_or(Ok(()), |a| positive(field, a).map(|_| ()));
         match &self.structure {

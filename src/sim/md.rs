@@ -13,9 +13,10 @@ use crate::md::mc::{McOptions, McStats, MonteCarlo};
 use crate::md::minimize::{self, FireOptions, MinimizeResult};
 use crate::md::system::System;
 use crate::md::traj::{self, Frame, ThermoWriter, TrajFormat, TrajectoryWriter};
+use crate::observe::analyze::{AnalyzeOptions, Analyzer, analysis_header};
 use crate::rng::{Stream, stream};
 use crate::scenario::md::{
-    Composition, EnsembleSpec, FileFormat, MdScenario, ParticleSpec, StructureSpec,
+    AnalyzeSpec, Composition, EnsembleSpec, FileFormat, MdScenario, ParticleSpec, StructureSpec,
     parse_md_scenario,
 };
 
@@ -362,6 +363,102 @@ fn orient(
     Ok(())
 }
 
+/// Particle labels (0 for the first particle, 1 for the second) when the run knows them: from
+/// `analyze.first_particle_atoms`, else from the construction of `TwoSpheres`.
+fn particle_labels(sc: &MdScenario, system: &System) -> Result<Option<Vec<u8>>> {
+    let n = system.len();
+    let first = match (&sc.analyze, &sc.structure) {
+        (
+            Some(AnalyzeSpec {
+                first_particle_atoms: Some(k),
+                ..
+            }),
+            _,
+        ) => {
+            if *k >= n {
+                return Err(Error::field(
+                    "analyze.first_particle_atoms",
+                    format!(
+                        "is {k}, but the structure has {n} atoms (at most {})",
+                        n - 1
+                    ),
+                ));
+            }
+            *k
+        }
+        (
+            _,
+            StructureSpec::TwoSpheres {
+                lattice_constant_a,
+                first,
+                ..
+            },
+        ) => {
+            // The first sphere's atoms come first (see `build_structure_at`).
+            let a = lattice_constant_of(first, *lattice_constant_a, "structure.first")?;
+            build::fcc_sphere(a, first.diameter_nm * 10.0).len()
+        }
+        _ => return Ok(None),
+    };
+    Ok((first > 0).then(|| (0..n).map(|i| u8::from(i >= first)).collect()))
+}
+
+/// Writes `analyze.csv` row by row, through the same [`Analyzer`] as `kmc analyze`.
+struct AnalyzeWriter {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    analyzer: Option<Analyzer>,
+}
+
+impl AnalyzeWriter {
+    fn create(path: PathBuf) -> Result<Self> {
+        let out = std::fs::File::create(&path)
+            .map(std::io::BufWriter::new)
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(AnalyzeWriter {
+            path,
+            out,
+            analyzer: None,
+        })
+    }
+
+    /// Analyses the system now; the first call sets up the analysis (and writes the header).
+    fn write(
+        &mut self,
+        system: &System,
+        step: u64,
+        time_fs: f64,
+        labels: Option<&[u8]>,
+    ) -> Result<()> {
+        use std::io::Write;
+        let frame = Frame::of(system, step, time_fs, None).to_io();
+        let first = self.analyzer.is_none();
+        if first {
+            let opts = AnalyzeOptions::default();
+            self.analyzer = Some(Analyzer::new(&frame, labels, &opts).map_err(|e| match e {
+                Error::Input { message, .. } => Error::field("analyze", message),
+                other => other,
+            })?);
+        }
+        let an = self
+            .analyzer
+            .as_mut()
+            .ok_or_else(|| Error::field("analyze", "no analyzer"))?;
+        let row = an.push(&frame)?;
+        let mut text = String::new();
+        if first {
+            text.push_str(&analysis_header("time_ps", &system.elements));
+            text.push('\n');
+        }
+        text.push_str(&row.csv());
+        text.push('\n');
+        self.out
+            .write_all(text.as_bytes())
+            .and_then(|_| self.out.flush())
+            .map_err(|e| Error::io(&self.path, e))
+    }
+}
+
 /// Refuses momentum zeroing for atoms that fill a periodic axis: they have no rigid rotation.
 fn check_cluster(system: &System) -> Result<()> {
     for k in 0..3 {
@@ -426,6 +523,16 @@ pub fn run_scenario(
     if sc.zero_momentum_every_steps > 0 {
         check_cluster(&system)?;
     }
+    let labels = particle_labels(sc, &system)?;
+    let mut files = Vec::new();
+    if sc.output.initial_data {
+        std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+        let p = out_dir.join("initial.data");
+        let mut f = Frame::of(&system, 0, 0.0, None).to_io();
+        f.velocities = None;
+        crate::io::lammps_data::write_file(&p, &f, pot.masses())?;
+        files.push(p);
+    }
     let minimization = match &sc.minimize {
         Some(m) => Some(minimize::relax(
             &mut system,
@@ -486,7 +593,7 @@ pub fn run_scenario(
 
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let thermo_path = out_dir.join("thermo.csv");
-    let mut files = vec![thermo_path.clone()];
+    files.push(thermo_path.clone());
     let mut thermo_out = ThermoWriter::create(&thermo_path)?;
     let mut trajs = Vec::new();
     if sc.output.xyz {
@@ -502,13 +609,22 @@ pub fn run_scenario(
         )?);
     }
     files.extend(trajs.iter().map(|t| t.path().to_path_buf()));
+    let mut observe = match &sc.analyze {
+        Some(a) => {
+            let p = out_dir.join("analyze.csv");
+            files.push(p.clone());
+            Some((a.every_steps, AnalyzeWriter::create(p)?))
+        }
+        None => None,
+    };
     let write_frame = |md: &mut Md<'_>, trajs: &mut Vec<TrajectoryWriter>| -> Result<()> {
         if trajs.is_empty() {
             return Ok(());
         }
         let energies = sc.output.per_atom_energy.then(|| md.per_atom_energies());
         let (step, time) = (md.step_count(), md.time_fs());
-        let frame = Frame::of(md.system(), step, time, energies.as_deref());
+        let frame =
+            Frame::of(md.system(), step, time, energies.as_deref()).with_labels(labels.as_deref());
         for t in trajs.iter_mut() {
             t.write(&frame)?;
         }
@@ -518,6 +634,14 @@ pub fn run_scenario(
     let initial = md.thermo();
     thermo_out.write(&initial)?;
     write_frame(&mut md, &mut trajs)?;
+    if let Some((_, w)) = observe.as_mut() {
+        w.write(
+            md.system(),
+            md.step_count(),
+            md.time_fs(),
+            labels.as_deref(),
+        )?;
+    }
     let mut mc_total = McStats::default();
     for step in 1..=sc.steps {
         md.step(&mut rng);
@@ -542,6 +666,11 @@ pub fn run_scenario(
         if dump {
             write_frame(&mut md, &mut trajs)?;
         }
+        if let Some((every, w)) = observe.as_mut()
+            && step % *every == 0
+        {
+            w.write(md.system(), step, md.time_fs(), labels.as_deref())?;
+        }
         progress(&MdProgress {
             step,
             steps: sc.steps,
@@ -555,7 +684,7 @@ pub fn run_scenario(
         let (step, time) = (md.step_count(), md.time_fs());
         traj::write_xyz_snapshot(
             &final_path,
-            &Frame::of(md.system(), step, time, energies.as_deref()),
+            &Frame::of(md.system(), step, time, energies.as_deref()).with_labels(labels.as_deref()),
         )?;
     }
     files.push(final_path);

@@ -18,6 +18,9 @@ pub struct AnalyzeArgs {
     /// else the two particles of the first frame).
     #[arg(long)]
     label_column: Option<String>,
+    /// Labels from the atom order instead: the first N atoms are particle A, the rest B.
+    #[arg(long, value_name = "N")]
+    first_particle_atoms: Option<usize>,
     /// Nearest-neighbour distance in Å (default: measured on the first frame).
     #[arg(long)]
     nn_distance: Option<f64>,
@@ -45,6 +48,7 @@ impl AnalyzeArgs {
                 .map(TrajectoryFormat::parse)
                 .transpose()?,
             label_column: self.label_column,
+            first_particle_atoms: self.first_particle_atoms,
             nn_distance_a: self.nn_distance,
             plane_spacing_a: self.plane_spacing,
             core_fraction: self.core_fraction,
