@@ -1,25 +1,60 @@
-//! The embedded MD relaxer: cut a region around a contact out of the lattice, run real MD on
-//! it (Langevin at the scenario temperature, then a FIRE quench), and map the atoms back onto
-//! lattice sites — no site doubly occupied, no atom lost or created, species kept.
+//! The embedded MD relaxer: take the region of a contact off the lattice, run real MD on it
+//! (a Nosé–Hoover chain at the scenario temperature until the contact settles, then a FIRE
+//! quench), and map the atoms back onto lattice sites — no site doubly occupied, no atom lost
+//! or created, species kept.
 //!
 //! The pieces are usable alone:
-//! - [`cut_region`]: a sphere of mobile atoms plus a frozen shell, as Cartesian positions;
-//! - [`relax_contact`]: cut → MD → quench → map back, returning the site changes
-//!   [`Engine::apply`](crate::engine::Engine::apply) takes;
+//! - [`cut_contact`] / [`cut_region`]: the region (whole bodies and/or a sphere, plus a frozen
+//!   shell) as Cartesian positions with body labels;
+//! - [`relax_region`] / [`relax_contact`]: cut → MD → quench → map back, returning the site
+//!   changes [`Engine::apply`](crate::engine::Engine::apply) takes and the contact report;
 //! - [`map_to_lattice`] / [`map_region_back`]: for an external MD engine that took atoms off the
 //!   lattice and hands a configuration back.
 //!
-//! On a contact (sites and atom counts of the two bodies known), a KMC runner does:
+//! **Region.** A contact joins two bodies. Each body that is a particle is released *whole*
+//! (all its atoms mobile) while the bodies' atoms together stay within a limit
+//! ([`RelaxSpec::whole_particles_max_atoms`], default 2,500: two 3 nm particles); the film or
+//! substrate side, and a body above the limit, is cut by a sphere around the contact point
+//! ([`RegionSpec`]). Every other atom within one potential cutoff of the sphere or of a whole
+//! body's atom is frozen, so mobile atoms see their full environment; atoms of the state's
+//! frozen layers stay frozen. Why whole: on two 3 nm Au spheres touching at one site at 600 K
+//! (`kmc bench relax`, module [`mod@bench`]), a sphere of 15, 20 or 25 Å around the contact leaves
+//! the rest of each particle frozen, and the frozen part pins the centres: the neck reaches
+//! 6.2–7.8 Å in 10 ps and the cut parts do not approach, while whole particles snap together as
+//! in free MD (neck 4.1 → 10.4–10.9 Å, centres 29.7 → 23.3–23.6 Å; README, "Contact
+//! relaxation", for the table and the command). Each body starts at rest as a whole (its atoms
+//! thermal): the KMC state has no velocities, and a whole particle's thermal drift can tear a
+//! one-atom contact open. When no atom is frozen (two free particles) the cluster's linear and
+//! angular momentum are zeroed at the start and after every window, so it neither drifts nor
+//! spins.
 //!
-//! ```text
-//! let r = equivalent_radius_a(engine.state().lattice(), smaller_body_atoms);
-//! let spec = RegionSpec::for_contact(Centre::Site(contact_site), r, &eam);
-//! let params = RelaxParams { temperature_k, seed: contact_seed, ..scenario_relax_params };
-//! let out = relax_contact(engine.state(), &species_names, &eam, &spec, &params)?;
-//! engine.ensure_layers(out.mapping.layers_needed);
-//! engine.apply(&out.changes);
-//! // log out.mapping.mean_residual_a, max_residual_a, off_lattice.len(), md_time_ps, timings
-//! ```
+//! **Thermostat** ([`Thermostat`]): a Nosé–Hoover chain (period 100 fs by default) leaves the
+//! collective snap of the contact nearly Newtonian; a Langevin bath (selectable) damps it —
+//! with 100 fs damping the whole 3 nm pair reaches a neck of 8.1 Å where Nosé–Hoover reaches
+//! 10.6–11.4 Å.
+//!
+//! **Settle criterion.** The contact stage is over when the contact has stopped changing
+//! faster than the KMC that follows can carry on: the MD runs in windows of
+//! [`RelaxParams::settle_window_ps`]; per window the neck radius of the window-mean positions
+//! (the definition of [`crate::observe::analyze`], on the two bodies' mobile atoms) and the
+//! mean potential energy are recorded. After [`RelaxParams::min_md_time_ps`] the MD stops when
+//! the least-squares slopes over the last [`RelaxParams::settle_fit_windows`] windows are both
+//! small: |d neck/dt| ≤ [`RelaxParams::settle_neck_rate_a_per_ps`] and |d PE/dt| ≤
+//! [`RelaxParams::settle_energy_rate_ev_per_ps`]; it never runs beyond
+//! [`RelaxParams::md_time_ps`]. Without body labels (a bare sphere) the neck rate is zero and
+//! the energy alone decides. Defaults, from the 3 nm Au pair at 600 K (`kmc bench relax
+//! --whole --radii 15 --times 20 --no-early-stop --series`): the snap grows the neck by
+//! ~5 Å/ps in the first picosecond and ~0.5 Å/ps up to 6 ps; after it, the neck creeps on by
+//! 0.1–0.2 Å/ps (surface diffusion, which KMC carries on), so 0.2 Å/ps ends the MD after the
+//! snap; the window-mean energy of 1,655 atoms scatters by ±3 eV per 0.5 ps window, so a slope
+//! over 8 windows (4 ps) has a standard error of about 1 eV/ps and 2 eV/ps separates the
+//! release of the snap (5–10 eV/ps in its first picoseconds) from noise. The minimum time, 8
+//! ps, is for incubation: the shoulder contact of `two_au_particles` (neck 2.3 Å) sits flat
+//! for several ps before it snaps; with 4 ps it was declared settled before snapping for
+//! seeds 1, 2 and 3, with 8 ps it snapped for all three (`kmc run
+//! scenarios/two_au_particles.ron --events 1 --seed S` with `relax: Some((min_md_time_ps:
+//! ..))`). The cap, 20 ps, lets that contact finish its snap (it typically runs to the cap:
+//! neck 2.3 → 9.5–11.6 Å).
 //!
 //! **Mapping rule.** Atoms go to free sites by a minimum-cost assignment (cost: squared
 //! distance, so the summed squared displacement is minimal and conflicts over one site are
@@ -33,22 +68,9 @@
 //! representation hides. The default threshold, a quarter of the nearest-neighbour distance,
 //! is half the radius of the sphere inscribed in a site's Wigner–Seitz cell: an atom within it
 //! is unambiguously on that site, while thermal and relaxation residuals after a quench are
-//! an order of magnitude smaller.
-//!
-//! **Early stopping.** What the relaxation hands back is a lattice occupancy, so that is what
-//! must have settled. The MD runs in windows of [`RelaxParams::settle_window_ps`]; at the end
-//! of each, the mobile atoms' positions averaged over the window (thermal vibration averages
-//! out) are mapped to sites as above and compared with the previous window's occupancy. Once
-//! [`RelaxParams::min_md_time_ps`] has passed, the MD stops when each of the last
-//! [`RelaxParams::settle_windows`] windows changed at most `max(1, settle_changes_per_atom_ps ×
-//! mobile atoms × window)` sites — the background of ordinary surface hops that KMC carries on
-//! with — and never runs beyond [`RelaxParams::md_time_ps`]. The minimum time matters: a
-//! single-site contact between two 3 nm Au particles at 600 K incubates for 2–4 ps with no
-//! site change before the neck starts to grow. The potential energy is recorded per window
-//! ([`RelaxOutcome::window_energies_ev`]) but is not the criterion: for the ~500 mobile atoms
-//! of that contact, 1 ps window means scatter by about ±1 eV while the neck releases 5–10 eV
-//! spread over ~10 ps, so an energy test cannot tell a settled neck from noise (measured with
-//! `kmc bench relax`).
+//! an order of magnitude smaller. Whole particles turn by 4–12° in the snap (reported per body,
+//! [`BodyMotion`]); on the one global lattice most of their atoms are then off-lattice, which
+//! particles with their own crystal frames (grains) are to remove.
 
 mod assign;
 pub mod bench;
@@ -95,19 +117,18 @@ pub struct RegionSpec {
 }
 
 impl RegionSpec {
-    /// The region for a contact at `centre` between two bodies (particles, or a particle and
+    /// The sphere for a contact at `centre` between two bodies (particles, or a particle and
     /// the film) whose smaller radius is `smaller_radius_a` (see [`equivalent_radius_a`]): a
     /// sphere of [`CONTACT_RADIUS_FACTOR`] × that radius plus a frozen shell of one potential
-    /// cutoff.
+    /// cutoff. It cuts the film side of a contact and bodies too large to be released whole
+    /// ([`ContactRegion`]).
     ///
-    /// Why that size (3 nm Au pair touching at one site, 600 K, 10 ps, four seeds, `kmc bench
-    /// relax`): the neck on the lattice is the same for regions of 10, 12.5 and 15 Å (mean 12.75
-    /// contact-plane atoms, r ≈ 5.8 Å) and 14.25 atoms at 17.5 Å, so the frozen shell does not
-    /// pin it; from 20 Å on, the region reaches past the particle centres, the particles turn
-    /// against each other and the mapping reports tens to hundreds of off-lattice atoms (with
-    /// whole particles free, about 1,500 of 1,655), which a lattice cannot hold. One particle
-    /// radius keeps each body anchored to the lattice and leaves the neck more than twice its
-    /// radius of room.
+    /// A sphere pins what it cuts: on a 3 nm Au pair at 600 K (`kmc bench relax --radii
+    /// 15,20,25 --times 10,20 --no-early-stop --seeds 1,2`) the neck reaches 6.2–6.5 Å with 15
+    /// Å, 7.4–7.8 Å with 20 and 25 Å, against 10.4–10.9 Å for whole particles, and the cut
+    /// parts do not approach; from 25 Å the cut particles turn against their frozen rims and
+    /// hundreds of atoms come back off-lattice. So particles are released whole where they
+    /// fit, and one radius of the smaller body only bounds the film side.
     pub fn for_contact(centre: Centre, smaller_radius_a: f64, potential: &dyn Potential) -> Self {
         RegionSpec {
             centre,

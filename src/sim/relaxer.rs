@@ -1,19 +1,29 @@
 //! The contact hook: contacts handed to the embedded MD relaxer during a KMC run.
 //!
-//! On every contact the run loop calls [`ContactRelaxer::relax`]: the region is a sphere around
-//! the contact point of [`CONTACT_RADIUS_FACTOR`] × the equivalent radius of the smaller body
-//! (a particle's size is its atom count on arrival; the film counts as infinite), plus a frozen
-//! shell of one potential cutoff ([`RegionSpec::for_contact`]); [`relax_contact`] runs Langevin
-//! MD at the scenario temperature, quenches and maps the atoms back; the atoms are then moved
-//! with [`Engine::move_atoms`], so species *and particle identity* travel with them (plain
-//! [`Engine::apply`] would set species only and lose which particle an atom came from), and
-//! the engine recomputes the rates around every touched site.
+//! On every contact the run loop calls [`ContactRelaxer::relax`]: the bodies of the contact
+//! that are particles (known to the contact tracker by [`ContactTracker::particle_of`]) are
+//! released whole while their atoms together number at most
+//! [`RelaxSpec::whole_particles_max_atoms`]; the film side and bodies above the limit are cut
+//! by a sphere around the contact point of [`CONTACT_RADIUS_FACTOR`] × the equivalent radius of
+//! the smaller body (a particle's size is its atom count on arrival; the film counts as
+//! infinite), with a frozen shell of one potential cutoff ([`ContactRegion`]).
+//! [`relax_region`] runs Nosé–Hoover MD at the scenario temperature until the contact settles
+//! (neck growth and energy release below thresholds, see [`crate::relax`]), quenches and maps
+//! the atoms back; the atoms are then moved with [`Engine::move_atoms`], so species *and
+//! particle identity* travel with them (plain [`Engine::apply`] would set species only and lose
+//! which particle an atom came from), and the engine recomputes the rates around every touched
+//! site. The run loop then advances the KMC clock by the MD time: the contact stage is
+//! simulated time.
 //!
-//! **Reproducibility.** The MD noise of contact `k` is seeded from [`Stream::ContactK`]`(k)`,
-//! `k` the contact's number in the tracker's count since the start of the simulation, so a run
-//! resumed from a checkpoint
-//! relaxes each contact exactly as the uninterrupted run did. Forces above the EAM's parallel
-//! threshold are summed in chunks fixed by the atom count, so results do not depend on threads.
+//! **Report** ([`RelaxRecord`], one row of `contacts.csv`): atoms moved, residuals, off-lattice
+//! atoms, neck radius and centre distance before and after, each body's rigid rotation (Kabsch)
+//! and translation, MD time; the wall time stays out of the deterministic files.
+//!
+//! **Reproducibility.** The MD velocities (and Langevin noise) of contact `k` are seeded from
+//! [`Stream::ContactK`]`(k)`, `k` the contact's number in the tracker's count since the start
+//! of the simulation, so a run resumed from a checkpoint relaxes each contact exactly as the
+//! uninterrupted run did. Forces above the EAM's parallel threshold are summed in chunks fixed
+//! by the atom count, so results do not depend on threads.
 //!
 //! **Mass conservation** is checked after every relaxation (atom count and per-species counts
 //! of the released and the re-occupied sites); a violation is an error, never silent.
