@@ -21,8 +21,8 @@
 //! (`kmc bench relax`, module [`mod@bench`]), a sphere of 15, 20 or 25 Å around the contact leaves
 //! the rest of each particle frozen, and the frozen part pins the centres: the neck reaches
 //! 6.2–7.8 Å in 10 ps and the cut parts do not approach, while whole particles snap together as
-//! in free MD (neck 4.1 → 10.4–10.9 Å, centres 29.7 → 23.3–23.6 Å; README, "Contact
-//! relaxation", for the table and the command). Each body starts at rest as a whole (its atoms
+//! in free MD (neck 4.1 → 10.2–10.9 Å, centres 29.7 → 22.8–24.1 Å in 10 ps, seeds 1–3; README,
+//! "Contact relaxation", for the table and the commands). Each body starts at rest as a whole (its atoms
 //! thermal): the KMC state has no velocities, and a whole particle's thermal drift can tear a
 //! one-atom contact open. When no atom is frozen (two free particles) the cluster's linear and
 //! angular momentum are zeroed at the start and after every window, so it neither drifts nor
@@ -30,8 +30,8 @@
 //!
 //! **Thermostat** ([`Thermostat`]): a Nosé–Hoover chain (period 100 fs by default) leaves the
 //! collective snap of the contact nearly Newtonian; a Langevin bath (selectable) damps it —
-//! with 100 fs damping the whole 3 nm pair reaches a neck of 8.1 Å where Nosé–Hoover reaches
-//! 10.6–11.4 Å.
+//! with 100 fs damping and the settle criterion the whole 3 nm pair stops at a neck of 7.3–8.1
+//! Å with the centres 1–2.6 Å closer, where Nosé–Hoover reaches 9.7–11.7 Å and 5.5–7.6 Å.
 //!
 //! **Settle criterion.** The contact stage is over when the contact has stopped changing
 //! faster than the KMC that follows can carry on: the MD runs in windows of
@@ -54,7 +54,9 @@
 //! seeds 1, 2 and 3, with 8 ps it snapped for all three (`kmc run
 //! scenarios/two_au_particles.ron --events 1 --seed S` with `relax: Some((min_md_time_ps:
 //! ..))`). The cap, 20 ps, lets that contact finish its snap (it typically runs to the cap:
-//! neck 2.3 → 9.5–11.6 Å).
+//! neck 2.3 → 9.5–11.6 Å); on the sphere pair the neck at 30 ps lies within the seed spread of
+//! the neck at 20 ps (10.5–12.7 against 10.5–12.6 Å), and the criterion stopped it at 8.5–13 ps
+//! with 9.7–11.7 Å.
 //!
 //! **Mapping rule.** Atoms go to free sites by a minimum-cost assignment (cost: squared
 //! distance, so the summed squared displacement is minimal and conflicts over one site are
@@ -125,7 +127,7 @@ impl RegionSpec {
     ///
     /// A sphere pins what it cuts: on a 3 nm Au pair at 600 K (`kmc bench relax --radii
     /// 15,20,25 --times 10,20 --no-early-stop --seeds 1,2`) the neck reaches 6.2–6.5 Å with 15
-    /// Å, 7.4–7.8 Å with 20 and 25 Å, against 10.4–10.9 Å for whole particles, and the cut
+    /// Å, 7.4–7.8 Å with 20 and 25 Å, against 10.2–10.9 Å for whole particles, and the cut
     /// parts do not approach; from 25 Å the cut particles turn against their frozen rims and
     /// hundreds of atoms come back off-lattice. So particles are released whole where they
     /// fit, and one radius of the smaller body only bounds the film side.
