@@ -6,8 +6,8 @@ use kmc::lattice::{Lattice, LatticeKind};
 use kmc::md::{Eam, Potential, zhou04};
 use kmc::relax::bench::{ContactSample, apply_changes};
 use kmc::relax::{
-    Centre, MapOptions, RegionSpec, RelaxParams, cut_region, map_region_back, map_to_lattice,
-    relax_contact,
+    Centre, MapOptions, RegionSpec, RelaxParams, RelaxSpec, Thermostat, cut_region,
+    map_region_back, map_to_lattice, relax_contact, relax_region,
 };
 use kmc::rng::{rng_from_seed, uniform};
 use kmc::state::State;
@@ -404,10 +404,13 @@ fn neck_after(
         radius_a: region_radius_a,
         frozen_shell_a: pot.cutoff(),
     };
+    // The sphere-cut region of contacts too large to release whole, as it was measured: a
+    // Langevin bath of 100 fs.
     let params = RelaxParams {
         temperature_k: 600.0,
         md_time_ps,
         early_stop: false,
+        thermostat: Thermostat::Langevin { damping_fs: 100.0 },
         seed,
         ..Default::default()
     };
@@ -500,4 +503,182 @@ fn neck_radius_is_converged_in_region_radius() {
         })
         .collect();
     assert_converged("neck radius, 15 Å region - 10 Å region", &changes, 0.5);
+}
+
+/// Two 2 nm Au spheres (473 atoms) touching at one site, released whole under the default
+/// Nosé–Hoover thermostat at 600 K for 4 ps: the neck grows and the centres approach, as in
+/// free MD (`kmc bench relax --whole --d-nm 2 --radii 10 --times 6 --no-early-stop --seeds
+/// 1,2,3` gives a neck of 3.1 → 7.9–8.7 Å and centres 20.4 → 13.9–14.9 Å at 6 ps). Per seed the
+/// neck must grow by more than 1.5 Å and the centres approach by more than 1.5 Å, and over
+/// three seeds the mean growth less twice its standard error must exceed 2 Å: a relaxer that
+/// pins the bodies (a frozen shell at one radius, the old Langevin sphere) grows the neck by
+/// about 1 Å in this time and leaves the centres where they were.
+#[test]
+fn whole_particles_snap_together_as_in_free_md() {
+    let pot = eam(&["Au"]);
+    let pair = ContactSample::two_particles(2.0, au_a()).unwrap();
+    let region = pair.region(10.0, pot.cutoff(), true);
+    let mut growth = Vec::new();
+    for seed in [1, 2, 3] {
+        let params = RelaxParams {
+            temperature_k: 600.0,
+            md_time_ps: 4.0,
+            early_stop: false,
+            seed,
+            ..Default::default()
+        };
+        let out = relax_region(&pair.state, &names(&["Au"]), &pot, &region, &params).unwrap();
+        assert_eq!(out.frozen_atoms, 0, "two free particles: nothing frozen");
+        assert!(out.momentum_zeroed);
+        assert!(out.bodies[0].whole && out.bodies[1].whole);
+        assert_eq!(out.mobile_atoms, pair.state.n_atoms() as usize);
+        assert!(out.moved_atoms > 0, "seed {seed}: no atom moved");
+        let dn = out.neck_after_a - out.neck_before_a;
+        let dc = out.centre_distance_before_a - out.centre_distance_after_a;
+        eprintln!(
+            "seed {seed}: neck {:.2} -> {:.2} A, centres {:.2} -> {:.2} A, rotations {:.1}, {:.1} deg",
+            out.neck_before_a,
+            out.neck_after_a,
+            out.centre_distance_before_a,
+            out.centre_distance_after_a,
+            out.bodies[0].rotation_deg,
+            out.bodies[1].rotation_deg
+        );
+        assert!(dn > 1.5, "seed {seed}: neck grew by {dn:.2} A");
+        assert!(dc > 1.5, "seed {seed}: centres approached by {dc:.2} A");
+        let mut after = pair.state.clone();
+        apply_changes(&mut after, out.mapping.layers_needed, &out.changes);
+        assert_eq!(species_counts(&after), species_counts(&pair.state));
+        growth.push(dn);
+    }
+    let (m, se) = (common::mean(&growth), common::std_error(&growth));
+    assert!(
+        m - 2.0 * se > 2.0,
+        "neck growth {growth:?}: mean {m:.2} +- {se:.2} A"
+    );
+}
+
+/// The settle criterion stops a settled region early and lets an unsettled contact run to the
+/// cap. A bulk crystal (no bodies: the energy rate alone decides) is settled once its atoms
+/// have their thermal energy: it stops at the first test, after the minimum time, far below
+/// the cap. The 2 nm pair of the test above is still snapping together (neck growing by about
+/// 0.8 Å/ps, four times the threshold) over its first 4 ps: it runs to the 4 ps cap.
+#[test]
+fn settle_criterion_stops_settled_and_runs_unsettled_to_the_cap() {
+    let pot = eam(&["Au"]);
+    let lat = Lattice::new(LatticeKind::Fcc100, au_a(), [6, 6], 26).unwrap();
+    let mut state = State::new(lat);
+    state.fill_layers(24, 1).unwrap();
+    let spec = RegionSpec {
+        centre: Centre::Site(state.lattice().site(6, 6, 12).idx),
+        radius_a: 8.0,
+        frozen_shell_a: pot.cutoff(),
+    };
+    let params = RelaxParams {
+        temperature_k: 600.0,
+        md_time_ps: 10.0,
+        min_md_time_ps: 1.0,
+        settle_fit_windows: 4,
+        seed: 4,
+        ..Default::default()
+    };
+    let out = relax_contact(&state, &names(&["Au"]), &pot, &spec, &params).unwrap();
+    assert!(out.settled, "a bulk crystal is settled");
+    assert!(
+        out.md_time_ps <= 2.0 + 1e-9,
+        "stopped at {} ps, not at the first test (2 ps)",
+        out.md_time_ps
+    );
+    assert_eq!(out.window_energies_ev.len(), 4);
+
+    let pair = ContactSample::two_particles(2.0, au_a()).unwrap();
+    let region = pair.region(10.0, pot.cutoff(), true);
+    let params = RelaxParams {
+        md_time_ps: 4.0,
+        ..params
+    };
+    let out = relax_region(&pair.state, &names(&["Au"]), &pot, &region, &params).unwrap();
+    assert!(!out.settled, "necks {:?}", out.window_necks_a);
+    assert!((out.md_time_ps - 4.0).abs() < 1e-6, "{} ps", out.md_time_ps);
+    assert_eq!(out.window_necks_a.len(), 8);
+}
+
+/// Bad settings are refused naming the field: a thermostat time constant ≤ 0, fewer than two
+/// fit windows, a negative rate threshold, a Nosé–Hoover bath at 0 K, and region radii below
+/// the potential's cutoff (scenario settings).
+#[test]
+fn bad_contact_settings_name_their_field() {
+    let bad = |p: RelaxParams, field: &str| {
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains(field), "{field}: {e}");
+    };
+    let ok = RelaxParams::default();
+    bad(
+        RelaxParams {
+            thermostat: Thermostat::NoseHoover { tau_fs: 0.0 },
+            ..ok
+        },
+        "relax.thermostat.tau_fs",
+    );
+    bad(
+        RelaxParams {
+            thermostat: Thermostat::Langevin { damping_fs: -1.0 },
+            ..ok
+        },
+        "relax.thermostat.damping_fs",
+    );
+    bad(
+        RelaxParams {
+            settle_fit_windows: 1,
+            ..ok
+        },
+        "relax.settle_fit_windows",
+    );
+    bad(
+        RelaxParams {
+            settle_neck_rate_a_per_ps: -0.1,
+            ..ok
+        },
+        "relax.settle_neck_rate_a_per_ps",
+    );
+    bad(
+        RelaxParams {
+            settle_energy_rate_ev_per_ps: f64::NAN,
+            ..ok
+        },
+        "relax.settle_energy_rate_ev_per_ps",
+    );
+    bad(
+        RelaxParams {
+            temperature_k: 0.0,
+            ..ok
+        },
+        "relax.temperature_k",
+    );
+    let au = names(&["Au"]);
+    let cutoff = eam(&["Au"]).cutoff();
+    for (spec, field) in [
+        (
+            RelaxSpec {
+                region_radius_a: Some(0.5 * cutoff),
+                ..RelaxSpec::default()
+            },
+            "relax.region_radius_a",
+        ),
+        (
+            RelaxSpec {
+                max_region_radius_a: Some(cutoff - 0.01),
+                ..RelaxSpec::default()
+            },
+            "relax.max_region_radius_a",
+        ),
+    ] {
+        let e = spec.validate(&au).unwrap_err().to_string();
+        assert!(e.contains(field) && e.contains("cutoff"), "{field}: {e}");
+    }
+    let fine = RelaxSpec {
+        region_radius_a: Some(cutoff),
+        ..RelaxSpec::default()
+    };
+    fine.validate(&au).unwrap();
 }

@@ -415,6 +415,23 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         self.next_event_time
     }
 
+    /// Advances the clock by `dt_s` without an event: the time a contact spent in MD, which is
+    /// simulated time like any other. A drawn but pending event moves with the clock (waiting
+    /// times are memoryless, so it stays a correct draw and the trajectory stays
+    /// deterministic). Negative or non-finite `dt_s` is refused.
+    pub fn advance_time(&mut self, dt_s: f64) -> crate::Result<()> {
+        if !(dt_s.is_finite() && dt_s >= 0.0) {
+            return Err(crate::Error::Simulation(format!(
+                "advance_time: {dt_s} s is not a non-negative time"
+            )));
+        }
+        self.time += dt_s;
+        if let Some(t) = &mut self.next_event_time {
+            *t += dt_s;
+        }
+        Ok(())
+    }
+
     /// The sampler (for diagnostics and benchmarks).
     pub fn sampler(&self) -> &S {
         &self.sampler

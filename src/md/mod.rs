@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod build;
 pub mod eam;
+pub mod geometry;
 pub mod integrate;
 #[cfg(feature = "lammps")]
 pub mod lammps;

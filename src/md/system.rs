@@ -193,7 +193,11 @@ impl System {
     /// axes at the widest empty slab (a cluster that straddles a periodic boundary is made
     /// whole), with their total mass; `None` if no atom is free.
     fn free_positions_about_com(&self) -> Option<(Vec<usize>, Vec<[f64; 3]>, f64)> {
-        let free: Vec<usize> = (0..self.len()).filter(|&i| !self.fixed[i]).collect();
+        self.positions_about_com((0..self.len()).filter(|&i| !self.fixed[i]).collect())
+    }
+
+    /// As [`System::free_positions_about_com`], for the atoms `free`.
+    fn positions_about_com(&self, free: Vec<usize>) -> Option<(Vec<usize>, Vec<[f64; 3]>, f64)> {
         let m: f64 = free.iter().map(|&i| self.masses[i]).sum();
         if free.is_empty() || m <= 0.0 {
             return None;
@@ -248,10 +252,23 @@ impl System {
     /// a cluster, not of a crystal filling the box. Atoms on one line (a singular `I`) keep their
     /// rotation.
     pub fn remove_rigid_motion(&mut self) -> RigidMotion {
-        let Some((free, r, m)) = self.free_positions_about_com() else {
+        let free: Vec<usize> = (0..self.len()).filter(|&i| !self.fixed[i]).collect();
+        self.remove_rigid_motion_of(&free)
+    }
+
+    /// [`System::remove_rigid_motion`] for the free atoms among `atoms` alone (one body of
+    /// several: it comes to rest as a whole, its atoms keep their thermal motion).
+    pub fn remove_rigid_motion_of(&mut self, atoms: &[usize]) -> RigidMotion {
+        let free: Vec<usize> = atoms.iter().copied().filter(|&i| !self.fixed[i]).collect();
+        let Some((free, r, m)) = self.positions_about_com(free) else {
             return RigidMotion::default();
         };
-        let p = self.momentum();
+        let mut p = [0.0; 3];
+        for &i in &free {
+            for k in 0..3 {
+                p[k] += self.masses[i] * self.velocities[i][k];
+            }
+        }
         for &i in &free {
             for k in 0..3 {
                 self.velocities[i][k] -= p[k] / m;

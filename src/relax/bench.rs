@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Centre, RegionSpec, RelaxOutcome, RelaxParams, relax_contact};
+use super::{Centre, ContactRegion, RegionSpec, RelaxOutcome, RelaxParams, relax_region};
 use crate::error::{Error, Result};
 use crate::lattice::{Lattice, LatticeKind};
 use crate::md::{Eam, Potential, zhou04};
@@ -44,6 +44,12 @@ pub struct ContactSample {
     pub radius_a: f64,
     /// Lattice constant, Å.
     pub lattice_constant_a: f64,
+    /// Sites of each body: the particle on the −x side and the one on the +x side, or the
+    /// particle and the film (the contact site counts to the first).
+    pub bodies: [Vec<usize>; 2],
+    /// Two sites one lattice constant either side of the contact along the contact normal,
+    /// one in each body: the plane halfway between them separates the bodies.
+    pub bond: [usize; 2],
 }
 
 impl ContactSample {
@@ -99,18 +105,67 @@ impl ContactSample {
                 state.place(s, 1);
             }
         }
+        let mut bodies = [Vec::new(), Vec::new()];
+        for s in &sites {
+            let p = state.lattice().position(s);
+            let second = s.idx != contact_site.idx && p[axis] > pc[axis];
+            bodies[usize::from(second)].push(s.idx);
+        }
+        if film > 0 {
+            // The film is the second body, the particle (above the contact) the first.
+            bodies.swap(0, 1);
+            let lat = state.lattice();
+            bodies[1] = (0..lat.n_sites())
+                .filter(|&i| state.cell(i).occupied() && (lat.site_at(i).l as usize) < film)
+                .collect();
+        }
+        let lat = state.lattice();
+        let l_c = contact_site.l as usize;
+        let bond = if axis == 0 {
+            [
+                lat.nearest_in_layer(pc[0] - a, pc[1], l_c).idx,
+                lat.nearest_in_layer(pc[0] + a, pc[1], l_c).idx,
+            ]
+        } else {
+            [
+                lat.nearest_in_layer(pc[0], pc[1], l_c + 2).idx,
+                lat.nearest_in_layer(pc[0], pc[1], l_c - 2).idx,
+            ]
+        };
         Ok(ContactSample {
             state,
             contact: contact_site.idx,
             axis,
             radius_a: r,
             lattice_constant_a: a,
+            bodies,
+            bond,
         })
     }
 
     /// Two particles of diameter `diameter_nm` (see [`ContactSample::new`]).
     pub fn two_particles(diameter_nm: f64, a: f64) -> Result<Self> {
         Self::new(Geometry::TwoParticles, diameter_nm, a)
+    }
+
+    /// The contact region: a sphere of `radius_a` around the contact site with a frozen shell
+    /// of `shell_a`; the particles released whole if `whole` (the film stays cut).
+    pub fn region(&self, radius_a: f64, shell_a: f64, whole: bool) -> ContactRegion {
+        let film = self.axis == 2;
+        let whole_bodies = match (whole, film) {
+            (false, _) => [Vec::new(), Vec::new()],
+            (true, false) => self.bodies.clone(),
+            (true, true) => [self.bodies[0].clone(), Vec::new()],
+        };
+        ContactRegion {
+            sphere: RegionSpec {
+                centre: Centre::Site(self.contact),
+                radius_a,
+                frozen_shell_a: shell_a,
+            },
+            whole: whole_bodies,
+            bond: Some(self.bond),
+        }
     }
 
     /// Atoms in the contact plane of `state` (a state on this sample's lattice).
@@ -158,20 +213,37 @@ pub struct BenchCase {
     pub md_time_ps: f64,
     /// Early stopping on.
     pub early_stop: bool,
+    /// Particles released whole (the film, if any, cut by the sphere); otherwise the sphere
+    /// cuts both bodies.
+    pub whole: bool,
+    /// Seed of the MD.
+    pub seed: u64,
 }
 
-/// Every combination of region radius and MD time, radius-major.
-pub fn cases(radii_a: &[f64], md_times_ps: &[f64], early_stop: bool) -> Vec<BenchCase> {
-    radii_a
-        .iter()
-        .flat_map(|&r| {
-            md_times_ps.iter().map(move |&t| BenchCase {
-                region_radius_a: r,
-                md_time_ps: t,
-                early_stop,
-            })
-        })
-        .collect()
+/// Every combination of region radius, MD time and seed (radius-major), whole particles or
+/// not.
+pub fn cases(
+    radii_a: &[f64],
+    md_times_ps: &[f64],
+    seeds: &[u64],
+    early_stop: bool,
+    whole: bool,
+) -> Vec<BenchCase> {
+    let mut out = Vec::new();
+    for &r in radii_a {
+        for &t in md_times_ps {
+            for &seed in seeds {
+                out.push(BenchCase {
+                    region_radius_a: r,
+                    md_time_ps: t,
+                    early_stop,
+                    whole,
+                    seed,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Settings shared by all cases.
@@ -225,7 +297,7 @@ pub struct BenchRow {
 }
 
 /// Header of [`BenchRow::line`].
-pub const BENCH_HEADER: &str = "region_A  mobile  frozen  md_ps  steps  settled  quench  neck_before  neck_after  neck_r_A  resid_mean_A  resid_max_A  off_lat  dE_mapped_eV  md_s  quench_s  total_s";
+pub const BENCH_HEADER: &str = "region_A  whole  seed  mobile  frozen  md_ps  settled  neck0_A  neck1_A  dist0_A  dist1_A  rot0_deg  rot1_deg  moved  lat_neck_r_A  resid_mean_A  resid_max_A  off_lat  dE_mapped_eV  md_s  total_s";
 
 impl BenchRow {
     /// The row as one line of text under [`BENCH_HEADER`].
@@ -234,23 +306,27 @@ impl BenchRow {
         let mut s = String::new();
         let _ = write!(
             s,
-            "{:>8.1}  {:>6}  {:>6}  {:>5.1}  {:>5}  {:>7}  {:>6}  {:>11}  {:>10}  {:>8.2}  {:>12.3}  {:>11.3}  {:>7}  {:>12.2}  {:>4.2}  {:>8.2}  {:>7.2}",
+            "{:>8.1}  {:>5}  {:>4}  {:>6}  {:>6}  {:>5.1}  {:>7}  {:>7.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>8.2}  {:>8.2}  {:>5}  {:>12.2}  {:>12.3}  {:>11.3}  {:>7}  {:>12.2}  {:>4.1}  {:>7.1}",
             self.case.region_radius_a,
+            if self.case.whole { "yes" } else { "no" },
+            self.case.seed,
             o.mobile_atoms,
             o.frozen_atoms,
             o.md_time_ps,
-            o.md_steps,
             if o.settled { "yes" } else { "no" },
-            o.quench_steps,
-            self.neck_atoms_before,
-            self.neck_atoms_after,
+            o.neck_before_a,
+            o.neck_after_a,
+            o.centre_distance_before_a,
+            o.centre_distance_after_a,
+            o.bodies[0].rotation_deg,
+            o.bodies[1].rotation_deg,
+            o.moved_atoms,
             self.neck_radius_a,
             o.mapping.mean_residual_a,
             o.mapping.max_residual_a,
             o.mapping.off_lattice.len(),
             o.energy_mapped_ev - o.energy_initial_ev,
             o.timings.md_s,
-            o.timings.quench_s,
             o.timings.total_s
         );
         s
@@ -274,15 +350,13 @@ pub fn run(
     for case in cases {
         let params = RelaxParams {
             md_time_ps: case.md_time_ps,
+            min_md_time_ps: setup.params.min_md_time_ps.min(case.md_time_ps),
             early_stop: case.early_stop,
+            seed: case.seed,
             ..setup.params
         };
-        let spec = RegionSpec {
-            centre: Centre::Site(pair.contact),
-            radius_a: case.region_radius_a,
-            frozen_shell_a: eam.cutoff(),
-        };
-        let outcome = relax_contact(&pair.state, &names, &eam, &spec, &params)?;
+        let region = pair.region(case.region_radius_a, eam.cutoff(), case.whole);
+        let outcome = relax_region(&pair.state, &names, &eam, &region, &params)?;
         let mut after = pair.state.clone();
         apply_changes(&mut after, outcome.mapping.layers_needed, &outcome.changes);
         let row = BenchRow {

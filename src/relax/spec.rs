@@ -1,9 +1,9 @@
 //! Scenario settings of the contact relaxer (`relax: Some((..))`), validated against the
 //! scenario's species, and the potential they name.
 
-use super::RelaxParams;
+use super::{RelaxParams, Thermostat};
 use crate::error::{Error, Result};
-use crate::md::{Eam, zhou04};
+use crate::md::{Eam, Potential, zhou04};
 use crate::state::MAX_SPECIES;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -29,14 +29,32 @@ pub struct RelaxSpec {
     pub md_time_ps: f64,
     /// MD runs at least this long before early stopping may end it.
     pub min_md_time_ps: f64,
-    /// Stop the MD once the lattice occupancy has settled (see [`crate::relax`]).
+    /// Stop the MD once the contact has settled (see [`crate::relax`]); otherwise run to
+    /// `md_time_ps`.
     pub early_stop: bool,
+    /// Thermostat of the contact MD: `NoseHoover(tau_fs: 100.0)` (default) or
+    /// `Langevin(damping_fs: ..)`.
+    pub thermostat: Thermostat,
     /// Bath temperature; the scenario's if absent.
     pub temperature_k: Option<f64>,
-    /// Fixed radius of the mobile sphere; by default one equivalent radius of the smaller body.
+    /// Particles of a contact are released whole while their atoms together number at most
+    /// this (smaller body first); the default holds two 3 nm particles with room to spare.
+    pub whole_particles_max_atoms: usize,
+    /// Fixed radius of the mobile sphere around the contact point (cuts the film and bodies
+    /// too large to be whole); by default [`CONTACT_RADIUS_FACTOR`](super::CONTACT_RADIUS_FACTOR)
+    /// equivalent radii of the smaller body. At least the potential's cutoff.
     pub region_radius_a: Option<f64>,
     /// Upper bound on the mobile sphere's radius (caps the cost of contacts of big bodies).
+    /// At least the potential's cutoff.
     pub max_region_radius_a: Option<f64>,
+    /// Window over which positions and potential energy are averaged for the settle test.
+    pub settle_window_ps: f64,
+    /// The settle rates are least-squares slopes over this many last windows.
+    pub settle_fit_windows: usize,
+    /// Settled when the neck radius changes by less than this ...
+    pub settle_neck_rate_a_per_ps: f64,
+    /// ... and the window-mean potential energy by less than this.
+    pub settle_energy_rate_ev_per_ps: f64,
     /// Atom count from which the EAM forces run on several threads.
     pub parallel_threshold: usize,
 }
@@ -49,9 +67,15 @@ impl Default for RelaxSpec {
             md_time_ps: p.md_time_ps,
             min_md_time_ps: p.min_md_time_ps,
             early_stop: p.early_stop,
+            thermostat: p.thermostat,
             temperature_k: None,
+            whole_particles_max_atoms: DEFAULT_WHOLE_PARTICLES_MAX_ATOMS,
             region_radius_a: None,
             max_region_radius_a: None,
+            settle_window_ps: p.settle_window_ps,
+            settle_fit_windows: p.settle_fit_windows,
+            settle_neck_rate_a_per_ps: p.settle_neck_rate_a_per_ps,
+            settle_energy_rate_ev_per_ps: p.settle_energy_rate_ev_per_ps,
             // Contact regions hold 10^3..10^4 atoms; below ~1000 the thread hand-off costs
             // more than it saves.
             parallel_threshold: 1024,
@@ -59,7 +83,50 @@ impl Default for RelaxSpec {
     }
 }
 
+/// Default of [`RelaxSpec::whole_particles_max_atoms`]: two 3 nm particles hold about 1,800
+/// atoms (Au spheres 887 each, truncated octahedra 807); 2,500 also holds a 3 nm particle
+/// with a 3.3 nm one, and a contact of that size relaxes in about 10 s on one core (see the
+/// module docs of [`crate::relax`]).
+pub const DEFAULT_WHOLE_PARTICLES_MAX_ATOMS: usize = 2500;
+
 impl RelaxSpec {
+    /// The MD parameters these settings give (temperature and seed still to be set).
+    pub fn params(&self) -> RelaxParams {
+        RelaxParams {
+            md_time_ps: self.md_time_ps,
+            min_md_time_ps: self.min_md_time_ps.min(self.md_time_ps),
+            early_stop: self.early_stop,
+            thermostat: self.thermostat,
+            settle_window_ps: self.settle_window_ps,
+            settle_fit_windows: self.settle_fit_windows,
+            settle_neck_rate_a_per_ps: self.settle_neck_rate_a_per_ps,
+            settle_energy_rate_ev_per_ps: self.settle_energy_rate_ev_per_ps,
+            ..RelaxParams::default()
+        }
+    }
+
+    /// Checks that the region radii are at least `cutoff_a`, the potential's cutoff: a
+    /// thinner mobile sphere has no atom whose whole environment moves.
+    pub fn check_region(&self, cutoff_a: f64) -> Result<()> {
+        for (name, v) in [
+            ("relax.region_radius_a", self.region_radius_a),
+            ("relax.max_region_radius_a", self.max_region_radius_a),
+        ] {
+            if let Some(v) = v {
+                if v < cutoff_a {
+                    return Err(Error::field(
+                        name,
+                        format!(
+                            "{v} Å is below the potential's cutoff ({cutoff_a:.3} Å): give at \
+                             least the cutoff"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks values (field paths under `relax`) and that every species has a potential.
     pub fn validate(&self, species: &[String]) -> Result<()> {
         for (name, v) in [
@@ -87,6 +154,7 @@ impl RelaxSpec {
                 }
             }
         }
+        self.params().validate()?;
         if species.len() > MAX_SPECIES {
             return Ok(()); // reported by the scenario's own species check
         }
@@ -106,6 +174,8 @@ impl RelaxSpec {
                     ));
                 }
             }
+            let names: Vec<&str> = species.iter().map(String::as_str).collect();
+            self.check_region(zhou04::Zhou04::new(&names)?.cutoff())?;
         }
         Ok(())
     }

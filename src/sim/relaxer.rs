@@ -1,19 +1,29 @@
 //! The contact hook: contacts handed to the embedded MD relaxer during a KMC run.
 //!
-//! On every contact the run loop calls [`ContactRelaxer::relax`]: the region is a sphere around
-//! the contact point of [`CONTACT_RADIUS_FACTOR`] × the equivalent radius of the smaller body
-//! (a particle's size is its atom count on arrival; the film counts as infinite), plus a frozen
-//! shell of one potential cutoff ([`RegionSpec::for_contact`]); [`relax_contact`] runs Langevin
-//! MD at the scenario temperature, quenches and maps the atoms back; the atoms are then moved
-//! with [`Engine::move_atoms`], so species *and particle identity* travel with them (plain
-//! [`Engine::apply`] would set species only and lose which particle an atom came from), and
-//! the engine recomputes the rates around every touched site.
+//! On every contact the run loop calls [`ContactRelaxer::relax`]: the bodies of the contact
+//! that are particles (known to the contact tracker by [`ContactTracker::particle_of`]) are
+//! released whole while their atoms together number at most
+//! [`RelaxSpec::whole_particles_max_atoms`]; the film side and bodies above the limit are cut
+//! by a sphere around the contact point of [`CONTACT_RADIUS_FACTOR`] × the equivalent radius of
+//! the smaller body (a particle's size is its atom count on arrival; the film counts as
+//! infinite), with a frozen shell of one potential cutoff ([`ContactRegion`]).
+//! [`relax_region`] runs Nosé–Hoover MD at the scenario temperature until the contact settles
+//! (neck growth and energy release below thresholds, see [`crate::relax`]), quenches and maps
+//! the atoms back; the atoms are then moved with [`Engine::move_atoms`], so species *and
+//! particle identity* travel with them (plain [`Engine::apply`] would set species only and lose
+//! which particle an atom came from), and the engine recomputes the rates around every touched
+//! site. The run loop then advances the KMC clock by the MD time: the contact stage is
+//! simulated time.
 //!
-//! **Reproducibility.** The MD noise of contact `k` is seeded from [`Stream::ContactK`]`(k)`,
-//! `k` the contact's number in the tracker's count since the start of the simulation, so a run
-//! resumed from a checkpoint
-//! relaxes each contact exactly as the uninterrupted run did. Forces above the EAM's parallel
-//! threshold are summed in chunks fixed by the atom count, so results do not depend on threads.
+//! **Report** ([`RelaxRecord`], one row of `contacts.csv`): atoms moved, residuals, off-lattice
+//! atoms, neck radius and centre distance before and after, each body's rigid rotation (Kabsch)
+//! and translation, MD time; the wall time stays out of the deterministic files.
+//!
+//! **Reproducibility.** The MD velocities (and Langevin noise) of contact `k` are seeded from
+//! [`Stream::ContactK`]`(k)`, `k` the contact's number in the tracker's count since the start
+//! of the simulation, so a run resumed from a checkpoint relaxes each contact exactly as the
+//! uninterrupted run did. Forces above the EAM's parallel threshold are summed in chunks fixed
+//! by the atom count, so results do not depend on threads.
 //!
 //! **Mass conservation** is checked after every relaxation (atom count and per-species counts
 //! of the released and the re-occupied sites); a violation is an error, never silent.
@@ -21,11 +31,11 @@
 use crate::engine::Engine;
 use crate::engine::contact::{Contact, ContactKind, ContactTracker};
 use crate::error::{Error, Result};
-use crate::md::Eam;
+use crate::md::{Eam, Potential};
 use crate::rates::RateModel;
 use crate::relax::{
-    CONTACT_RADIUS_FACTOR, Centre, RegionSpec, RelaxParams, RelaxSpec, SpeciesMap, cut_region,
-    equivalent_radius_a, relax_contact,
+    CONTACT_RADIUS_FACTOR, Centre, ContactRegion, RegionSpec, RelaxParams, RelaxSpec, SpeciesMap,
+    equivalent_radius_a, relax_region,
 };
 use crate::rng::{Stream, stream};
 use crate::sampler::RateSampler;
@@ -39,6 +49,8 @@ use std::time::Instant;
 pub struct RelaxRecord {
     /// Radius of the mobile sphere, Å.
     pub region_radius_a: f64,
+    /// Bodies released whole (0, 1 or 2).
+    pub whole_bodies: u8,
     /// Atoms that moved in MD.
     pub mobile_atoms: usize,
     /// Atoms held fixed (frozen shell, frozen substrate layers).
@@ -60,6 +72,19 @@ pub struct RelaxRecord {
     pub off_lattice: usize,
     /// Potential energy of the region on its sites after minus before, eV.
     pub energy_change_ev: f64,
+    /// Neck radius between the two bodies on their sites before MD, Å (definition of
+    /// [`crate::observe::analyze`]).
+    pub neck_before_a: f64,
+    /// Neck radius after the quench, Å.
+    pub neck_after_a: f64,
+    /// Distance of the bodies' mass centres (their mobile atoms) before MD, Å.
+    pub centre_distance_before_a: f64,
+    /// After the quench, Å.
+    pub centre_distance_after_a: f64,
+    /// Rigid rotation of each body (Kabsch fit of its mobile atoms, start to quench), degrees.
+    pub rotation_deg: [f64; 2],
+    /// Displacement of each body's mass centre, Å.
+    pub translation_a: [f64; 2],
     /// Wall-clock seconds (relaxation and hand-back); not reproducible, kept out of the
     /// deterministic outputs.
     pub wall_s: f64,
@@ -68,14 +93,15 @@ pub struct RelaxRecord {
 }
 
 /// The columns of [`RelaxRecord::csv_fields`] (appended to `contacts.csv`).
-pub const RELAX_CSV_COLUMNS: &str = "region_radius_a,mobile_atoms,frozen_atoms,moved_atoms,md_time_ps,md_steps,settled,mean_residual_a,max_residual_a,off_lattice,energy_change_ev";
+pub const RELAX_CSV_COLUMNS: &str = "region_radius_a,whole_bodies,mobile_atoms,frozen_atoms,moved_atoms,md_time_ps,md_steps,settled,mean_residual_a,max_residual_a,off_lattice,energy_change_ev,neck_before_a,neck_after_a,centre_distance_before_a,centre_distance_after_a,rotation_0_deg,rotation_1_deg,translation_0_a,translation_1_a";
 
 impl RelaxRecord {
     /// The reproducible fields, comma-separated, in the order of [`RELAX_CSV_COLUMNS`].
     pub fn csv_fields(&self) -> String {
         format!(
-            "{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.region_radius_a,
+            self.whole_bodies,
             self.mobile_atoms,
             self.frozen_atoms,
             self.moved_atoms,
@@ -85,7 +111,15 @@ impl RelaxRecord {
             self.mean_residual_a,
             self.max_residual_a,
             self.off_lattice,
-            self.energy_change_ev
+            self.energy_change_ev,
+            self.neck_before_a,
+            self.neck_after_a,
+            self.centre_distance_before_a,
+            self.centre_distance_after_a,
+            self.rotation_deg[0],
+            self.rotation_deg[1],
+            self.translation_a[0],
+            self.translation_a[1]
         )
     }
 }
@@ -172,6 +206,7 @@ impl ContactRelaxer {
     ) -> Result<Self> {
         spec.validate(species)?;
         let mut eam = spec.build_potential(species, base_dir)?;
+        spec.check_region(eam.cutoff())?;
         eam.parallel_threshold = spec.parallel_threshold.max(2);
         SpeciesMap::new(species, &eam)?;
         Ok(ContactRelaxer {
@@ -214,8 +249,71 @@ impl ContactRelaxer {
         self.spec.max_region_radius_a.map_or(r, |m| r.min(m))
     }
 
+    /// The sites of the bodies of `contact` released whole: each body that is a particle, the
+    /// smaller first, while their atoms together stay within `whole_particles_max_atoms` and
+    /// each lies within half the box of the contact point (so it is one piece in the MD).
+    /// Scans the occupied sites once (the tracker keeps no per-particle list).
+    fn whole_bodies<M: RateModel, S: RateSampler>(
+        &self,
+        engine: &Engine<M, S>,
+        contact: &Contact,
+    ) -> [Vec<usize>; 2] {
+        let mut out = [Vec::new(), Vec::new()];
+        let (Some(tracker), limit) = (engine.contacts(), self.spec.whole_particles_max_atoms)
+        else {
+            return out;
+        };
+        let ps = contact.particles;
+        if limit == 0 || ps[0].is_some() && ps[0] == ps[1] {
+            return out;
+        }
+        let state = engine.state();
+        let lat = state.lattice();
+        let [lx, ly] = lat.box_lengths();
+        // Unwrapped around the contact point by the minimum image, a body is one piece while
+        // every atom lies less than half a box (less one cutoff) from that point.
+        let (reach_x, reach_y) = (0.5 * lx - self.eam.cutoff(), 0.5 * ly - self.eam.cutoff());
+        let c = contact.point_a;
+        let mut sites: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
+        let mut fits = [true, true];
+        for idx in 0..lat.n_sites() {
+            if !state.cell(idx).occupied() {
+                continue;
+            }
+            let Some(p) = tracker.particle_of(idx) else {
+                continue;
+            };
+            for k in 0..2 {
+                if ps[k] == Some(p) {
+                    sites[k].push(idx);
+                    let q = lat.position_of(idx);
+                    let dx = q[0] - c[0] - lx * ((q[0] - c[0]) / lx).round();
+                    let dy = q[1] - c[1] - ly * ((q[1] - c[1]) / ly).round();
+                    if dx.abs() > reach_x || dy.abs() > reach_y {
+                        fits[k] = false;
+                    }
+                }
+            }
+        }
+        let order = if sites[0].len() <= sites[1].len() {
+            [0, 1]
+        } else {
+            [1, 0]
+        };
+        let mut total = 0;
+        for k in order {
+            let n = sites[k].len();
+            if n > 0 && fits[k] && total + n <= limit {
+                total += n;
+                out[k] = std::mem::take(&mut sites[k]);
+            }
+        }
+        out
+    }
+
     /// Relaxes contact number `index` (counted from the start of the simulation) and hands
-    /// the result back to `engine`; checks mass conservation.
+    /// the result back to `engine`; checks mass conservation. The caller advances the KMC
+    /// clock by the record's `md_time_ps`.
     pub fn relax<M: RateModel, S: RateSampler>(
         &mut self,
         engine: &mut Engine<M, S>,
@@ -223,6 +321,7 @@ impl ContactRelaxer {
         index: u64,
     ) -> Result<RelaxRecord> {
         let t0 = Instant::now();
+        let whole = self.whole_bodies(engine, contact);
         let state = engine.state();
         let lat = state.lattice().clone();
         let radius_a = match engine.contacts() {
@@ -232,20 +331,21 @@ impl ContactRelaxer {
                 .region_radius_a
                 .unwrap_or_else(|| equivalent_radius_a(&lat, contact.atoms[0].max(1) as usize)),
         };
-        let mut region = RegionSpec::for_contact(Centre::Point(contact.point_a), 1.0, &self.eam);
-        region.radius_a = radius_a;
+        let mut sphere = RegionSpec::for_contact(Centre::Point(contact.point_a), 1.0, &self.eam);
+        sphere.radius_a = radius_a;
+        let region = ContactRegion {
+            sphere,
+            whole,
+            bond: Some([contact.site, contact.other_site]),
+        };
         let params = RelaxParams {
             temperature_k: self.temperature_k,
-            md_time_ps: self.spec.md_time_ps,
-            min_md_time_ps: self.spec.min_md_time_ps.min(self.spec.md_time_ps),
-            early_stop: self.spec.early_stop,
             seed: stream(self.seed, Stream::ContactK(index)).random::<u64>(),
-            ..RelaxParams::default()
+            ..self.spec.params()
         };
-        let out = relax_contact(state, &self.species, &self.eam, &region, &params)?;
+        let out = relax_region(state, &self.species, &self.eam, &region, &params)?;
         // The mobile atoms, in the order the mapping lists their destinations.
-        let cut = cut_region(state, &region)?;
-        let released = &cut.sites[..cut.n_mobile];
+        let released = &out.released;
         if released.len() != out.mapping.sites.len() {
             return Err(Error::Simulation(format!(
                 "relaxer at contact {index}: {} atoms released, {} mapped back",
@@ -304,8 +404,10 @@ impl ContactRelaxer {
                 debug_assert!(t.verify(&st), "contact tracker out of date after relax");
             }
         }
+        let [b0, b1] = out.bodies;
         Ok(RelaxRecord {
             region_radius_a: radius_a,
+            whole_bodies: u8::from(b0.whole) + u8::from(b1.whole),
             mobile_atoms: out.mobile_atoms,
             frozen_atoms: out.frozen_atoms,
             moved_atoms: out.moved_atoms,
@@ -316,6 +418,12 @@ impl ContactRelaxer {
             max_residual_a: out.mapping.max_residual_a,
             off_lattice: out.mapping.off_lattice.len(),
             energy_change_ev: out.energy_mapped_ev - out.energy_initial_ev,
+            neck_before_a: out.neck_before_a,
+            neck_after_a: out.neck_after_a,
+            centre_distance_before_a: out.centre_distance_before_a,
+            centre_distance_after_a: out.centre_distance_after_a,
+            rotation_deg: [b0.rotation_deg, b1.rotation_deg],
+            translation_a: [b0.translation_a, b1.translation_a],
             wall_s: t0.elapsed().as_secs_f64(),
             md_wall_s: out.timings.md_s,
         })

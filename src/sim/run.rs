@@ -315,6 +315,10 @@ impl Simulation {
                 Some(r) => Some(r.relax(&mut self.engine, c, index)?),
                 None => None,
             };
+            // The MD of the contact is simulated time: the KMC clock goes on from its end.
+            if let Some(r) = &record {
+                self.engine.advance_time(r.md_time_ps * crate::units::PS)?;
+            }
             self.record.push_contact(index, c, record.as_ref());
         }
         Ok(())

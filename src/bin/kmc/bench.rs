@@ -46,12 +46,22 @@ pub enum BenchCommand {
         /// MD time step, fs (default: chosen from the atomic mass, 4 fs for Au).
         #[arg(long)]
         timestep_fs: Option<f64>,
-        /// Langevin damping time, fs.
-        #[arg(long, default_value_t = kmc::relax::RelaxParams::default().langevin_damping_fs)]
-        damping_fs: f64,
-        /// Seed of the Langevin noise.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        /// Langevin thermostat with this damping time, fs (default: Nosé–Hoover, `--tau-fs`).
+        #[arg(long)]
+        langevin_fs: Option<f64>,
+        /// Nosé–Hoover period, fs.
+        #[arg(long, default_value_t = 100.0)]
+        tau_fs: f64,
+        /// Seeds of the MD (one row per seed).
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1])]
+        seeds: Vec<u64>,
+        /// Release the particles whole (the film, if any, is cut by the region radius).
+        #[arg(long)]
+        whole: bool,
+        /// Also print each MD window's neck radius and mean potential energy (the settle
+        /// criterion's inputs) under its row.
+        #[arg(long)]
+        series: bool,
         /// One particle on a film of this many layers instead of two particles.
         #[arg(long)]
         on_film: Option<usize>,
@@ -118,8 +128,11 @@ impl BenchCommand {
                 times,
                 no_early_stop,
                 timestep_fs,
-                damping_fs,
-                seed,
+                langevin_fs,
+                tau_fs,
+                seeds,
+                whole,
+                series,
                 on_film,
             } => {
                 use kmc::relax::bench;
@@ -133,12 +146,31 @@ impl BenchCommand {
                     ..Default::default()
                 };
                 setup.params.temperature_k = temperature;
-                setup.params.seed = seed;
                 setup.params.timestep_fs = timestep_fs;
-                setup.params.langevin_damping_fs = damping_fs;
-                let cases = bench::cases(&radii, &times, !no_early_stop);
+                setup.params.thermostat = match langevin_fs {
+                    Some(damping_fs) => kmc::relax::Thermostat::Langevin { damping_fs },
+                    None => kmc::relax::Thermostat::NoseHoover { tau_fs },
+                };
+                let cases = bench::cases(&radii, &times, &seeds, !no_early_stop, whole);
                 outln!("{}", bench::BENCH_HEADER);
-                bench::run(&setup, &cases, |row| outln!("{}", row.line()))?;
+                bench::run(&setup, &cases, |row| {
+                    outln!("{}", row.line());
+                    if series {
+                        let o = &row.outcome;
+                        let w = setup.params.settle_window_ps;
+                        for (k, (n, e)) in o
+                            .window_necks_a
+                            .iter()
+                            .zip(&o.window_energies_ev)
+                            .enumerate()
+                        {
+                            outln!(
+                                "#   t_ps {:>5.2}  neck_A {n:>6.2}  pe_eV {e:>12.3}",
+                                (k as f64 + 1.0) * w
+                            );
+                        }
+                    }
+                })?;
                 Ok(())
             }
             BenchCommand::Run { scenarios, events } => {
