@@ -287,3 +287,42 @@ fn summary_records_the_run_and_its_snapshots() {
     let notes = s["notes"].to_string();
     assert!(notes.contains("snapshot_0999.xyz"), "{notes}");
 }
+
+/// An MD scenario given to `kmc check` is checked as one; given to `kmc run` (or a KMC scenario
+/// to `kmc md`) the error names the right command instead of a type mismatch (issue 16).
+#[test]
+fn md_and_kmc_scenarios_are_told_apart() {
+    let ok = kmc()
+        .args(["check", "scenarios/md_au_pair_30deg.ron"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        text.contains("ok — MD scenario, 1774 atoms of Au"),
+        "{text}"
+    );
+    for (args, hint) in [
+        (["run", "scenarios/md_lj_quick.ron"], "run it with `kmc md"),
+        (["md", "scenarios/quickstart.ron"], "run it with `kmc run"),
+    ] {
+        let o = kmc().args(args).output().unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {e}");
+        assert!(e.contains(hint), "{args:?}: {e}");
+    }
+    // A broken MD scenario still reports its field through `kmc check`.
+    let dir = tmp("md-check");
+    let bad = dir.join("bad.ron");
+    let text = std::fs::read_to_string("scenarios/md_lj_quick.ron")
+        .unwrap()
+        .replace("timestep_fs: 5.0", "timestep_fs: -5.0");
+    std::fs::write(&bad, text).unwrap();
+    let o = kmc().arg("check").arg(&bad).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("timestep_fs"));
+}

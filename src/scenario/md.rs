@@ -423,6 +423,27 @@ pub fn load_md_scenario(path: impl AsRef<Path>) -> Result<MdScenario> {
     parse_md_scenario(&src, Some(path))
 }
 
+/// True if `text` is an MD scenario (`MdScenario(...)`) rather than a KMC one: its first
+/// token after comments is `MdScenario`. Lets `kmc check`, `kmc run` and `kmc md` say which
+/// command a file is for instead of a type mismatch.
+pub fn is_md_scenario(text: &str) -> bool {
+    let mut t = text;
+    loop {
+        t = t.trim_start();
+        if let Some(rest) = t.strip_prefix("//") {
+            t = rest.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(rest) = t.strip_prefix("/*") {
+            t = rest.split_once("*/").map_or("", |(_, r)| r);
+        } else if let Some(rest) = t.strip_prefix("#![") {
+            // RON extensions attribute.
+            t = rest.split_once(']').map_or("", |(_, r)| r);
+        } else {
+            break;
+        }
+    }
+    t.starts_with("MdScenario")
+}
+
 /// Parses and validates scenario text; `path` names it in errors.
 pub fn parse_md_scenario(src: &str, path: Option<&Path>) -> Result<MdScenario> {
     parse_validated(src, path, MdScenario::validate)

@@ -20,6 +20,15 @@ pub struct MdArgs {
 impl MdArgs {
     /// Runs the subcommand.
     pub fn run(self) -> anyhow::Result<()> {
+        let kmc_scenario = std::fs::read_to_string(&self.scenario)
+            .is_ok_and(|t| !kmc::scenario::md::is_md_scenario(&t) && t.contains("rate_model"));
+        if kmc_scenario {
+            anyhow::bail!(
+                "{} is a KMC scenario: run it with `kmc run {}`",
+                self.scenario.display(),
+                self.scenario.display()
+            );
+        }
         md(self.scenario, self.out, self.quiet)
     }
 }

@@ -80,6 +80,13 @@ impl RunArgs {
             }
         }
         kmc::io::validate::set_memory_limit(self.max_memory);
+        if is_md(&self.scenario) {
+            bail!(
+                "{} is an MD scenario (MdScenario): run it with `kmc md {}`",
+                self.scenario.display(),
+                self.scenario.display()
+            );
+        }
         let mut loaded = LoadedScenario::from_file(&self.scenario)?;
         if let Some(s) = self.seed {
             loaded.scenario.seed = s;
@@ -212,6 +219,9 @@ impl CheckArgs {
     /// Runs the subcommand.
     pub fn run(self) -> Result<()> {
         kmc::io::validate::set_memory_limit(self.max_memory);
+        if is_md(&self.scenario) {
+            return check_md(&self.scenario);
+        }
         let loaded = LoadedScenario::from_file(&self.scenario)?;
         let sim = Simulation::new(loaded)?;
         let s = sim.scenario();
@@ -234,4 +244,28 @@ impl CheckArgs {
         }
         Ok(())
     }
+}
+
+/// True if the file reads as an MD scenario (unreadable files are left to the loader's error).
+pub fn is_md(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| kmc::scenario::md::is_md_scenario(&t))
+}
+
+/// `kmc check` of an MD scenario: validates it and builds its potential and structure.
+fn check_md(path: &std::path::Path) -> Result<()> {
+    let sc = kmc::scenario::md::load_md_scenario(path)?;
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    let pot = sc.potential.build(base)?;
+    let mut rng = kmc::rng::stream(sc.seed, kmc::rng::Stream::Md);
+    let system = kmc::sim::md::build_structure_at(&sc.structure, pot.as_ref(), base, &mut rng)?;
+    outln!(
+        "{}: ok — MD scenario, {} atoms of {}, {} steps of {} fs at {} K",
+        path.display(),
+        system.len(),
+        system.elements.join(", "),
+        sc.steps,
+        sc.timestep_fs,
+        sc.temperature_k
+    );
+    Ok(())
 }
