@@ -8,6 +8,10 @@ pub const K_B_EV_PER_K: f64 = 8.617_333_262e-5;
 
 /// One femtosecond in seconds.
 pub const FS: f64 = 1e-15;
+
+/// Femtoseconds per ASE time unit (Å·√(amu/eV)): `1 / ase.units.fs` of ASE 3.29 (its default
+/// CODATA 2014 constants). ASE's extended-XYZ `momenta` are in amu·Å per this unit.
+pub const FS_PER_ASE_TIME: f64 = 10.180_505_671_156_725;
 /// One picosecond in seconds.
 pub const PS: f64 = 1e-12;
 /// One nanometre in Å.

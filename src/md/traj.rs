@@ -35,6 +35,8 @@ pub struct Frame<'a> {
     pub positions: &'a [[f64; 3]],
     /// Velocities in Å/fs.
     pub velocities: &'a [[f64; 3]],
+    /// Masses in amu (for the `momenta` column of extended XYZ).
+    pub masses: &'a [f64],
     /// Per-atom potential energies in eV, if computed.
     pub energies: Option<&'a [f64]>,
     /// Particle label of each atom (0, 1, ...), if known; written as the column `particle`.
@@ -52,6 +54,7 @@ impl<'a> Frame<'a> {
             species: &system.species,
             positions: &system.positions,
             velocities: &system.velocities,
+            masses: &system.masses,
             energies,
             labels: None,
         }
@@ -99,6 +102,30 @@ impl<'a> Frame<'a> {
                 velocities: Real::Sci(10),
             },
         }
+    }
+}
+
+impl Frame<'_> {
+    /// The frame as extended XYZ carries it: [`Frame::to_io`] plus `momenta` (amu·Å per ASE
+    /// time unit, [`crate::units::FS_PER_ASE_TIME`] fs), the column ASE reads as the atoms'
+    /// momenta, so `ase.io.read(...).get_velocities()` gives the velocities (ASE ignores
+    /// `velo`, kmc's own column in Å/fs, which kmc reads back).
+    pub fn to_io_xyz(&self) -> io_frame::Frame {
+        let mut f = self.to_io();
+        if self.masses.len() == self.velocities.len() {
+            let p: Vec<f64> = self
+                .velocities
+                .iter()
+                .zip(self.masses)
+                .flat_map(|(v, &m)| v.map(|x| m * x * crate::units::FS_PER_ASE_TIME))
+                .collect();
+            f.columns.push(Column {
+                name: "momenta".into(),
+                width: 3,
+                values: Values::Real(p, Real::Sci(10)),
+            });
+        }
+        f
     }
 }
 
@@ -182,10 +209,9 @@ impl TrajectoryWriter {
 
     /// Appends a frame and flushes it to the file.
     pub fn write(&mut self, frame: &Frame<'_>) -> Result<()> {
-        let f = frame.to_io();
         let r = match self.format {
-            TrajFormat::ExtXyz => xyz::write(&mut self.out, &f),
-            TrajFormat::LammpsDump => dump::write(&mut self.out, &f),
+            TrajFormat::ExtXyz => xyz::write(&mut self.out, &frame.to_io_xyz()),
+            TrajFormat::LammpsDump => dump::write(&mut self.out, &frame.to_io()),
         };
         r.and_then(|_| self.out.flush())
             .map_err(|e| Error::io(&self.path, e))?;
@@ -245,7 +271,7 @@ impl ThermoWriter {
 
 /// Writes one extended-XYZ frame to `path` atomically.
 pub fn write_xyz_snapshot(path: impl AsRef<Path>, frame: &Frame<'_>) -> Result<()> {
-    xyz::write_file(path.as_ref(), &frame.to_io())
+    xyz::write_file(path.as_ref(), &frame.to_io_xyz())
 }
 
 /// Reads every frame of an extended-XYZ file (see [`crate::io::xyz`]).
