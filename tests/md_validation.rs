@@ -337,9 +337,9 @@ fn kmc_md_lies_within_the_lammps_spread_for_10_ps() {
 /// same minimum (a, b, and cm, dm: `kmc md` from LAMMPS's minimised Ag–Au pair). Cases c and d
 /// (each code minimising the Ag–Au pair itself) are printed, not asserted: kmc's FIRE goes on
 /// to a lower minimum with a wider neck than LAMMPS's CG (README.md there); so is the unsigned
-/// change of misorientation. It fails today on case a's grain misorientation (two of kmc's
-/// three seeds turn the aligned pair by 22–28°, LAMMPS's three stay within 3.4°): open, see the
-/// README.
+/// change of misorientation. Case a has six seeds per code: with three, kmc's two tumbling
+/// seeds (22–28°) fell outside LAMMPS's three aligned ones, until LAMMPS's seed 5 tumbled too
+/// (31°; README).
 ///
 ///     cargo test --release --test md_validation -- --ignored --nocapture validation_table
 ///
