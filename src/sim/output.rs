@@ -137,21 +137,15 @@ impl Simulation {
     fn snapshot_files(&mut self, dir: &Path) -> Vec<String> {
         let mut files = Vec::new();
         for i in 1..=self.record.snapshots {
-            let name = format!("snapshot_{i:04}");
-            let mut cand: Vec<String> = self
-                .scenario()
-                .output
-                .snapshot_formats
+            let name = super::record::snapshot_name(i);
+            let formats = &self.scenario().output.snapshot_formats;
+            let cand = formats
                 .iter()
-                .map(|f| match f {
-                    SnapshotFormat::Xyz => format!("{name}.xyz"),
-                    SnapshotFormat::LammpsDump => format!("{name}.dump"),
-                })
-                .collect();
-            cand.push(format!("gr_{name}.csv"));
-            cand.push(format!("xrd_{name}.csv"));
-            files.extend(cand.into_iter().filter(|f| dir.join(f).is_file()));
+                .map(|f| snapshot_file(&name, f))
+                .chain(structure_files(&name));
+            files.extend(cand.filter(|f| dir.join(f).is_file()));
         }
+        let ours: hashbrown::HashSet<&str> = files.iter().map(String::as_str).collect();
         let mut foreign: Vec<String> = std::fs::read_dir(dir)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
@@ -161,10 +155,11 @@ impl Simulation {
                             || n.starts_with("gr_snapshot_")
                             || n.starts_with("xrd_snapshot_")
                     })
-                    .filter(|n| !files.contains(n))
+                    .filter(|n| !ours.contains(n.as_str()))
                     .collect()
             })
             .unwrap_or_default();
+        drop(ours);
         if !foreign.is_empty() {
             foreign.sort();
             self.record.notes.push(format!(
@@ -230,9 +225,9 @@ impl Simulation {
         let st = self.state();
         let mut files = Vec::new();
         for f in &sc.output.snapshot_formats {
-            let file = match f {
+            let file = snapshot_file(name, f);
+            match f {
                 SnapshotFormat::Xyz => {
-                    let file = format!("{name}.xyz");
                     write_xyz(
                         &dir.join(&file),
                         st,
@@ -240,14 +235,11 @@ impl Simulation {
                         self.time(),
                         self.counters().events(),
                     )?;
-                    file
                 }
                 SnapshotFormat::LammpsDump => {
-                    let file = format!("{name}.dump");
                     write_lammps_dump(&dir.join(&file), st, &sc.species, self.counters().events())?;
-                    file
                 }
-            };
+            }
             files.push(file);
         }
         if self.coalescence.is_some() {
@@ -280,7 +272,7 @@ impl Simulation {
             .map_or(1.0, |c| c.frame.atomic_volume);
         let mut files = Vec::new();
         let gr = pair_distribution(&atoms, n_species, spec.gr_r_max_a, spec.gr_dr_a, omega);
-        let file = format!("gr_{name}.csv");
+        let [file, xrd_file] = structure_files(name);
         write_atomic(&dir.join(&file), |w| {
             let mut h = String::from("r_a");
             for &(a, b) in &gr.pairs {
@@ -321,7 +313,7 @@ impl Simulation {
             spec.xrd_two_theta_deg,
             spec.xrd_points,
         );
-        let file = format!("xrd_{name}.csv");
+        let file = xrd_file;
         write_atomic(&dir.join(&file), |w| {
             let ff: Vec<String> = sc
                 .species
@@ -358,4 +350,17 @@ impl Simulation {
         files.push(file);
         Ok(files)
     }
+}
+
+/// The file snapshot `name` takes in format `f`.
+fn snapshot_file(name: &str, f: &SnapshotFormat) -> String {
+    match f {
+        SnapshotFormat::Xyz => format!("{name}.xyz"),
+        SnapshotFormat::LammpsDump => format!("{name}.dump"),
+    }
+}
+
+/// The g(r) and XRD tables of snapshot `name` (particle runs).
+fn structure_files(name: &str) -> [String; 2] {
+    [format!("gr_{name}.csv"), format!("xrd_{name}.csv")]
 }

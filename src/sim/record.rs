@@ -28,6 +28,11 @@ pub(crate) const MAX_IDLE_POINTS: f64 = 100_000.0;
 /// every nanosecond wrote 1.4 GB in 20 s).
 pub const MAX_SNAPSHOTS: u32 = 9999;
 
+/// The name of the `i`-th scheduled snapshot (from 1), before its format's extension.
+pub fn snapshot_name(i: u32) -> String {
+    format!("snapshot_{i:04}")
+}
+
 /// Most notes kept (skips can repeat at every clock jump).
 const MAX_NOTES: usize = 20;
 
@@ -138,7 +143,7 @@ impl Recorder {
                          output.snapshot_every_s = {every:e} s asks for more"
                     ));
                 }
-                Some(format!("snapshot_{:04}", self.snapshots))
+                Some(snapshot_name(self.snapshots))
             }
             _ => None,
         }

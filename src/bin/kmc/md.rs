@@ -20,8 +20,12 @@ pub struct MdArgs {
 impl MdArgs {
     /// Runs the subcommand.
     pub fn run(self) -> anyhow::Result<()> {
-        let kmc_scenario = std::fs::read_to_string(&self.scenario)
-            .is_ok_and(|t| !kmc::scenario::md::is_md_scenario(&t) && t.contains("rate_model"));
+        // A file that parses as a KMC scenario is for `kmc run`; anything else is left to the
+        // MD loader's own error.
+        let kmc_scenario = std::fs::read_to_string(&self.scenario).is_ok_and(|t| {
+            !kmc::scenario::md::is_md_scenario(&t)
+                && kmc::scenario::LoadedScenario::from_text(t, Some(self.scenario.clone())).is_ok()
+        });
         if kmc_scenario {
             anyhow::bail!(
                 "{} is a KMC scenario: run it with `kmc run {}`",

@@ -80,14 +80,14 @@ impl RunArgs {
             }
         }
         kmc::io::validate::set_memory_limit(self.max_memory);
-        if is_md(&self.scenario) {
+        let ScenarioFile::Kmc(boxed) = read_scenario(&self.scenario)? else {
             bail!(
                 "{} is an MD scenario (MdScenario): run it with `kmc md {}`",
                 self.scenario.display(),
                 self.scenario.display()
             );
-        }
-        let mut loaded = LoadedScenario::from_file(&self.scenario)?;
+        };
+        let mut loaded = *boxed;
         if let Some(s) = self.seed {
             loaded.scenario.seed = s;
         }
@@ -219,10 +219,10 @@ impl CheckArgs {
     /// Runs the subcommand.
     pub fn run(self) -> Result<()> {
         kmc::io::validate::set_memory_limit(self.max_memory);
-        if is_md(&self.scenario) {
-            return check_md(&self.scenario);
-        }
-        let loaded = LoadedScenario::from_file(&self.scenario)?;
+        let loaded = match read_scenario(&self.scenario)? {
+            ScenarioFile::Kmc(loaded) => *loaded,
+            ScenarioFile::Md(text) => return check_md(&self.scenario, &text),
+        };
         let sim = Simulation::new(loaded)?;
         let s = sim.scenario();
         let lat = sim.state().lattice();
@@ -246,14 +246,30 @@ impl CheckArgs {
     }
 }
 
-/// True if the file reads as an MD scenario (unreadable files are left to the loader's error).
-pub fn is_md(path: &std::path::Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|t| kmc::scenario::md::is_md_scenario(&t))
+/// A scenario file, read once: a KMC scenario (parsed) or an MD one (its text).
+enum ScenarioFile {
+    Kmc(Box<LoadedScenario>),
+    Md(String),
 }
 
-/// `kmc check` of an MD scenario: validates it and builds its potential and structure.
-fn check_md(path: &std::path::Path) -> Result<()> {
-    let sc = kmc::scenario::md::load_md_scenario(path)?;
+/// Reads `path` and tells a KMC scenario from an MD one, so each command can name the other
+/// command instead of reporting a type mismatch.
+fn read_scenario(path: &std::path::Path) -> Result<ScenarioFile> {
+    Ok(match std::fs::read_to_string(path) {
+        Ok(t) if kmc::scenario::md::is_md_scenario(&t) => ScenarioFile::Md(t),
+        Ok(t) => ScenarioFile::Kmc(Box::new(LoadedScenario::from_text(
+            t,
+            Some(path.to_path_buf()),
+        )?)),
+        // The library's reader names the file and the I/O error.
+        Err(_) => ScenarioFile::Kmc(Box::new(LoadedScenario::from_file(path)?)),
+    })
+}
+
+/// `kmc check` of an MD scenario (`text` of `path`): validates it and builds its potential
+/// and structure.
+fn check_md(path: &std::path::Path, text: &str) -> Result<()> {
+    let sc = kmc::scenario::md::parse_md_scenario(text, Some(path))?;
     let base = path.parent().unwrap_or(std::path::Path::new("."));
     let pot = sc.potential.build(base)?;
     let mut rng = kmc::rng::stream(sc.seed, kmc::rng::Stream::Md);
