@@ -92,10 +92,23 @@ impl AtomDeposition {
     /// Picks a landing site for one atom (without placing it), or `None` when the atom finds
     /// no empty site (a 2-D lattice whose chosen site and its neighbours are all full).
     pub fn landing_site(&self, state: &State, rng: &mut KmcRng) -> Option<SiteRef> {
-        let lat = state.lattice();
-        let [lx, ly] = lat.box_lengths();
+        let [px, py] = self.drop_point(state, rng);
+        self.landing_from(state, px, py)
+    }
+
+    /// The lateral point, Å, where an arriving atom enters the box (two uniforms from `rng`).
+    pub fn drop_point(&self, state: &State, rng: &mut KmcRng) -> [f64; 2] {
+        let [lx, ly] = state.lattice().box_lengths();
         let px = uniform(rng) * lx;
         let py = uniform(rng) * ly;
+        [px, py]
+    }
+
+    /// Where an atom entering at lateral point `(px, py)` lands on `state` (see
+    /// [`AtomDeposition::landing_site`]).
+    pub fn landing_from(&self, state: &State, px: f64, py: f64) -> Option<SiteRef> {
+        let lat = state.lattice();
+        let [lx, ly] = lat.box_lengths();
         if lat.kind().is_2d() {
             let s = lat.nearest_in_layer(px, py, 0);
             if !state.cell(s.idx).occupied() {

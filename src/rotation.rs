@@ -91,6 +91,25 @@ pub fn from_euler_bunge_deg(phi1_deg: f64, big_phi_deg: f64, phi2_deg: f64) -> Q
     )
 }
 
+/// The Bunge Euler angles (φ1, Φ, φ2), degrees, of `q`: the inverse of
+/// [`from_euler_bunge_deg`], with φ1, φ2 in [0, 360) and Φ in [0, 180]; at Φ = 0 or 180 only
+/// φ1 ± φ2 is defined and φ2 is reported as 0.
+pub fn to_euler_bunge_deg(q: Quaternion) -> [f64; 3] {
+    let r = matrix(q);
+    let big_phi = r[2][2].clamp(-1.0, 1.0).acos();
+    let deg = |x: f64| x.to_degrees().rem_euclid(360.0);
+    if big_phi.sin().abs() < 1e-9 {
+        // R = Rz(φ1) Rx(0 or π): the first column gives φ1 with φ2 = 0.
+        [deg(r[1][0].atan2(r[0][0])), big_phi.to_degrees(), 0.0]
+    } else {
+        [
+            deg(r[0][2].atan2(-r[1][2])),
+            big_phi.to_degrees(),
+            deg(r[2][0].atan2(r[2][1])),
+        ]
+    }
+}
+
 /// A rotation uniform on SO(3) (Haar measure) from three independent uniforms in [0, 1):
 /// Shoemake, "Uniform random rotations", Graphics Gems III (1992) — a uniform point on the
 /// unit 3-sphere of quaternions. Its angle θ has density (1 − cos θ)/π on [0, π].
@@ -221,6 +240,35 @@ mod tests {
     /// The texture-literature identity for Bunge angles: the lab z axis in crystal coordinates
     /// is (sin φ2 sin Φ, cos φ2 sin Φ, cos Φ) (e.g. Bunge, Texture Analysis in Materials
     /// Science, eq. 2.39).
+    #[test]
+    fn bunge_angles_come_back_from_their_rotation() {
+        // A quasi-random (Kronecker) sequence covers the unit cube evenly, no stream needed.
+        let frac = |x: f64| x - x.floor();
+        for k in 0..2000 {
+            let k = k as f64;
+            let q = uniform([
+                frac(0.5 + k * 0.8191725),
+                frac(k * 0.6710436),
+                frac(k * 0.5497005),
+            ]);
+            let [a, b, c] = to_euler_bunge_deg(q);
+            assert!((0.0..360.0).contains(&a) && (0.0..=180.0).contains(&b));
+            assert!((0.0..360.0).contains(&c));
+            let back = from_euler_bunge_deg(a, b, c);
+            assert!(
+                misorientation_deg(q, back) < 1e-6,
+                "draw {k}: {q:?} -> {a}, {b}, {c}"
+            );
+        }
+        // The degenerate axis: Φ = 0 gives φ1 + φ2 in φ1.
+        let q = from_euler_bunge_deg(30.0, 0.0, 50.0);
+        let [a, b, c] = to_euler_bunge_deg(q);
+        assert!(
+            (a - 80.0).abs() < 1e-9 && b.abs() < 1e-6 && c == 0.0,
+            "{a} {b} {c}"
+        );
+    }
+
     #[test]
     fn bunge_angles_put_the_sample_normal_where_the_texture_literature_says() {
         for (p1, p, p2) in [(10.0, 20.0, 30.0), (200.0, 95.0, 300.0), (0.0, 0.0, 45.0)] {

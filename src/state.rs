@@ -308,9 +308,28 @@ impl State {
         if self.lattice.kind().is_2d() || layers <= self.lattice.layers() {
             return;
         }
+        let old = self.lattice.n_sites();
         self.lattice.grow(layers - self.lattice.layers());
         self.cells.resize(self.lattice.n_sites(), Cell::EMPTY);
         self.layer_atoms.resize(self.lattice.layers(), 0);
+        // Headroom keeps atoms out of the top layers, but a ghost (another grain's atom) can
+        // sit in the last allocated layer: the new sites above count it.
+        if !self.ghosts.is_empty() {
+            let below = self.lattice.max_step_dl() * self.lattice.layer_size();
+            for idx in old.saturating_sub(below)..old {
+                if self.cells[idx].occupied() {
+                    let s = self.lattice.site_at(idx);
+                    let t = self.lattice.class_tables(s.class);
+                    for o in &t.neighbors {
+                        if let Some(n) = self.lattice.index_at(&s, o) {
+                            if n >= old {
+                                self.cells[n].0 += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Fills layers `[0, layers)` with `species` (the substrate).

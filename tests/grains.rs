@@ -190,3 +190,282 @@ fn bad_orientations_name_the_field() {
         .to_string();
     assert!(e.contains("structure.first.orientation.big_phi_deg"), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Particles as grains in a KMC run (issue 13, item 1): deposition, landing, vapour atoms on
+// particles, outputs and resume.
+
+use kmc::grains::Grains;
+use kmc::lattice::{Lattice, LatticeKind};
+use kmc::particle::{
+    Composition, ParticleDeposition, ParticleDepositionSpec, ResolvedComposition, Shape,
+    SizeDistribution,
+};
+use kmc::sim::Simulation;
+use kmc::state::State;
+
+/// Au on Au(100) at `temperature_k` with particles of `d_nm` (orientation `orientation`) at
+/// `particle_flux` per nm² per s and atoms at `atom_flux` ML/s.
+fn grain_scenario(
+    temperature_k: f64,
+    d_nm: f64,
+    orientation: &str,
+    particle_flux: f64,
+    atom_flux: f64,
+    initial: &str,
+) -> String {
+    let atoms = if atom_flux > 0.0 {
+        format!("deposition: [(species: \"Au\", flux_ml_per_s: {atom_flux})],")
+    } else {
+        String::new()
+    };
+    let particles = if particle_flux > 0.0 {
+        format!(
+            "particles: [(flux_per_nm2_s: {particle_flux}, size: Fixed(diameter_nm: {d_nm}), \
+             composition: Pure(\"Au\"), orientation: Some({orientation}))],"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        r#"(
+    name: "grains",
+    seed: 17,
+    temperature_k: {temperature_k},
+    species: ["Au"],
+    lattice: (kind: Fcc100, lattice_constant_a: 4.08, size: (16, 16), substrate_layers: 3,
+              frozen_layers: 2),
+    rate_model: BondCounting((
+        species: {{ "Au": (prefactor_hz: 1e13, barrier_ev: 0.102) }},
+        bonds_ev: [("Au", "Au", 0.339)],
+        count: Broken,
+    )),
+    {atoms}
+    {particles}
+    initial: [{initial}],
+    stop: (events: 1000000),
+)"#
+    )
+}
+
+/// Lab distance on the film's lateral period.
+fn periodic_distance(box_xy: [f64; 2], a: [f64; 3], b: [f64; 3]) -> f64 {
+    let mut d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    for k in 0..2 {
+        d[k] -= box_xy[k] * (d[k] / box_xy[k]).round();
+    }
+    (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
+}
+
+/// Smallest distance between an atom of grain `g` and an atom of a grain numbered below `g`.
+fn distance_to_earlier(grains: &Grains, g: usize) -> f64 {
+    let box_xy = grains.grain(0).state.lattice().box_lengths();
+    let atoms = grains.atoms();
+    let mine: Vec<_> = atoms.iter().filter(|a| a.0 == g).collect();
+    let mut m = f64::INFINITY;
+    for a in atoms.iter().filter(|a| a.0 < g) {
+        for b in &mine {
+            m = m.min(periodic_distance(box_xy, a.2, b.2));
+        }
+    }
+    m
+}
+
+#[test]
+fn deposited_particles_are_grains_that_land_touching() {
+    // 100 K: no atom hops in the run (the cheapest hop costs 0.44 eV), so each particle lies
+    // where it landed, exactly one nearest-neighbour distance from what it first touched.
+    let mut sim =
+        Simulation::from_ron(&grain_scenario(100.0, 1.2, "Random", 0.5, 0.0, "")).unwrap();
+    sim.run_events(12).unwrap();
+    let k = sim.counters();
+    assert_eq!(k.hops, 0);
+    assert_eq!(
+        k.particles_deposited,
+        12,
+        "{:?}",
+        sim.engine().unplaceable_messages()
+    );
+    let grains = sim.engine().grains();
+    assert_eq!(grains.len(), 13);
+    let nn = grains.grain(0).state.lattice().nn_distance();
+    let mut on_particles = 0;
+    for g in 1..grains.len() {
+        let d = distance_to_earlier(grains, g);
+        assert!(
+            (d - nn).abs() < 1e-6,
+            "grain {g}: {d} Å from what it landed on"
+        );
+        // Ghosts both ways at the contact.
+        assert!(
+            grains.grain(g).state.n_ghosts() > 0,
+            "grain {g} sees nothing"
+        );
+        // Landed on an earlier particle rather than on the film.
+        let film_atoms: Vec<_> = grains.atoms().into_iter().filter(|a| a.0 == 0).collect();
+        let lowest = grains
+            .atoms()
+            .into_iter()
+            .filter(|a| a.0 == g)
+            .map(|a| a.2[2])
+            .fold(f64::INFINITY, f64::min);
+        let film_top = film_atoms.iter().map(|a| a.2[2]).fold(0.0, f64::max);
+        on_particles += usize::from(lowest > film_top + 1.5 * nn);
+    }
+    // 12 particles of 1.2 nm on 6.5 × 6.5 nm: some must land on others.
+    assert!(on_particles > 0);
+    // The orientations are the drawn ones, all different.
+    let qs: Vec<Quaternion> = (1..grains.len())
+        .map(|g| grains.grain(g).frame.rotation)
+        .collect();
+    for (i, a) in qs.iter().enumerate() {
+        for b in &qs[..i] {
+            assert!(rotation::misorientation_deg(*a, *b) > 1e-3);
+        }
+    }
+}
+
+#[test]
+fn drawn_grains_have_uniform_orientations_and_aligned_ones_are_epitaxial() {
+    let lat = Lattice::new(LatticeKind::Fcc100, 4.08, [16, 16], 12).unwrap();
+    let mut film = State::new(lat.clone());
+    film.fill_layers(3, 1).unwrap();
+    let grains = Grains::single(film);
+    let source = |o: OrientationSpec| {
+        let spec = ParticleDepositionSpec {
+            flux_per_nm2_s: 1.0,
+            size: SizeDistribution::Fixed { diameter_nm: 1.0 },
+            shape: Shape::Sphere,
+            composition: Composition::Pure("Au".into()),
+            orientation: Some(o),
+        };
+        ParticleDeposition::new(&spec, ResolvedComposition::Pure(1), &lat, "p").unwrap()
+    };
+    let random = source(OrientationSpec::Random);
+    let mut rng = stream(5, Stream::Engine);
+    let mut angles: Vec<f64> = (0..400)
+        .map(|_| angle_deg(random.draw_grain(&grains, &mut rng).unwrap().frame.rotation))
+        .collect();
+    let (d, p) = ks_test(&mut angles, haar_angle_cdf);
+    assert!(p > 1e-3, "KS D = {d}, p = {p}");
+    // An aligned particle's atoms sit on film sites: lowered onto a flat substrate, every
+    // atom is a lattice point of the film, the lowest in layer 3, just above the surface.
+    let tall = Lattice::new(LatticeKind::Fcc100, 4.08, [16, 16], 60).unwrap();
+    let h = tall.layer_spacing();
+    let aligned = source(OrientationSpec::Aligned);
+    for _ in 0..5 {
+        let gp = aligned.draw_grain(&grains, &mut rng).unwrap();
+        assert!(gp.touches);
+        let st = &gp.state;
+        let mut lowest = f64::INFINITY;
+        for idx in 0..st.lattice().n_sites() {
+            if !st.cell(idx).occupied() {
+                continue;
+            }
+            let p = gp.frame.to_lab(st.lattice().position_of(idx));
+            let l = (p[2] / h).round();
+            lowest = lowest.min(l);
+            let s = tall.nearest_in_layer(p[0], p[1], l as usize);
+            let d = periodic_distance(tall.box_lengths(), p, tall.position(&s));
+            assert!(
+                d < 1e-6,
+                "an aligned particle's atom is {d} Å off the film's lattice"
+            );
+        }
+        assert_eq!(lowest, 3.0);
+    }
+}
+
+#[test]
+fn vapour_atoms_land_on_a_particle_grain_in_its_shadow() {
+    // A turned 3 nm particle on the film; atoms rain at 30 K (hops are rare): those whose
+    // vertical meets the particle first join its grain, the rest land on the film. Hops never
+    // move an atom between grains, so the count that joined is the count that landed there.
+    let initial = "Particle(diameter_nm: 3.0, composition: Pure(\"Au\"), at_nm: (3.2, 3.2), \
+                   orientation: Some(AxisAngle(axis: (1, 1, 0), angle_deg: 25)))";
+    let mut sim =
+        Simulation::from_ron(&grain_scenario(30.0, 3.0, "Aligned", 0.0, 1.0, initial)).unwrap();
+    let before = sim.engine().grains().grain(1).state.n_atoms();
+    sim.run_events(400).unwrap();
+    let n = sim.counters().deposited;
+    assert!(n > 300, "{:?}", sim.counters());
+    let grains = sim.engine().grains();
+    let gained = grains.grain(1).state.n_atoms() - before;
+    // The particle's shadow: the fraction of the box its atoms cover seen from above (each
+    // atom a disc of one nearest-neighbour radius, on a fine grid).
+    let lat = grains.grain(0).state.lattice();
+    let [lx, ly] = lat.box_lengths();
+    let nn = lat.nn_distance();
+    let atoms: Vec<_> = grains.atoms().into_iter().filter(|a| a.0 == 1).collect();
+    let (mut hit, m) = (0usize, 200usize);
+    for i in 0..m {
+        for j in 0..m {
+            let p = [
+                lx * (i as f64 + 0.5) / m as f64,
+                ly * (j as f64 + 0.5) / m as f64,
+            ];
+            let covered = atoms.iter().any(|a| {
+                periodic_distance([lx, ly], [p[0], p[1], 0.0], [a.2[0], a.2[1], 0.0]) < nn
+            });
+            hit += usize::from(covered);
+        }
+    }
+    let f = hit as f64 / (m * m) as f64;
+    let expect = n as f64 * f;
+    let sd = (n as f64 * f * (1.0 - f)).sqrt();
+    // 4 σ (two-sided 6e-5) around the binomial mean; the shadow grows a little as atoms join.
+    assert!(
+        (gained as f64 - expect).abs() < 4.0 * sd + 0.05 * expect,
+        "{gained} atoms joined the particle, shadow expects {expect:.1} ± {sd:.1}"
+    );
+    assert!(gained > 20);
+    // Nobody overlaps: atoms of the two grains stay at least half a neighbour distance apart.
+    let film: Vec<_> = grains.atoms().into_iter().filter(|a| a.0 == 0).collect();
+    let all: Vec<_> = grains.atoms().into_iter().filter(|a| a.0 == 1).collect();
+    for a in &film {
+        for b in &all {
+            assert!(periodic_distance([lx, ly], a.2, b.2) >= 0.5 * nn - 1e-9);
+        }
+    }
+}
+
+#[test]
+fn a_run_with_grains_resumes_byte_identically_and_writes_them() {
+    let text = grain_scenario(300.0, 1.0, "Random", 2.0, 0.5, "");
+    let mut a = Simulation::from_ron(&text).unwrap();
+    for _ in 0..100 {
+        if a.engine().grains().len() > 2 {
+            break;
+        }
+        a.run_events(20).unwrap();
+    }
+    assert!(a.engine().grains().len() > 2, "no particles arrived");
+    let mid = a.checkpoint().unwrap();
+    a.run_events(3000).unwrap();
+    let mut b = Simulation::from_ron(&text).unwrap();
+    b.restore_checkpoint(&mid).unwrap();
+    b.run_events(3000).unwrap();
+    assert!(
+        a.checkpoint().unwrap() == b.checkpoint().unwrap(),
+        "resumed run differs"
+    );
+    assert!(a.counters().hops > 100, "nothing moved: {:?}", a.counters());
+    // Snapshots hold every grain's atoms once, with their grain.
+    let dir = std::env::temp_dir().join(format!("kmc-grains-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut c = Simulation::from_ron(&text.replace("events: 1000000", "events: 2500")).unwrap();
+    c.set_output(&dir, Default::default()).unwrap();
+    c.run().unwrap();
+    let frames = kmc::io::xyz::read(&dir.join("final.xyz")).unwrap();
+    let f = &frames[0];
+    let atoms = c.engine().grains().atoms();
+    assert_eq!(f.len(), atoms.len());
+    assert!(f.column("grain").is_some(), "no grain column");
+    let rows = std::fs::read_to_string(dir.join("grains.csv")).unwrap();
+    let last: Vec<&str> = rows.lines().last().unwrap().split(',').collect();
+    let grains = c.engine().grains();
+    assert_eq!(last[1].parse::<usize>().unwrap(), grains.len() - 1);
+    let q: Vec<f64> = last[8..12].iter().map(|x| x.parse().unwrap()).collect();
+    assert!((q.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-9);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

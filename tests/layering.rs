@@ -20,8 +20,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "grains",
         &[
-            "error", "rng", "rotation", "vec3", "io", "units", "lattice", "state", "sampler", "md",
-            "catalog", "deposit", "engine", "rates",
+            "error", "rng", "rotation", "vec3", "io", "units", "lattice", "state",
         ],
     ),
     ("units", &[]),

@@ -66,6 +66,7 @@ fn frozen_engine(
         },
         shape: Shape::TruncatedOctahedron,
         composition: Composition::Pure("Au".into()),
+        orientation: None,
     };
     let src =
         ParticleDeposition::new(&spec, ResolvedComposition::Pure(1), st.lattice(), "p").unwrap();

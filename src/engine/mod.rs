@@ -12,6 +12,7 @@ pub mod contact;
 use crate::catalog::{ChangedSites, Event};
 use crate::deposit::AtomDeposition;
 use crate::engine::contact::{ContactTracker, ParticleRecord, TrackerSnapshot};
+use crate::grains::{Frame, Grains};
 use crate::lattice::SiteRef;
 use crate::particle::ParticleDeposition;
 use crate::particle::source::ParticlePlacement;
@@ -91,12 +92,16 @@ pub enum Step {
 /// The KMC engine over a rate model `M` and a sampler `S`.
 #[derive(Debug, Clone)]
 pub struct Engine<M, S> {
-    state: State,
+    /// Grain 0 is the film; particle grains follow (see `docs/grains.md`).
+    grains: Grains,
     model: M,
     sampler: S,
     sources: Vec<Source>,
-    slot_of: Vec<u32>,
+    /// Per grain, the slot of every site (`NO_SLOT` if it has none).
+    slot_of: Vec<Vec<u32>>,
+    /// Per slot, its site and grain (`NO_SLOT` sites are free slots).
     site_of: Vec<u32>,
+    grain_of: Vec<u32>,
     free_slots: Vec<u32>,
     rng: KmcRng,
     time: f64,
@@ -134,6 +139,23 @@ pub struct EngineSnapshot<S> {
     pub contacts: Option<TrackerSnapshot>,
     /// Messages of unplaceable particles.
     pub unplaceable: Vec<String>,
+    /// Grain of every slot, in slot order (empty when there are no particle grains).
+    pub grain_of_slot: Vec<u32>,
+    /// The particle grains (grain 1, 2, ...).
+    pub grains: Vec<GrainSnapshot>,
+}
+
+/// A particle grain in a snapshot: its frame, box and atoms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrainSnapshot {
+    /// Crystal frame.
+    pub frame: Frame,
+    /// Box size as [`crate::lattice::Lattice::new`] takes it.
+    pub size: [usize; 2],
+    /// Box layers.
+    pub layers: usize,
+    /// Species of every site (ghosts as empty).
+    pub species: Vec<u8>,
 }
 
 impl<M: RateModel, S: RateSampler> Engine<M, S> {
@@ -141,12 +163,13 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     pub fn new(state: State, model: M, sampler: S, sources: Vec<Source>, rng: KmcRng) -> Self {
         let range = model.interaction_range().min(crate::lattice::MAX_RANGE);
         let mut e = Engine {
-            slot_of: vec![NO_SLOT; state.lattice().n_sites()],
-            state,
+            slot_of: vec![vec![NO_SLOT; state.lattice().n_sites()]],
+            grains: Grains::single(state),
             model,
             sampler,
             sources,
             site_of: Vec::new(),
+            grain_of: Vec::new(),
             free_slots: Vec::new(),
             rng,
             time: 0.0,
@@ -158,27 +181,40 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             contacts: None,
             unplaceable: Vec::new(),
         };
-        e.state.ensure_headroom();
-        e.slot_of.resize(e.state.lattice().n_sites(), NO_SLOT);
+        e.grains.state_mut(0).ensure_headroom();
+        let n = e.film().lattice().n_sites();
+        e.slot_of[0].resize(n, NO_SLOT);
         e.rebuild_rates();
         e
     }
 
+    /// The film (grain 0).
+    #[inline]
+    fn film(&self) -> &State {
+        &self.grains.grain(0).state
+    }
+
     /// Recomputes every rate and reassigns slots in site order (after the state was replaced).
     pub fn rebuild_rates(&mut self) {
-        self.slot_of.iter_mut().for_each(|s| *s = NO_SLOT);
-        self.slot_of.resize(self.state.lattice().n_sites(), NO_SLOT);
         self.site_of.clear();
+        self.grain_of.clear();
         self.free_slots.clear();
         let g = self.sources.len();
         let mut leaves: Vec<f64> = self.sources.iter().map(Source::rate).collect();
-        for idx in 0..self.state.lattice().n_sites() {
-            let s = self.state.lattice().site_at(idx);
-            let r = site_rate(&self.state, &mut self.model, &s);
-            if r > 0.0 {
-                self.slot_of[idx] = self.site_of.len() as u32;
-                self.site_of.push(idx as u32);
-                leaves.push(r);
+        for k in 0..self.grains.len() {
+            let state = &self.grains.grain(k).state;
+            let slots = &mut self.slot_of[k];
+            slots.clear();
+            slots.resize(state.lattice().n_sites(), NO_SLOT);
+            for (idx, slot) in slots.iter_mut().enumerate() {
+                let s = state.lattice().site_at(idx);
+                let r = site_rate(state, &mut self.model, &s);
+                if r > 0.0 {
+                    *slot = self.site_of.len() as u32;
+                    self.site_of.push(idx as u32);
+                    self.grain_of.push(k as u32);
+                    leaves.push(r);
+                }
             }
         }
         debug_assert_eq!(leaves.len(), g + self.site_of.len());
@@ -189,19 +225,44 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     /// Replaces the state (e.g. atoms handed over by an MD code) and recomputes every rate;
     /// the clock and counters are kept, a drawn event is discarded.
     pub fn replace_state(&mut self, state: State) {
-        self.state = state;
-        self.state.ensure_headroom();
+        *self.grains.state_mut(0) = state;
+        self.grains.state_mut(0).ensure_headroom();
+        if self.grains.len() > 1 {
+            self.grains.rebuild_ghosts();
+        }
         self.rebuild_rates();
         if let Some(t) = &mut self.contacts {
-            t.rebuild(&self.state);
+            t.rebuild(&self.grains.grain(0).state);
         }
+    }
+
+    /// The grains: the film (grain 0) and the particle grains.
+    pub fn grains(&self) -> &Grains {
+        &self.grains
+    }
+
+    /// Adds a particle grain: `state` holds its atoms on a box lattice of the film's kind and
+    /// constant (clear of the box's edges, see [`Grains`]), `frame` places it in the lab.
+    /// Ghosts are written both ways and every rate they touch is refreshed; returns the
+    /// grain's number.
+    pub fn add_grain(&mut self, state: State, frame: Frame) -> crate::Result<usize> {
+        let (g, ghosts) = self.grains.add(state, frame)?;
+        let st = &self.grains.grain(g).state;
+        self.slot_of.push(vec![NO_SLOT; st.lattice().n_sites()]);
+        let atoms: Vec<SiteRef> = (0..st.lattice().n_sites())
+            .filter(|&i| st.cell(i).occupied() && !st.is_ghost(i))
+            .map(|i| st.lattice().site_at(i))
+            .collect();
+        self.refresh_in(g, &ChangedSites::Many(atoms));
+        self.refresh_ghosts(&ghosts);
+        Ok(g)
     }
 
     /// Tracks connected components, particle identity and contacts from now on (see
     /// [`ContactTracker`]); the bottom `substrate_layers` layers are the substrate.
     pub fn enable_contacts(&mut self, substrate_layers: usize, min_atoms: u32) {
         self.contacts = Some(ContactTracker::new(
-            &self.state,
+            self.film(),
             substrate_layers,
             min_atoms,
         ));
@@ -242,18 +303,19 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     /// contact tracker (if enabled) and refreshes the rates around it; returns its id.
     /// Layers are added as needed.
     pub fn insert_particle(&mut self, p: &ParticlePlacement) -> Option<u32> {
-        let need = p.top_layer + 1 + self.state.lattice().headroom();
+        let need = p.top_layer + 1 + self.film().lattice().headroom();
         self.ensure_layers(need);
-        let lat = self.state.lattice().clone();
+        let lat = self.film().lattice().clone();
         let sites: Vec<SiteRef> = p.atoms.iter().map(|&(idx, _)| lat.site_at(idx)).collect();
+        let film = self.grains.state_mut(0);
         for (s, &(_, sp)) in sites.iter().zip(&p.atoms) {
             // Landing guarantees free sites; an overlap here would silently lose an atom.
             debug_assert!(
-                !self.state.cell(s.idx).occupied(),
+                !film.cell(s.idx).occupied(),
                 "particle overlaps the atom at site {}",
                 s.idx
             );
-            self.state.place(s, sp);
+            film.place(s, sp);
         }
         let id = self.contacts.as_mut().map(|t| {
             let id = t.register_particle(ParticleRecord {
@@ -265,10 +327,10 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 time_s: self.time,
                 centre: p.centre,
             });
-            t.on_place_group(&self.state, &sites, id, self.time);
+            t.on_place_group(&self.grains.grain(0).state, &sites, id, self.time);
             id
         });
-        self.refresh(&ChangedSites::Many(sites));
+        self.refresh_with_ghosts(0, &ChangedSites::Many(sites));
         id
     }
 
@@ -277,11 +339,11 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     /// the atoms, rates around every touched site are refreshed and the contact tracker is
     /// rebuilt (raising no contact). This is how a relaxer hands its result back.
     pub fn move_atoms(&mut self, moves: &[(usize, usize)]) -> crate::Result<()> {
-        let n = self.state.lattice().n_sites();
+        let n = self.film().lattice().n_sites();
         let mut from_seen = hashbrown::HashSet::new();
         let mut to_seen = hashbrown::HashSet::new();
         for &(f, t) in moves {
-            if f >= n || !self.state.cell(f).occupied() {
+            if f >= n || !self.film().cell(f).occupied() || self.film().is_ghost(f) {
                 return Err(crate::Error::Simulation(format!(
                     "move_atoms: site {f} holds no atom"
                 )));
@@ -299,34 +361,35 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         }
         let max_l = moves
             .iter()
-            .map(|&(_, t)| t / self.state.lattice().layer_size())
+            .map(|&(_, t)| t / self.film().lattice().layer_size())
             .max()
             .unwrap_or(0);
         self.ensure_layers(max_l + 1);
         for &(_, t) in moves {
-            if self.state.cell(t).occupied() && !from_seen.contains(&t) {
+            if self.film().cell(t).occupied() && !from_seen.contains(&t) {
                 return Err(crate::Error::Simulation(format!(
                     "move_atoms: destination {t} is occupied by an atom that does not move"
                 )));
             }
         }
-        let lat = self.state.lattice().clone();
+        let lat = self.film().lattice().clone();
         let mut species = Vec::with_capacity(moves.len());
         let mut changed = Vec::with_capacity(2 * moves.len());
+        let film = self.grains.state_mut(0);
         for &(f, _) in moves {
             let s = lat.site_at(f);
-            species.push(self.state.remove(&s));
+            species.push(film.remove(&s));
             changed.push(s);
         }
         for (&(_, t), &sp) in moves.iter().zip(&species) {
             let s = lat.site_at(t);
-            self.state.place(&s, sp);
+            film.place(&s, sp);
             changed.push(s);
         }
         if let Some(tr) = &mut self.contacts {
-            tr.rebuild_moved(&self.state, moves);
+            tr.rebuild_moved(&self.grains.grain(0).state, moves);
         }
-        self.refresh(&ChangedSites::Many(changed));
+        self.refresh_with_ghosts(0, &ChangedSites::Many(changed));
         Ok(())
     }
 
@@ -340,8 +403,23 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
 
     /// Makes sure at least `layers` layers are allocated, so sites up there can be `apply`-ed.
     pub fn ensure_layers(&mut self, layers: usize) {
-        self.state.ensure_layers(layers);
-        self.slot_of.resize(self.state.lattice().n_sites(), NO_SLOT);
+        let old = self.film().lattice().n_sites();
+        self.grains.state_mut(0).ensure_layers(layers);
+        self.film_grown(old);
+    }
+
+    /// After the film's lattice grew from `old` sites: slot entries for the new sites, and
+    /// the ghosts particle grains cast on them (with their rates).
+    fn film_grown(&mut self, old: usize) {
+        let n = self.film().lattice().n_sites();
+        if n == old {
+            return;
+        }
+        self.slot_of[0].resize(n, NO_SLOT);
+        if self.grains.len() > 1 {
+            let ghosts = self.grains.grown(0, old);
+            self.refresh_ghosts(&ghosts);
+        }
     }
 
     /// Sets the species of the given sites (0 empties a site) and refreshes every rate within
@@ -349,29 +427,34 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     /// handing atoms back) changes the lattice. A drawn event is discarded.
     pub fn apply(&mut self, changes: &[(usize, crate::state::Species)]) {
         let mut changed = Vec::with_capacity(changes.len());
+        let film = self.grains.state_mut(0);
         for &(idx, sp) in changes {
-            let s = self.state.lattice().site_at(idx);
-            let old = self.state.species(idx);
+            let s = film.lattice().site_at(idx);
+            // A ghost is another grain's atom: this film site is not the caller's to set.
+            if film.is_ghost(idx) {
+                continue;
+            }
+            let old = film.species(idx);
             match (old, sp) {
                 (0, 0) => continue,
-                (0, _) => self.state.place(&s, sp),
+                (0, _) => film.place(&s, sp),
                 (_, 0) => {
-                    self.state.remove(&s);
+                    film.remove(&s);
                 }
-                (a, b) if a != b => self.state.set_species(idx, sp),
+                (a, b) if a != b => film.set_species(idx, sp),
                 _ => continue,
             }
             changed.push(s);
         }
         if let Some(t) = &mut self.contacts {
-            t.rebuild(&self.state);
+            t.rebuild(&self.grains.grain(0).state);
         }
-        self.refresh(&ChangedSites::Many(changed));
+        self.refresh_with_ghosts(0, &ChangedSites::Many(changed));
     }
 
-    /// The lattice state.
+    /// The film's lattice state (grain 0; see [`Engine::grains`] for the others).
     pub fn state(&self) -> &State {
-        &self.state
+        self.film()
     }
 
     /// The rate model.
@@ -402,6 +485,14 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     /// The last executed site event (`None` after a deposition).
     pub fn last_event(&self) -> Option<Event> {
         self.last_event
+    }
+
+    /// Total rate of the atom at site `idx` of grain `grain`, 1/s (0 if it has no event).
+    pub fn rate_of(&self, grain: usize, idx: usize) -> f64 {
+        match self.slot_of.get(grain).and_then(|v| v.get(idx)) {
+            Some(&slot) if slot != NO_SLOT => self.sampler.rate(self.sources.len() + slot as usize),
+            _ => 0.0,
+        }
     }
 
     /// Number of atoms with at least one possible event.
@@ -471,24 +562,35 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         let g = self.sources.len();
         let changed = if leaf < g {
             match &self.sources[leaf] {
-                Source::Atoms(d) => match d.landing_site(&self.state, &mut self.rng) {
-                    Some(s) => {
-                        self.last_event = None;
-                        self.state.place(&s, d.species);
-                        self.counters.deposited += 1;
-                        if let Some(t) = &mut self.contacts {
-                            t.on_place_atom(&self.state, &s, self.time);
+                Source::Atoms(_) if self.grains.len() > 1 => {
+                    self.deposit_atom_among_grains(leaf);
+                    return;
+                }
+                Source::Particles(p) if p.orientation.is_some() => {
+                    self.deposit_grain(leaf);
+                    return;
+                }
+                Source::Atoms(d) => {
+                    match d.landing_site(&self.grains.grain(0).state, &mut self.rng) {
+                        Some(s) => {
+                            self.last_event = None;
+                            let sp = d.species;
+                            self.grains.state_mut(0).place(&s, sp);
+                            self.counters.deposited += 1;
+                            if let Some(t) = &mut self.contacts {
+                                t.on_place_atom(&self.grains.grain(0).state, &s, self.time);
+                            }
+                            ChangedSites::One(s)
                         }
-                        ChangedSites::One(s)
+                        None => {
+                            self.counters.deposits_lost += 1;
+                            ChangedSites::None
+                        }
                     }
-                    None => {
-                        self.counters.deposits_lost += 1;
-                        ChangedSites::None
-                    }
-                },
+                }
                 Source::Particles(p) => {
                     self.last_event = None;
-                    match p.draw(&self.state, &mut self.rng) {
+                    match p.draw(&self.grains.grain(0).state, &mut self.rng) {
                         Ok(placement) => {
                             self.counters.particles_deposited += 1;
                             self.counters.particle_atoms_deposited += placement.atoms.len() as u64;
@@ -509,10 +611,12 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             }
         } else {
             let site = self.site_of[leaf - g] as usize;
-            let s = self.state.lattice().site_at(site);
+            let grain = self.grain_of[leaf - g] as usize;
+            let state = &self.grains.grain(grain).state;
+            let s = state.lattice().site_at(site);
             let rate = self.sampler.rate(leaf);
             self.scratch.clear();
-            self.model.site_events(&self.state, &s, &mut self.scratch);
+            self.model.site_events(state, &s, &mut self.scratch);
             let target = uniform(&mut self.rng) * rate;
             let mut acc = 0.0;
             let mut pick = None;
@@ -531,19 +635,203 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 Event::Hop { .. } => self.counters.hops += 1,
                 Event::Exchange { .. } => self.counters.exchanges += 1,
             }
-            let changed = ev.execute(&mut self.state);
-            if let Some(t) = &mut self.contacts {
-                t.on_event(&self.state, &ev, self.time);
+            let changed = ev.execute(self.grains.state_mut(grain));
+            if grain == 0 {
+                if let Some(t) = &mut self.contacts {
+                    t.on_event(&self.grains.grain(0).state, &ev, self.time);
+                }
+            } else {
+                self.refresh_with_ghosts(grain, &changed);
+                return;
             }
             changed
         };
-        self.refresh(&changed);
+        self.refresh_with_ghosts(0, &changed);
     }
 
-    /// Recomputes the rates of every site within the interaction range of `changed`.
+    /// An atom from source `leaf` arriving while particle grains exist: it lands on the film
+    /// as without them, unless a particle grain is met first on the way down (the vertical
+    /// through the drop point), and then takes the free site of that grain nearest to where it
+    /// touched.
+    fn deposit_atom_among_grains(&mut self, leaf: usize) {
+        let Source::Atoms(d) = &self.sources[leaf] else {
+            unreachable!("called for an atom source")
+        };
+        self.last_event = None;
+        let film = &self.grains.grain(0).state;
+        let [px, py] = d.drop_point(film, &mut self.rng);
+        let on_film = d.landing_from(film, px, py);
+        let sp = d.species;
+        let nn = film.lattice().nn_distance();
+        let film_z = on_film.map(|s| film.lattice().position(&s)[2]);
+        if let Some((z, h, shift)) = self.grains.first_contact(&[[0.0; 3]], [px, py], nn, false) {
+            if film_z.is_none_or(|fz| z > fz) {
+                // At the image of the drop point next to the atom it touched.
+                let p = [px + shift[0], py + shift[1], z];
+                if let Some(idx) = self.grains.nearest_free_site(h, p, nn) {
+                    let s = self.grains.grain(h).state.lattice().site_at(idx);
+                    self.grains.state_mut(h).place(&s, sp);
+                    self.counters.deposited += 1;
+                    self.refresh_with_ghosts(h, &ChangedSites::One(s));
+                    return;
+                }
+            }
+        }
+        let changed = match on_film {
+            Some(s) => {
+                self.grains.state_mut(0).place(&s, sp);
+                self.counters.deposited += 1;
+                if let Some(t) = &mut self.contacts {
+                    t.on_place_atom(&self.grains.grain(0).state, &s, self.time);
+                }
+                ChangedSites::One(s)
+            }
+            None => {
+                self.counters.deposits_lost += 1;
+                ChangedSites::None
+            }
+        };
+        self.refresh_with_ghosts(0, &changed);
+    }
+
+    /// A particle from source `leaf` that is a grain of its own: drawn, turned, landed where
+    /// it first touches an atom, and added as a grain.
+    fn deposit_grain(&mut self, leaf: usize) {
+        let Source::Particles(p) = &self.sources[leaf] else {
+            unreachable!("called for a particle source")
+        };
+        self.last_event = None;
+        let placed = p.draw_grain(&self.grains, &mut self.rng).and_then(|gp| {
+            let n = gp.state.n_atoms();
+            self.add_grain(gp.state, gp.frame)
+                .map(|_| n)
+                .map_err(|e| e.to_string())
+        });
+        match placed {
+            Ok(n) => {
+                self.counters.particles_deposited += 1;
+                self.counters.particle_atoms_deposited += n;
+            }
+            Err(msg) => {
+                self.counters.particles_unplaceable += 1;
+                if self.unplaceable.len() < MAX_UNPLACEABLE_MESSAGES {
+                    self.unplaceable
+                        .push(format!("t = {:e} s: {msg}", self.time));
+                }
+            }
+        }
+        self.next_event_time = None;
+    }
+
+    /// Recomputes the rates of every film site within the interaction range of `changed`
+    /// (film sites), and of every site whose ghost the change moved.
     pub fn refresh(&mut self, changed: &ChangedSites) {
-        if self.state.ensure_headroom() {
-            self.slot_of.resize(self.state.lattice().n_sites(), NO_SLOT);
+        self.refresh_with_ghosts(0, changed);
+    }
+
+    /// After the sites `changed` of grain `g` changed: ghosts follow (re-boxing a particle
+    /// grain whose atom came near its box's edge), then the rates around every changed site
+    /// of every grain are recomputed. With the film alone this is [`Engine::refresh_in`].
+    fn refresh_with_ghosts(&mut self, g: usize, changed: &ChangedSites) {
+        if self.grains.len() == 1 {
+            self.refresh_in(g, changed);
+            return;
+        }
+        let mut sites = changed_sites(changed);
+        let mut idx: Vec<usize> = sites.iter().map(|s| s.idx).collect();
+        if g > 0 && self.grains.check_clear(g, &idx).is_err() {
+            let map = self.rebox_grain(g);
+            let lat = self.grains.grain(g).state.lattice();
+            idx.iter_mut().for_each(|i| *i = map[*i]);
+            sites = idx.iter().map(|&i| lat.site_at(i)).collect();
+        }
+        let ghosts = self
+            .grains
+            .apply_changes(g, &idx)
+            .expect("atoms are clear of the box's edge (re-boxed above)");
+        self.refresh_in(g, &ChangedSites::Many(sites));
+        self.refresh_ghosts(&ghosts);
+    }
+
+    /// Recomputes the rates around `(grain, site)` pairs whose ghost changed.
+    fn refresh_ghosts(&mut self, ghosts: &[(usize, usize)]) {
+        let mut v = ghosts.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        for run in v.chunk_by(|a, b| a.0 == b.0) {
+            let h = run[0].0;
+            let lat = self.grains.grain(h).state.lattice();
+            let sites: Vec<SiteRef> = run.iter().map(|&(_, i)| lat.site_at(i)).collect();
+            self.refresh_in(h, &ChangedSites::Many(sites));
+        }
+    }
+
+    /// Moves particle grain `g` into a larger box (an atom came near its edge), carries the
+    /// slots over to the new site numbers and recomputes every rate (re-boxing rewrites
+    /// every ghost); returns the new index of each old site.
+    fn rebox_grain(&mut self, g: usize) -> Vec<usize> {
+        // Only a lattice of more sites than memory can hold fails here, and a grain's box
+        // grows by a few sites only when one of its own atoms walks to the edge.
+        let map = self
+            .grains
+            .rebox(g)
+            .expect("a particle grain's box can grow");
+        let n = self.grains.grain(g).state.lattice().n_sites();
+        let mut slots = vec![NO_SLOT; n];
+        for (old, &slot) in self.slot_of[g].iter().enumerate() {
+            if slot != NO_SLOT {
+                slots[map[old]] = slot;
+                self.site_of[slot as usize] = map[old] as u32;
+            }
+        }
+        self.slot_of[g] = slots;
+        for k in 0..self.grains.len() {
+            self.refresh_every_site(k);
+        }
+        map
+    }
+
+    /// Recomputes the rate of every site of grain `k` (after a change anywhere in it).
+    fn refresh_every_site(&mut self, k: usize) {
+        let Engine {
+            grains,
+            model,
+            sampler,
+            slot_of,
+            site_of,
+            grain_of,
+            free_slots,
+            sources,
+            ..
+        } = self;
+        let state = &grains.grain(k).state;
+        let mut slots = Slots {
+            sampler,
+            slot_of: &mut slot_of[k],
+            site_of,
+            grain_of,
+            grain: k as u32,
+            free_slots,
+            g: sources.len(),
+        };
+        for idx in 0..state.lattice().n_sites() {
+            let s = state.lattice().site_at(idx);
+            if state.cell(idx).occupied() {
+                refresh_site(state, model, &mut slots, &s);
+            } else {
+                slots.set(idx, 0.0);
+            }
+        }
+    }
+
+    /// Recomputes the rates of every site of grain `g` within the interaction range of
+    /// `changed` (sites of `g`); the film grows layers as needed.
+    fn refresh_in(&mut self, g: usize, changed: &ChangedSites) {
+        if g == 0 {
+            let old = self.film().lattice().n_sites();
+            if self.grains.state_mut(0).ensure_headroom() {
+                self.film_grown(old);
+            }
         }
         let pair;
         let touched: &[SiteRef] = match changed {
@@ -555,25 +843,29 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             }
             ChangedSites::Many(v) => v,
         };
-        self.model.prefetch(&self.state, touched);
         let r = self.range;
         let Engine {
-            state,
+            grains,
             model,
             sampler,
             slot_of,
             site_of,
+            grain_of,
             free_slots,
             sources,
             ..
         } = self;
         let mut slots = Slots {
             sampler,
-            slot_of,
+            slot_of: &mut slot_of[g],
             site_of,
+            grain_of,
+            grain: g as u32,
             free_slots,
             g: sources.len(),
         };
+        let state = &grains.grain(g).state;
+        model.prefetch(state, touched);
         // Only an atom can hold a slot, and an empty site only held one if its atom just left:
         // release those first, then the walks below skip every empty site unread.
         let vacated: &[SiteRef] = match changed {
@@ -630,8 +922,9 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     where
         S: Clone,
     {
+        let many = self.grains.len() > 1;
         EngineSnapshot {
-            species: self.state.species_map(),
+            species: self.film().species_map(),
             site_of_slot: self.site_of.clone(),
             free_slots: self.free_slots.clone(),
             rng: self.rng.clone(),
@@ -641,6 +934,22 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             sampler: self.sampler.clone(),
             contacts: self.contacts.as_ref().map(ContactTracker::snapshot),
             unplaceable: self.unplaceable.clone(),
+            grain_of_slot: if many {
+                self.grain_of.clone()
+            } else {
+                Vec::new()
+            },
+            grains: (1..self.grains.len())
+                .map(|k| {
+                    let g = self.grains.grain(k);
+                    GrainSnapshot {
+                        frame: g.frame,
+                        size: g.state.lattice().size(),
+                        layers: g.state.lattice().layers(),
+                        species: g.state.species_map(),
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -654,11 +963,32 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         let bad = |m: String| {
             crate::Error::Simulation(format!("snapshot does not fit this scenario: {m}"))
         };
-        // Checked on a copy: a refused snapshot leaves the engine as it was.
-        let mut state = self.state.clone();
-        state.load_species(&snap.species)?;
-        state.ensure_headroom();
-        let n = state.lattice().n_sites();
+        // Built and checked aside: a refused snapshot leaves the engine as it was.
+        let mut film = self.film().clone();
+        film.load_species(&snap.species)?;
+        film.ensure_headroom();
+        let nn = film.lattice().nn_distance();
+        let mut grains = Grains::new(film, self.grains.ghost_radius_a() / nn)?;
+        for (k, gs) in snap.grains.iter().enumerate() {
+            let film = &grains.grain(0).state;
+            let kind = film.lattice().kind();
+            let a = film.lattice().lattice_constant();
+            // Built before any site is allocated: the species map, already in memory, bounds it.
+            let lat = crate::lattice::Lattice::new(kind, a, gs.size, gs.layers)?;
+            if lat.n_sites() != gs.species.len() {
+                return Err(bad(format!(
+                    "grain {} holds {} sites for a box of {:?} × {} layers",
+                    k + 1,
+                    gs.species.len(),
+                    gs.size,
+                    gs.layers
+                )));
+            }
+            let mut st = State::new(lat);
+            st.load_species(&gs.species)?;
+            grains.add(st, gs.frame)?;
+        }
+        let n_grains = grains.len();
         let g = self.sources.len();
         if snap.sampler.len() != g + snap.site_of_slot.len() {
             return Err(bad(format!(
@@ -667,21 +997,36 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 snap.site_of_slot.len()
             )));
         }
-        let mut slot_of = vec![NO_SLOT; n];
+        let grain_of = if snap.grain_of_slot.is_empty() {
+            vec![0; snap.site_of_slot.len()]
+        } else if snap.grain_of_slot.len() == snap.site_of_slot.len() {
+            snap.grain_of_slot.clone()
+        } else {
+            return Err(bad(format!(
+                "{} slot grains for {} slots",
+                snap.grain_of_slot.len(),
+                snap.site_of_slot.len()
+            )));
+        };
+        let mut slot_of: Vec<Vec<u32>> = (0..n_grains)
+            .map(|k| vec![NO_SLOT; grains.grain(k).state.lattice().n_sites()])
+            .collect();
         // A crafted snapshot (valid checksum, wrong content) must be refused here, not panic
         // later: a free slot with a rate would be selected and name no site.
-        for (slot, &site) in snap.site_of_slot.iter().enumerate() {
+        for (slot, (&site, &k)) in snap.site_of_slot.iter().zip(&grain_of).enumerate() {
             if site == NO_SLOT {
                 if snap.sampler.rate(g + slot) != 0.0 {
                     return Err(bad(format!("free slot {slot} has a rate")));
                 }
                 continue;
             }
-            let site = site as usize;
-            if site >= n || slot_of[site] != NO_SLOT {
-                return Err(bad(format!("slot {slot} names an invalid site {site}")));
+            let (site, k) = (site as usize, k as usize);
+            if k >= n_grains || site >= slot_of[k].len() || slot_of[k][site] != NO_SLOT {
+                return Err(bad(format!(
+                    "slot {slot} names an invalid site {site} of grain {k}"
+                )));
             }
-            slot_of[site] = slot as u32;
+            slot_of[k][site] = slot as u32;
         }
         for &slot in &snap.free_slots {
             if snap.site_of_slot.get(slot as usize) != Some(&NO_SLOT) {
@@ -704,23 +1049,28 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 )));
             }
         }
-        for idx in 0..n {
-            let s = state.lattice().site_at(idx);
-            let r = site_rate(&state, &mut self.model, &s);
-            let cached = if slot_of[idx] == NO_SLOT {
-                0.0
-            } else {
-                snap.sampler.rate(g + slot_of[idx] as usize)
-            };
-            if r != cached {
-                return Err(bad(format!(
-                    "rate of site {idx} is {cached} in the snapshot but {r} recomputed"
-                )));
+        for (k, slots) in slot_of.iter().enumerate() {
+            let state = &grains.grain(k).state;
+            for (idx, &slot) in slots.iter().enumerate() {
+                let s = state.lattice().site_at(idx);
+                let r = site_rate(state, &mut self.model, &s);
+                let cached = if slot == NO_SLOT {
+                    0.0
+                } else {
+                    snap.sampler.rate(g + slot as usize)
+                };
+                if r != cached {
+                    return Err(bad(format!(
+                        "rate of site {idx} of grain {k} is {cached} in the snapshot but {r} \
+                         recomputed"
+                    )));
+                }
             }
         }
-        self.state = state;
+        self.grains = grains;
         self.slot_of = slot_of;
         self.site_of = snap.site_of_slot.clone();
+        self.grain_of = grain_of;
         self.free_slots = snap.free_slots.clone();
         self.sampler = snap.sampler.clone();
         self.rng = snap.rng.clone();
@@ -729,8 +1079,8 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         self.counters = snap.counters;
         self.unplaceable = snap.unplaceable.clone();
         match (&mut self.contacts, &snap.contacts) {
-            (Some(t), Some(c)) => t.restore(&self.state, c),
-            (Some(t), None) => t.rebuild(&self.state),
+            (Some(t), Some(c)) => t.restore(&self.grains.grain(0).state, c),
+            (Some(t), None) => t.rebuild(&self.grains.grain(0).state),
             _ => {}
         }
         Ok(())
@@ -742,20 +1092,26 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         let g = self.sources.len();
         let mut worst: f64 = 0.0;
         let mut ok = true;
-        for idx in 0..self.state.lattice().n_sites() {
-            let s = self.state.lattice().site_at(idx);
-            let r = site_rate(&self.state, &mut self.model, &s);
-            let slot = self.slot_of[idx];
-            let cached = if slot == NO_SLOT {
-                0.0
-            } else {
-                self.sampler.rate(g + slot as usize)
-            };
-            if slot != NO_SLOT && self.site_of[slot as usize] as usize != idx {
-                ok = false;
-            }
-            if r != cached {
-                worst = worst.max((r - cached).abs() / r.abs().max(cached.abs()));
+        for k in 0..self.grains.len() {
+            let state = &self.grains.grain(k).state;
+            for idx in 0..state.lattice().n_sites() {
+                let s = state.lattice().site_at(idx);
+                let r = site_rate(state, &mut self.model, &s);
+                let slot = self.slot_of[k][idx];
+                let cached = if slot == NO_SLOT {
+                    0.0
+                } else {
+                    self.sampler.rate(g + slot as usize)
+                };
+                if slot != NO_SLOT
+                    && (self.site_of[slot as usize] as usize != idx
+                        || self.grain_of[slot as usize] as usize != k)
+                {
+                    ok = false;
+                }
+                if r != cached {
+                    worst = worst.max((r - cached).abs() / r.abs().max(cached.abs()));
+                }
             }
         }
         (worst, ok)
@@ -780,8 +1136,12 @@ fn site_rate<M: RateModel>(state: &State, model: &mut M, s: &SiteRef) -> f64 {
 /// The sampler leaves of the active atoms and the site ↔ slot maps.
 struct Slots<'a, S> {
     sampler: &'a mut S,
+    /// The slots of one grain's sites.
     slot_of: &'a mut [u32],
     site_of: &'a mut Vec<u32>,
+    grain_of: &'a mut Vec<u32>,
+    /// The grain whose sites these are.
+    grain: u32,
     free_slots: &'a mut Vec<u32>,
     g: usize,
 }
@@ -798,11 +1158,13 @@ impl<S: RateSampler> Slots<'_, S> {
                     Some(f) => f,
                     None => {
                         self.site_of.push(0);
+                        self.grain_of.push(0);
                         self.sampler.resize(self.g + self.site_of.len());
                         self.site_of.len() as u32 - 1
                     }
                 };
                 self.site_of[new as usize] = idx as u32;
+                self.grain_of[new as usize] = self.grain;
                 self.slot_of[idx] = new;
                 new
             } else {
@@ -830,7 +1192,9 @@ fn refresh_site<M: RateModel, S: RateSampler>(
     if !c.occupied() {
         return;
     }
-    let rate = if c.coordination() as usize == state.lattice().coordination() || !state.is_mobile(s)
+    let rate = if c.coordination() as usize == state.lattice().coordination()
+        || !state.is_mobile(s)
+        || state.is_ghost(s.idx)
     {
         0.0
     } else {
@@ -878,6 +1242,16 @@ fn refresh_at<M: RateModel, S: RateSampler>(
     }
 }
 
+/// The sites a change touched, as a list.
+fn changed_sites(changed: &ChangedSites) -> Vec<SiteRef> {
+    match changed {
+        ChangedSites::None => Vec::new(),
+        ChangedSites::One(s) => vec![*s],
+        ChangedSites::Hop { from, to, .. } => vec![*from, *to],
+        ChangedSites::Many(v) => v.clone(),
+    }
+}
+
 fn dedup_sites(v: &mut Vec<SiteRef>) {
     v.sort_unstable_by_key(|s| s.idx);
     v.dedup_by_key(|s| s.idx);
@@ -885,3 +1259,7 @@ fn dedup_sites(v: &mut Vec<SiteRef>) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "grain_tests.rs"]
+mod grain_tests;

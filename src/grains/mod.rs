@@ -151,3 +151,7 @@ impl Frame {
 
 #[cfg(test)]
 mod tests;
+
+/// Fixtures of the store's tests, for the engine's tests over grains.
+#[cfg(test)]
+pub(crate) use store::tests as store_tests_support;

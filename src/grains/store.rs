@@ -32,6 +32,11 @@ use crate::vec3::{Vec3, norm, sub};
 /// site (its farthest point, the octahedral hole, lies at 1/√2 = 0.7071).
 pub const DEFAULT_GHOST_RADIUS_NN: f64 = 0.71;
 
+/// Sites added on every side when a particle grain's box is enlarged ([`Grains::rebox`]): a
+/// multiple of every stacking period (2 for FCC(100), 3 for FCC(111)), so the shift is a
+/// lattice translation, and more than the clearance an atom needs.
+pub const REBOX_MARGIN: usize = 12;
+
 /// One crystal: its sites and where they are.
 #[derive(Debug, Clone)]
 pub struct Grain {
@@ -92,6 +97,24 @@ impl Grains {
         })
     }
 
+    /// The film alone, with the default ghost radius (what an atom-only run holds).
+    pub fn single(film: State) -> Self {
+        let nn = film.lattice().nn_distance();
+        Grains {
+            grains: vec![Grain {
+                frame: Frame::default(),
+                state: film,
+            }],
+            ghost_radius_a: DEFAULT_GHOST_RADIUS_NN * nn,
+            cell_reach_a: DEFAULT_GHOST_RADIUS_NN * nn,
+        }
+    }
+
+    /// Ghost radius, Å.
+    pub fn ghost_radius_a(&self) -> f64 {
+        self.ghost_radius_a
+    }
+
     /// Number of grains (the film included).
     pub fn len(&self) -> usize {
         self.grains.len()
@@ -135,13 +158,8 @@ impl Grains {
             self.grains.pop();
             return Err(e);
         }
-        let mut changed = Vec::new();
         // Its own sites may be covered by atoms of grains that were there first.
-        for idx in 0..self.grains[g].state.lattice().n_sites() {
-            if self.near_other_grain(g, self.grains[g].lab_position(idx)) && self.refresh(g, idx) {
-                changed.push((g, idx));
-            }
-        }
+        let mut changed = self.receive(g);
         changed.extend(self.cast(g, &atoms));
         Ok((g, changed))
     }
@@ -200,14 +218,76 @@ impl Grains {
         }
         for g in 1..self.grains.len() {
             let atoms = occupied(&self.grains[g].state);
-            for idx in 0..self.grains[g].state.lattice().n_sites() {
-                if self.near_other_grain(g, self.grains[g].lab_position(idx)) {
-                    self.refresh(g, idx);
-                }
-            }
+            self.receive(g);
             self.cast(g, &atoms);
         }
         self.grains.iter().map(|g| g.state.n_ghosts()).sum()
+    }
+
+    /// Makes every site of particle grain `g` that an atom of another grain could cover
+    /// follow the ghost rule (a site no foreign atom comes within a cell's reach of holds no
+    /// ghost, so only those are visited); returns the sites whose ghost changed.
+    fn receive(&mut self, g: usize) -> Vec<(usize, usize)> {
+        let (c, rad) = self.grains[g].bounds();
+        let reach = rad + self.cell_reach_a;
+        let [lx, ly] = self.grains[0].state.lattice().box_lengths();
+        let mut foreign: Vec<Vec3> = Vec::new();
+        {
+            // Film atoms in the columns under and around the box.
+            let st = &self.grains[0].state;
+            let lat = st.lattice();
+            let ls = lat.layer_size();
+            let h = lat.layer_spacing();
+            let slack = lat.nn_distance();
+            let (l0, l1) = (
+                ((c[2] - reach) / h).floor().max(0.0) as usize,
+                ((c[2] + reach) / h).ceil().max(0.0) as usize,
+            );
+            for (col, &top) in st.column_tops().iter().enumerate() {
+                if top < 0 || (top as usize) < l0 {
+                    continue;
+                }
+                let p = lat.position_of(col);
+                let dx = p[0] - c[0] - lx * ((p[0] - c[0]) / lx).round();
+                let dy = p[1] - c[1] - ly * ((p[1] - c[1]) / ly).round();
+                if dx.hypot(dy) > reach + slack {
+                    continue;
+                }
+                for l in l0..=l1.min(top as usize) {
+                    let idx = l * ls + col;
+                    if st.cell(idx).occupied() && !st.is_ghost(idx) {
+                        foreign.push(lat.position_of(idx));
+                    }
+                }
+            }
+        }
+        for h in 1..self.grains.len() {
+            if h == g {
+                continue;
+            }
+            let (ch, rh) = self.grains[h].bounds();
+            let dx = ch[0] - c[0] - lx * ((ch[0] - c[0]) / lx).round();
+            let dy = ch[1] - c[1] - ly * ((ch[1] - c[1]) / ly).round();
+            if (dx * dx + dy * dy + (ch[2] - c[2]).powi(2)).sqrt() > reach + rh {
+                continue;
+            }
+            for idx in occupied(&self.grains[h].state) {
+                foreign.push(self.grains[h].lab_position(idx));
+            }
+        }
+        let mut cand = Vec::new();
+        for p in foreign {
+            self.sites_near(g, p, self.cell_reach_a, &mut |s, _| cand.push(s.idx));
+        }
+        cand.sort_unstable();
+        cand.dedup();
+        let mut out = Vec::new();
+        for s in cand {
+            if self.refresh(g, s) {
+                out.push((g, s));
+            }
+        }
+        out
     }
 
     /// The sites of grain `g` within `r` of lab point `p` or of any of its periodic images
@@ -399,6 +479,194 @@ impl Grains {
         best.map_or(0, |b| b.3)
     }
 
+    /// After grain `g`'s lattice grew (sites from `first_new` on are new and empty), writes
+    /// the ghosts the rule puts on them; returns the sites that got one.
+    pub fn grown(&mut self, g: usize, first_new: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        if self.grains.len() == 1 {
+            return out;
+        }
+        for idx in first_new..self.grains[g].state.lattice().n_sites() {
+            if self.near_other_grain(g, self.grains[g].lab_position(idx)) && self.refresh(g, idx) {
+                out.push((g, idx));
+            }
+        }
+        out
+    }
+
+    /// Moves particle grain `g` into a box [`REBOX_MARGIN`] sites larger on every side, its
+    /// atoms at the same lab positions (the frame's origin takes up the shift), for an atom
+    /// that came near the box's edge; every ghost is rewritten. Returns the new index of
+    /// each old site.
+    pub fn rebox(&mut self, g: usize) -> Result<Vec<usize>> {
+        if g == 0 || g >= self.grains.len() {
+            return Err(Error::Simulation(format!("grain {g} is no particle grain")));
+        }
+        let m = REBOX_MARGIN;
+        let old = &self.grains[g];
+        let lat = old.state.lattice();
+        let [sx, sy] = lat.size();
+        let new_lat = Lattice::new(
+            lat.kind(),
+            lat.lattice_constant(),
+            [sx + 2 * m, sy + 2 * m],
+            lat.layers() + 2 * m,
+        )?;
+        // Centred: half the added rows on each side (grid rows, not cells, along y).
+        let (nx, ny) = lat.grid();
+        let (mx, my) = ((new_lat.grid().0 - nx) / 2, (new_lat.grid().1 - ny) / 2);
+        let mut state = State::new(new_lat.clone());
+        let shift = sub(
+            new_lat.position(&new_lat.site(mx, my, m)),
+            lat.position(&lat.site(0, 0, 0)),
+        );
+        let mut map = vec![usize::MAX; lat.n_sites()];
+        for (idx, slot) in map.iter_mut().enumerate() {
+            let s = lat.site_at(idx);
+            let t = new_lat.site(s.x as usize + mx, s.y as usize + my, s.l as usize + m);
+            // A shift by whole stacking periods keeps every site's class and moves every
+            // position by the same vector; anything else would move atoms.
+            let moved = sub(new_lat.position(&t), lat.position(&s));
+            if t.class != s.class || norm(sub(moved, shift)) > 1e-9 {
+                return Err(Error::Simulation(format!(
+                    "re-boxing grain {g}: a shift by {m} sites is no lattice translation"
+                )));
+            }
+            *slot = t.idx;
+            if old.state.cell(idx).occupied() && !old.state.is_ghost(idx) {
+                state.place(&t, old.state.species(idx));
+            }
+        }
+        let r = crate::rotation::rotate(old.frame.rotation, shift);
+        let frame = Frame {
+            rotation: old.frame.rotation,
+            origin: sub(old.frame.origin, r),
+        };
+        self.grains[g] = Grain { frame, state };
+        self.rebuild_ghosts();
+        Ok(map)
+    }
+
+    /// Lowers a body along −z (its atoms at lateral point `axis` plus `offsets`, Å) until one
+    /// of its atoms comes within `contact_a` of a real atom of a grain (the film only if
+    /// `with_film`): returns the z at which the body's reference point (offset 0) then sits
+    /// , the grain touched and the lateral shift from the touched atom's image next to the
+    /// axis to the atom itself (whole film periods), or `None` if no atom lies under the body.
+    /// Lateral distances are taken on the film's period.
+    pub fn first_contact(
+        &self,
+        offsets: &[Vec3],
+        axis: [f64; 2],
+        contact_a: f64,
+        with_film: bool,
+    ) -> Option<(f64, usize, [f64; 2])> {
+        let [lx, ly] = self.grains[0].state.lattice().box_lengths();
+        let near = |x: f64, y: f64| -> [f64; 2] {
+            [
+                x - lx * ((x - axis[0]) / lx).round(),
+                y - ly * ((y - axis[1]) / ly).round(),
+            ]
+        };
+        let spread = offsets.iter().map(|o| o[0].hypot(o[1])).fold(0.0, f64::max);
+        let reach = spread + contact_a;
+        // Atoms that could be touched, laterally at their image nearest the axis.
+        let mut cand: Vec<(Vec3, usize, [f64; 2])> = Vec::new();
+        if with_film {
+            let st = &self.grains[0].state;
+            let lat = st.lattice();
+            let ls = lat.layer_size();
+            // A column's sites stay within one neighbour distance of its bottom site laterally.
+            let slack = lat.nn_distance();
+            for (col, &top) in st.column_tops().iter().enumerate() {
+                if top < 0 {
+                    continue;
+                }
+                let p = lat.position_of(col);
+                let q = near(p[0], p[1]);
+                if (q[0] - axis[0]).hypot(q[1] - axis[1]) > reach + slack {
+                    continue;
+                }
+                for l in 0..=top as usize {
+                    let idx = l * ls + col;
+                    if st.cell(idx).occupied() && !st.is_ghost(idx) {
+                        let p = lat.position_of(idx);
+                        let q = near(p[0], p[1]);
+                        cand.push(([q[0], q[1], p[2]], 0, [p[0] - q[0], p[1] - q[1]]));
+                    }
+                }
+            }
+        }
+        for h in 1..self.grains.len() {
+            let (c, rad) = self.grains[h].bounds();
+            let q = near(c[0], c[1]);
+            if (q[0] - axis[0]).hypot(q[1] - axis[1]) > reach + rad {
+                continue;
+            }
+            for idx in occupied(&self.grains[h].state) {
+                let p = self.grains[h].lab_position(idx);
+                let q = near(p[0], p[1]);
+                cand.push(([q[0], q[1], p[2]], h, [p[0] - q[0], p[1] - q[1]]));
+            }
+        }
+        // Lateral bins of one contact distance: a body atom meets only atoms of its 3 × 3 bins.
+        let bin = |x: f64, y: f64| {
+            (
+                (x / contact_a).floor() as i64,
+                (y / contact_a).floor() as i64,
+            )
+        };
+        let mut bins: hashbrown::HashMap<(i64, i64), Vec<usize>> = hashbrown::HashMap::new();
+        for (k, (p, _, _)) in cand.iter().enumerate() {
+            bins.entry(bin(p[0], p[1])).or_default().push(k);
+        }
+        let c2 = contact_a * contact_a;
+        let mut best: Option<(f64, usize, [f64; 2])> = None;
+        for o in offsets {
+            let (x, y) = (axis[0] + o[0], axis[1] + o[1]);
+            let (bx, by) = bin(x, y);
+            for i in bx - 1..=bx + 1 {
+                for j in by - 1..=by + 1 {
+                    let Some(list) = bins.get(&(i, j)) else {
+                        continue;
+                    };
+                    for &k in list {
+                        let (p, h, shift) = cand[k];
+                        let r2 = (p[0] - x).powi(2) + (p[1] - y).powi(2);
+                        if r2 < c2 {
+                            let z = p[2] + (c2 - r2).sqrt() - o[2];
+                            if best.is_none_or(|b| z > b.0) {
+                                best = Some((z, h, shift));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    /// The empty site of grain `g` (no atom, no ghost) nearest to lab point `p` itself (no
+    /// periodic image of it) within `r` Å, if any.
+    pub fn nearest_free_site(&self, g: usize, p: Vec3, r: f64) -> Option<usize> {
+        let mut best: Option<(f64, usize)> = None;
+        let grain = &self.grains[g];
+        let st = &grain.state;
+        let lat = st.lattice();
+        let q = grain.frame.to_crystal(p);
+        for_each_site_within(lat, q, r, |s, _, d2| {
+            // A particle grain's box wraps, a physical image it is not: true distances only.
+            let d = if g == 0 {
+                d2.sqrt()
+            } else {
+                norm(sub(lat.position(&s), q))
+            };
+            if d <= r && !st.cell(s.idx).occupied() && best.is_none_or(|b| (d, s.idx) < b) {
+                best = Some((d, s.idx));
+            }
+        });
+        best.map(|b| b.1)
+    }
+
     /// Lab positions of every real atom of every grain, with grain and species (for output
     /// and for the relaxer).
     pub fn atoms(&self) -> Vec<(usize, Species, Vec3)> {
@@ -426,4 +694,4 @@ pub fn same_lattice(a: &Lattice, b: &Lattice) -> bool {
 
 #[cfg(test)]
 #[path = "store_tests.rs"]
-mod tests;
+pub(crate) mod tests;

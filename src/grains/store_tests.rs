@@ -3,19 +3,17 @@
 
 use super::*;
 use crate::lattice::{Lattice, LatticeKind};
-use crate::rates::{BondCount, BondCounting, BondCountingSpec, HopParams, RateModel};
 use crate::rng::{Stream, stream, uniform};
 use crate::rotation;
 use crate::state::State;
 use crate::vec3::{Vec3, norm, sub};
-use std::collections::BTreeMap;
 
 const A: f64 = 4.08;
 
 /// A film of 4 substrate layers on 12 × 12 cells, and a sphere of radius `r` Å (in a box of
 /// 28 × 28 cells and 36 layers, so the atoms stay 8 steps clear of its edges) turned by `deg` about (1, 2, 3), resting `gap` Å above the
 /// film's top layer at the middle of the film.
-fn film_and_particle(r: f64, deg: f64, gap: f64) -> Grains {
+pub(crate) fn film_and_particle(r: f64, deg: f64, gap: f64) -> Grains {
     let film_lat = Lattice::new(LatticeKind::Fcc100, A, [12, 12], 14).unwrap();
     let mut film = State::new(film_lat);
     film.fill_layers(4, 1).unwrap();
@@ -162,7 +160,7 @@ fn ghosts_follow_the_rule_at_a_film_particle_contact() {
 }
 
 #[test]
-fn film_atoms_see_the_particle_and_cannot_hop_into_it() {
+fn film_atoms_under_the_particle_count_its_ghosts() {
     let g = film_and_particle(6.0, 25.0, 1.2);
     let film = &g.grain(0).state;
     let lat = film.lattice();
@@ -180,58 +178,6 @@ fn film_atoms_see_the_particle_and_cannot_hop_into_it() {
             .filter(|(_, n)| film.is_ghost(n.idx))
             .count();
         assert_eq!(film.coordination(i) as usize, 8 + ghosts);
-    }
-    // An adatom placed next to the particle: no hop of it ends on a ghost, and ghosts have no
-    // events of their own.
-    let spec = BondCountingSpec {
-        species: BTreeMap::from([
-            (
-                "Au".into(),
-                HopParams {
-                    prefactor_hz: 1e13,
-                    barrier_ev: 0.5,
-                },
-            ),
-            (
-                "Ag".into(),
-                HopParams {
-                    prefactor_hz: 1e13,
-                    barrier_ev: 0.5,
-                },
-            ),
-        ]),
-        bonds_ev: vec![
-            ("Au".into(), "Au".into(), 0.2),
-            ("Au".into(), "Ag".into(), 0.2),
-            ("Ag".into(), "Ag".into(), 0.2),
-        ],
-        count: BondCount::InLayer,
-        ehrlich_schwoebel_ev: 0.1,
-        exchange_barrier_ev: Some(0.6),
-    };
-    let mut model = BondCounting::new(&spec, &["Au".into(), "Ag".into()], lat, 600.0).unwrap();
-    let ghost_sites = film.ghost_sites();
-    let ghost_in_layer4 = *ghost_sites
-        .iter()
-        .find(|&&i| i / lat.layer_size() == 4)
-        .expect("a ghost in the adatom layer");
-    let s = lat.site_at(ghost_in_layer4);
-    let (_, free) = lat
-        .neighbors(&s)
-        .find(|(_, n)| n.l == 4 && !film.cell(n.idx).occupied())
-        .expect("a free adatom site beside the particle");
-    let mut st = film.clone();
-    st.place(&free, 1);
-    let mut ev = Vec::new();
-    model.site_events(&st, &free, &mut ev);
-    assert!(!ev.is_empty());
-    for (e, _) in &ev {
-        match *e {
-            crate::catalog::Event::Hop { to, .. } => assert!(!st.cell(to).occupied()),
-            crate::catalog::Event::Exchange { via, to, .. } => {
-                assert!(!st.is_ghost(via) && !st.cell(to).occupied())
-            }
-        }
     }
 }
 

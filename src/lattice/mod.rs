@@ -194,6 +194,21 @@ impl Lattice {
         (self.nx, self.ny)
     }
 
+    /// The lateral size this lattice was built with (`size` of [`Lattice::new`]): the grid
+    /// counts two rows per cell along y on FCC(100).
+    pub fn size(&self) -> [usize; 2] {
+        match self.kind {
+            LatticeKind::Fcc100 => [self.nx, self.ny / 2],
+            _ => [self.nx, self.ny],
+        }
+    }
+
+    /// Grid steps (x, y, layers) an atom of a finite box (a particle grain) must keep from the
+    /// box's edges so that neither a rate model's reads nor a refresh walk ever wraps.
+    pub fn clearance(&self) -> [usize; 3] {
+        self.margin_shell[MAX_RANGE + 1]
+    }
+
     /// Sites per layer (one monolayer).
     pub fn layer_size(&self) -> usize {
         self.nx * self.ny

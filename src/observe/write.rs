@@ -2,6 +2,7 @@
 //! dumps (through [`crate::io`], which also writes them atomically).
 
 use crate::error::Result;
+use crate::grains::Grains;
 use crate::io::frame::{Column, Format, Frame, Real};
 use crate::io::{dump, write_atomic, xyz};
 use crate::state::State;
@@ -37,14 +38,27 @@ impl Series {
     }
 }
 
-/// Cartesian positions and species names of every atom, in site order.
-pub fn atoms(state: &State, species: &[String]) -> Vec<(usize, [f64; 3], u8)> {
-    let lat = state.lattice();
-    let mut out = Vec::with_capacity(state.n_atoms() as usize);
-    let _ = species;
-    for (idx, &c) in state.cells().iter().enumerate() {
-        if c.occupied() {
-            out.push((idx, lat.position_of(idx), c.species()));
+/// One atom of a snapshot: grain, site index in its grain, lab position (laterally in the
+/// film's periodic box) and species.
+pub type SnapshotAtom = (usize, usize, [f64; 3], u8);
+
+/// Every real atom of every grain (ghosts are other grains' atoms, written once, by their
+/// own grain), the film's first in site order, then each particle grain's.
+pub fn atoms(grains: &Grains) -> Vec<SnapshotAtom> {
+    let film = &grains.grain(0).state;
+    let [lx, ly] = film.lattice().box_lengths();
+    let mut out = Vec::with_capacity(film.n_atoms() as usize);
+    for g in 0..grains.len() {
+        let grain = grains.grain(g);
+        for (idx, &c) in grain.state.cells().iter().enumerate() {
+            if c.occupied() && !grain.state.is_ghost(idx) {
+                let mut p = grain.lab_position(idx);
+                if g > 0 {
+                    p[0] = p[0].rem_euclid(lx);
+                    p[1] = p[1].rem_euclid(ly);
+                }
+                out.push((g, idx, p, c.species()));
+            }
         }
     }
     out
@@ -63,7 +77,7 @@ fn box_height(state: &State) -> f64 {
 
 /// The atoms of `state` as a frame: species, positions (6 decimals) in a box of the lattice's
 /// lateral size and allocated height, periodic in x and y.
-fn snapshot_frame(state: &State, species: &[String], list: &[(usize, [f64; 3], u8)]) -> Frame {
+fn snapshot_frame(state: &State, species: &[String], list: &[SnapshotAtom]) -> Frame {
     let lat = state.lattice();
     let [lx, ly] = lat.box_lengths();
     Frame {
@@ -72,9 +86,9 @@ fn snapshot_frame(state: &State, species: &[String], list: &[(usize, [f64; 3], u
         names: species.to_vec(),
         types: list
             .iter()
-            .map(|a| u32::from(a.2).wrapping_sub(1))
+            .map(|a| u32::from(a.3).wrapping_sub(1))
             .collect(),
-        positions: list.iter().map(|a| a.1).collect(),
+        positions: list.iter().map(|a| a.2).collect(),
         format: Format {
             positions: Real::Fixed(6),
             ..Format::default()
@@ -87,17 +101,25 @@ fn snapshot_frame(state: &State, species: &[String], list: &[(usize, [f64; 3], u
 /// cell, periodicity, time and event count in the comment line), readable by ASE and OVITO.
 pub fn write_xyz(
     path: &Path,
-    state: &State,
+    grains: &Grains,
     species: &[String],
     time_s: f64,
     events: u64,
 ) -> Result<()> {
-    let list = atoms(state, species);
+    let state = &grains.grain(0).state;
+    let list = atoms(grains);
     let mut f = snapshot_frame(state, species, &list);
     f.columns = vec![Column::int(
         "site",
-        list.iter().map(|a| a.0 as i64).collect(),
+        list.iter().map(|a| a.1 as i64).collect(),
     )];
+    // The grain column only where grains exist, so films alone keep their format.
+    if grains.len() > 1 {
+        f.columns.push(Column::int(
+            "grain",
+            list.iter().map(|a| a.0 as i64).collect(),
+        ));
+    }
     f.info = vec![
         ("time_s".into(), time_s.to_string()),
         ("events".into(), events.to_string()),
@@ -113,12 +135,12 @@ pub fn write_xyz(
 /// `read_dump`; the timestep is the event count.
 pub fn write_lammps_dump(
     path: &Path,
-    state: &State,
+    grains: &Grains,
     species: &[String],
     events: u64,
 ) -> Result<()> {
-    let list = atoms(state, species);
-    let mut f = snapshot_frame(state, species, &list);
+    let list = atoms(grains);
+    let mut f = snapshot_frame(&grains.grain(0).state, species, &list);
     f.step = Some(events);
     dump::write_file(path, &f)
 }
@@ -139,7 +161,8 @@ mod tests {
         st.place(&s, 2);
         let names = vec!["Au".to_string(), "Ag".to_string()];
         let xyz = dir.join("a.xyz");
-        write_xyz(&xyz, &st, &names, 1.5, 7).unwrap();
+        let grains = Grains::single(st.clone());
+        write_xyz(&xyz, &grains, &names, 1.5, 7).unwrap();
         let text = std::fs::read_to_string(&xyz).unwrap();
         let mut lines = text.lines();
         let n: usize = lines.next().unwrap().parse().unwrap();
@@ -166,7 +189,7 @@ mod tests {
         );
         assert!(back.pbc == [true, true, false] && back.column("site").is_some());
         let dump = dir.join("a.dump");
-        write_lammps_dump(&dump, &st, &names, 7).unwrap();
+        write_lammps_dump(&dump, &grains, &names, 7).unwrap();
         let back = &crate::io::dump::read(&dump).unwrap()[0];
         assert_eq!(
             (back.step, back.len(), back.name(128)),

@@ -4,10 +4,13 @@
 use super::template::{PlaceError, Placement, Template, index_of};
 use super::{Composition, LatticeFrame, Particle, ResolvedComposition, Shape};
 use crate::error::{Error, Result};
+use crate::grains::{Frame, Grains, OrientationSpec};
 use crate::io::validate::{non_negative, non_negative_of, positive};
 use crate::lattice::Lattice;
 use crate::rng::{KmcRng, uniform, uniform_open0};
+use crate::rotation;
 use crate::state::{Species, State};
+use crate::vec3::{Vec3, add, norm, sub};
 use serde::{Deserialize, Serialize};
 
 /// Distribution of the equal-volume diameter of arriving particles.
@@ -118,6 +121,11 @@ pub struct ParticleDepositionSpec {
     pub shape: Shape,
     /// What the particles are made of.
     pub composition: Composition,
+    /// Crystal orientation of each particle. Given, every particle is a grain of its own
+    /// (`Aligned` is epitaxial with the film, `Random` uniform on SO(3)) and lands where it
+    /// first touches an atom; absent, particles are cut from the film's lattice as before.
+    #[serde(default)]
+    pub orientation: Option<OrientationSpec>,
 }
 
 /// A built particle source.
@@ -131,6 +139,65 @@ pub struct ParticleDeposition {
     pub shape: Shape,
     /// Composition with species ids.
     pub composition: ResolvedComposition,
+    /// Orientation of particles that are grains (see [`ParticleDepositionSpec::orientation`]).
+    pub orientation: Option<OrientationSpec>,
+}
+
+/// A particle built as a grain of its own, ready for [`crate::engine::Engine::add_grain`].
+#[derive(Debug, Clone)]
+pub struct GrainPlacement {
+    /// Its atoms on a box lattice of the film's kind and constant.
+    pub state: State,
+    /// Where the box sits in the lab.
+    pub frame: Frame,
+    /// Diameter drawn, nm.
+    pub diameter_nm: f64,
+    /// Lab position of the particle's centre, Å.
+    pub centre: Vec3,
+    /// True if it touches atoms (false: it rests on the bare floor).
+    pub touches: bool,
+}
+
+/// Grid steps added to a particle grain's box beyond the clearance its atoms need, so that
+/// surface diffusion re-boxes it rarely.
+const BOX_SPARE_STEPS: usize = 3;
+
+/// The atoms of `p` on a box lattice of `film`'s kind and constant, as large as the particle
+/// plus the clearance a grain needs ([`Lattice::clearance`]); returns the box's state and the
+/// box position of the particle's centre.
+pub fn particle_box(p: &Particle, film: &Lattice) -> Result<(State, Vec3)> {
+    let (kind, a) = (film.kind(), film.lattice_constant());
+    let probe = Lattice::new(kind, a, [8, 8], 8)?;
+    let (px, py) = probe.grid();
+    let [lx, ly] = probe.box_lengths();
+    let (ux, uy) = (lx / px as f64, ly / py as f64);
+    let rows_per_cell = py / 8;
+    let clear = probe.clearance();
+    let d = 2.0 * p.radius_a();
+    let span = |extent: f64, unit: f64, clear: usize| {
+        (extent / unit).ceil() as usize + 2 * (clear + BOX_SPARE_STEPS) + 2
+    };
+    let nx = span(d, ux, clear[0]);
+    let ny = span(d, uy, clear[1]).div_ceil(rows_per_cell);
+    let nl = span(d, film.layer_spacing(), clear[2]).next_multiple_of(6);
+    let lat = Lattice::new(kind, a, [nx, ny], nl)?;
+    let (gx, gy) = lat.grid();
+    let c = lat.site(gx / 2, gy / 2, nl / 2);
+    let pc = lat.position(&c);
+    let mut st = State::new(lat.clone());
+    let h = lat.layer_spacing();
+    for (v, &sp) in p.displacements.iter().zip(&p.species) {
+        let t = add(pc, *v);
+        let l = (t[2] / h).round() as usize;
+        let s = lat.nearest_in_layer(t[0], t[1], l);
+        if norm(sub(lat.position(&s), t)) > 1e-6 || st.cell(s.idx).occupied() {
+            return Err(Error::Simulation(format!(
+                "a particle atom at {t:?} Å is no free site of its {kind:?} box"
+            )));
+        }
+        st.place(&s, sp);
+    }
+    Ok((st, pc))
 }
 
 /// A particle ready to be put on the lattice.
@@ -187,6 +254,9 @@ impl ParticleDeposition {
             "particles per nm² per second",
         )?;
         spec.size.validate(&format!("{field}.size"))?;
+        if let Some(o) = &spec.orientation {
+            o.validate(&format!("{field}.orientation"))?;
+        }
         let frame = LatticeFrame::new(lat).map_err(|e| match e {
             Error::Input { message, .. } => Error::field(field.to_string(), message),
             other => other,
@@ -206,7 +276,36 @@ impl ParticleDeposition {
             size: spec.size.clone(),
             shape: spec.shape,
             composition,
+            orientation: spec.orientation,
         })
+    }
+
+    /// Draws a particle as a grain (diameter, species arrangement, drop point, orientation, in
+    /// this order from `rng`), turns it and lowers it at the drop point until an atom of it
+    /// comes within one nearest-neighbour distance of an atom of any grain. `Err` says why it
+    /// cannot be placed.
+    pub fn draw_grain(&self, grains: &Grains, rng: &mut KmcRng) -> Result<GrainPlacement, String> {
+        let film = &grains.grain(0).state;
+        let lat = film.lattice();
+        let d = self
+            .size
+            .draw(rng)
+            .ok_or("the normal size distribution gave no positive diameter")?;
+        let frame = LatticeFrame::new(lat).map_err(|e| e.to_string())?;
+        let p = Particle::build_in(&frame, self.shape, d, &self.composition, rng)
+            .map_err(|e| e.to_string())?;
+        let [lx, ly] = lat.box_lengths();
+        let px = uniform(rng) * lx;
+        let py = uniform(rng) * ly;
+        if p.is_empty() {
+            return Err(format!("a {d:.3} nm particle holds no lattice site"));
+        }
+        let q = self
+            .orientation
+            .unwrap_or_default()
+            .resolve("orientation", rng)
+            .map_err(|e| e.to_string())?;
+        place_grain(&p, q, grains, [px, py], None)
     }
 
     /// Draws a particle (diameter, species arrangement, drop point, in this order from `rng`)
@@ -237,6 +336,94 @@ impl ParticleDeposition {
             self.composition.shell_species(),
         ))
     }
+}
+
+/// Particle `p` as a grain turned by `q` with its centre above lateral point `axis` (Å):
+/// at height `height_a` (its centre's z; refused if an atom of it would come closer than
+/// one nearest-neighbour distance to an atom already there), or lowered until it first
+/// comes that close.
+pub fn place_grain(
+    p: &Particle,
+    q: rotation::Quaternion,
+    grains: &Grains,
+    axis: [f64; 2],
+    height_a: Option<f64>,
+) -> Result<GrainPlacement, String> {
+    let lat = grains.grain(0).state.lattice();
+    let (state, pc) = particle_box(p, lat).map_err(|e| e.to_string())?;
+    let offsets: Vec<Vec3> = p
+        .displacements
+        .iter()
+        .map(|&v| rotation::rotate(q, v))
+        .collect();
+    let nn = lat.nn_distance();
+    // An aligned particle is epitaxial: its centre goes to a film lattice point (laterally the
+    // column nearest the drop point, vertically the first lattice layer at or above where it
+    // touches), so all its atoms sit on film sites.
+    let aligned = rotation::angle_deg(q) < 1e-9;
+    let mut axis = axis;
+    let mut contact = grains.first_contact(&offsets, axis, nn, true);
+    if aligned {
+        // The layer the centre comes to decides the lateral pattern it must match.
+        let l = contact.map_or(0, |(z, _, _)| {
+            (z / lat.layer_spacing()).round().max(0.0) as usize
+        });
+        let s = lat.nearest_in_layer(axis[0], axis[1], l % 6);
+        let p = lat.position(&s);
+        axis = [p[0], p[1]];
+        contact = grains.first_contact(&offsets, axis, nn, true);
+    }
+    let (z, touches) = match (height_a, contact) {
+        (Some(h), Some((z, _, _))) if h < z - 1e-9 => {
+            return Err(format!(
+                "at a height of {:.3} nm the particle overlaps atoms already there: it first \
+                 touches them at {:.3} nm",
+                h / crate::units::NM_IN_ANGSTROM,
+                z / crate::units::NM_IN_ANGSTROM
+            ));
+        }
+        (Some(h), c) => (h, c.is_some_and(|(z, _, _)| (h - z).abs() <= 1e-9)),
+        (None, Some((z, _, _))) => (z, true),
+        // Nothing below: the lowest atom rests on the floor, layer 0's plane.
+        (None, None) => (
+            -offsets.iter().map(|o| o[2]).fold(f64::INFINITY, f64::min),
+            false,
+        ),
+    };
+    let z = if aligned && height_a.is_none() {
+        lattice_height_at_or_above(lat, axis, z)
+    } else {
+        z
+    };
+    let centre = [axis[0], axis[1], z];
+    Ok(GrainPlacement {
+        state,
+        frame: Frame {
+            rotation: q,
+            origin: sub(centre, rotation::rotate(q, pc)),
+        },
+        diameter_nm: p.diameter_nm,
+        centre,
+        touches,
+    })
+}
+
+/// The height of the lowest layer at or above `z` (Å) that has a lattice point at lateral
+/// point `axis` (a lattice point's column; layers alternate in their lateral pattern).
+fn lattice_height_at_or_above(lat: &Lattice, axis: [f64; 2], z: f64) -> f64 {
+    let h = lat.layer_spacing();
+    let first = (z / h - 1e-9).ceil().max(0.0);
+    for k in 0..6 {
+        let l = first + k as f64;
+        // The pattern of a layer depends on its parity (and on l mod 3 for FCC(111)), not
+        // on whether it is allocated: read it from layer l mod 6.
+        let s = lat.nearest_in_layer(axis[0], axis[1], (l as usize) % 6);
+        let p = lat.position(&s);
+        if (p[0] - axis[0]).hypot(p[1] - axis[1]) < 1e-6 {
+            return l * h;
+        }
+    }
+    z
 }
 
 /// Checks that a particle of diameter `d_nm` fits the periodic box; the message says why not.

@@ -138,6 +138,10 @@ pub enum InitialAtoms {
         /// Height of the centre above layer 0, nm; dropped if absent.
         #[serde(default)]
         height_nm: Option<f64>,
+        /// Crystal orientation: given, the particle is a grain of its own (see
+        /// `particles[].orientation`); absent, it is cut from the film's lattice.
+        #[serde(default)]
+        orientation: Option<crate::grains::OrientationSpec>,
     },
 }
 
@@ -493,9 +497,13 @@ impl Scenario {
                     composition,
                     at_nm,
                     height_nm,
+                    orientation,
                     ..
                 } => {
                     let f = format!("initial[{i}].Particle");
+                    if let Some(o) = orientation {
+                        o.validate(&format!("{f}.orientation"))?;
+                    }
                     positive_of(format!("{f}.diameter_nm"), *diameter_nm, "nm")?;
                     finite(format!("{f}.at_nm[0]"), at_nm.0)?;
                     finite(format!("{f}.at_nm[1]"), at_nm.1)?;
@@ -716,6 +724,20 @@ impl Scenario {
         self.initial
             .iter()
             .any(|a| matches!(a, InitialAtoms::Particle { .. }))
+    }
+
+    /// True if some particle is a grain of its own (an `orientation` is given).
+    pub fn uses_grains(&self) -> bool {
+        self.particles.iter().any(|p| p.orientation.is_some())
+            || self.initial.iter().any(|a| {
+                matches!(
+                    a,
+                    InitialAtoms::Particle {
+                        orientation: Some(_),
+                        ..
+                    }
+                )
+            })
     }
 
     /// True if the run tracks contacts and particle observables.

@@ -5,7 +5,7 @@ use crate::deposit::AtomDeposition;
 use crate::engine::{Engine, Source};
 use crate::error::{Error, Result};
 use crate::lattice::Lattice;
-use crate::particle::source::ParticlePlacement;
+use crate::particle::source::{ParticlePlacement, place_grain};
 use crate::particle::template::{Template, nearest_in_layer};
 use crate::particle::{LatticeFrame, Particle, ParticleDeposition};
 use crate::rates::{AnyRateModel, RateModelSpec};
@@ -135,6 +135,7 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
             composition,
             at_nm,
             height_nm,
+            orientation,
         } = a
         {
             let f = format!("initial[{i}].Particle");
@@ -153,6 +154,19 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
             let [lx, ly] = lat.box_lengths();
             let px = (at_nm.0 * NM_IN_ANGSTROM).rem_euclid(lx);
             let py = (at_nm.1 * NM_IN_ANGSTROM).rem_euclid(ly);
+            if let Some(o) = orientation {
+                let q = o.resolve(&format!("{f}.orientation"), &mut init_rng)?;
+                let gp = place_grain(
+                    &p,
+                    q,
+                    engine.grains(),
+                    [px, py],
+                    height_nm.map(|h| h * NM_IN_ANGSTROM),
+                )
+                .map_err(|m| Error::field(f.clone(), m))?;
+                engine.add_grain(gp.state, gp.frame)?;
+                continue;
+            }
             let mut t = Template::new(&p, &frame, &lat);
             let placed = match height_nm {
                 Some(h) => {

@@ -350,6 +350,34 @@ impl Simulation {
                 "cannot be reached: nothing is deposited and there are no particles".into(),
             );
         }
+        let grain_field = s
+            .particles
+            .iter()
+            .position(|p| p.orientation.is_some())
+            .map(|i| format!("particles[{i}].orientation"))
+            .or_else(|| {
+                s.initial
+                    .iter()
+                    .position(|a| {
+                        matches!(
+                            a,
+                            crate::scenario::InitialAtoms::Particle {
+                                orientation: Some(_),
+                                ..
+                            }
+                        )
+                    })
+                    .map(|i| format!("initial[{i}].Particle.orientation"))
+            });
+        if let Some(f) = grain_field {
+            warn(
+                &f,
+                "particles with an orientation are grains of their own; contacts between grains \
+                 are not yet relaxed by MD, grains do not merge, and particles.csv, necks and \
+                 contacts.csv do not include them (grains.csv and the snapshots do)"
+                    .into(),
+            );
+        }
         if self.total_rate() <= 0.0 {
             warn(
                 "stop",

@@ -194,11 +194,15 @@ impl Simulation {
             return Ok(Vec::new());
         };
         self.record.series.write(&o.dir.join("series.csv"))?;
-        if self.coalescence.is_none() {
-            return Ok(Vec::new());
-        }
         let r = &self.record;
         let mut files = Vec::new();
+        if self.scenario().uses_grains() {
+            r.grain_rows.write(&o.dir.join("grains.csv"))?;
+            files.push("grains.csv".to_string());
+        }
+        if self.coalescence.is_none() {
+            return Ok(files);
+        }
         for (name, s) in [
             ("particles.csv", &r.particle_rows),
             ("necks.csv", &r.neck_rows),
@@ -222,7 +226,7 @@ impl Simulation {
         };
         let dir = o.dir.clone();
         let sc = self.scenario();
-        let st = self.state();
+        let grains = self.engine.grains();
         let mut files = Vec::new();
         for f in &sc.output.snapshot_formats {
             let file = snapshot_file(name, f);
@@ -230,14 +234,19 @@ impl Simulation {
                 SnapshotFormat::Xyz => {
                     write_xyz(
                         &dir.join(&file),
-                        st,
+                        grains,
                         &sc.species,
                         self.time(),
                         self.counters().events(),
                     )?;
                 }
                 SnapshotFormat::LammpsDump => {
-                    write_lammps_dump(&dir.join(&file), st, &sc.species, self.counters().events())?;
+                    write_lammps_dump(
+                        &dir.join(&file),
+                        grains,
+                        &sc.species,
+                        self.counters().events(),
+                    )?;
                 }
             }
             files.push(file);
@@ -252,17 +261,17 @@ impl Simulation {
     fn write_structure(&mut self, dir: &Path, name: &str) -> Result<Vec<String>> {
         let sc = self.scenario().clone();
         let spec = &sc.output.structure;
-        let st = self.state();
-        let lat = st.lattice();
+        let lat = self.state().lattice();
         let base = sc.lattice.substrate_layers * lat.layer_size();
         let mut atoms = AtomSet {
             periodic_xy: Some(lat.box_lengths()),
             ..Default::default()
         };
-        for (idx, &c) in st.cells().iter().enumerate().skip(base) {
-            if c.occupied() {
-                atoms.positions.push(lat.position_of(idx));
-                atoms.species.push(c.species() as usize - 1);
+        // Every atom above the substrate, particle grains' included.
+        for (g, idx, p, sp) in crate::observe::write::atoms(self.engine.grains()) {
+            if g > 0 || idx >= base {
+                atoms.positions.push(p);
+                atoms.species.push(sp as usize - 1);
             }
         }
         let n_species = sc.species.len();

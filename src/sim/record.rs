@@ -51,6 +51,8 @@ pub(crate) struct Recorder {
     pub snapshots: u32,
     pub particle_rows: Series,
     pub neck_rows: Series,
+    /// `grains.csv`: every particle grain at every sample (runs whose particles are grains).
+    pub grain_rows: Series,
     pub contact_rows: Series,
     /// Wall-clock times of the relaxations (not reproducible, so kept out of `contacts.csv`
     /// and `series.csv`).
@@ -92,6 +94,7 @@ impl Recorder {
             snapshots: 0,
             particle_rows: Series::new(&particle_csv_header(&sc.species)),
             neck_rows: Series::new(NECK_CSV_HEADER),
+            grain_rows: Series::new(GRAIN_CSV_HEADER),
             contact_rows: Series::new(&contact_header),
             relax_rows: Series::new(RELAX_TIMING_CSV_HEADER),
             relax_totals: RelaxTotals::default(),
@@ -214,6 +217,7 @@ impl Recorder {
         self.series.rows.push(s.series);
         self.particle_rows.rows.extend(s.particles);
         self.neck_rows.rows.extend(s.necks);
+        self.grain_rows.rows.extend(s.grains);
         self.percolated |= s.percolating;
     }
 
@@ -267,6 +271,56 @@ pub(crate) struct Sample {
     pub percolating: bool,
     pub particles: Vec<String>,
     pub necks: Vec<String>,
+    pub grains: Vec<String>,
+}
+
+/// Columns of `grains.csv`.
+pub(crate) const GRAIN_CSV_HEADER: &str = "time_s,grain,atoms,boundary_atoms,ghost_sites,\
+centre_x_a,centre_y_a,centre_z_a,q_w,q_x,q_y,q_z,phi1_deg,Phi_deg,phi2_deg,\
+misorientation_to_film_deg";
+
+/// One `grains.csv` row per particle grain: its atoms, those with a neighbour site taken by
+/// another grain's atom (boundary atoms), the sites of it that other grains' atoms take
+/// (ghosts), its atoms' mean position (lab, Å), its orientation as a
+/// quaternion and as Bunge angles, and its cubic misorientation to the film (grain 0).
+pub(crate) fn grain_rows(grains: &crate::grains::Grains, t: f64) -> Vec<String> {
+    use crate::rotation::{cubic_misorientation_deg, to_euler_bunge_deg};
+    let film_q = grains.grain(0).frame.rotation;
+    (1..grains.len())
+        .map(|g| {
+            let grain = grains.grain(g);
+            let st = &grain.state;
+            let lat = st.lattice();
+            let (mut n, mut boundary, mut c) = (0usize, 0usize, [0.0; 3]);
+            for idx in 0..lat.n_sites() {
+                if !st.cell(idx).occupied() || st.is_ghost(idx) {
+                    continue;
+                }
+                n += 1;
+                let p = grain.lab_position(idx);
+                (0..3).for_each(|k| c[k] += p[k]);
+                let s = lat.site_at(idx);
+                if lat.neighbors(&s).any(|(_, m)| st.is_ghost(m.idx)) {
+                    boundary += 1;
+                }
+            }
+            let c = c.map(|x| x / n.max(1) as f64);
+            let q = grain.frame.rotation;
+            let [e1, e2, e3] = to_euler_bunge_deg(q);
+            format!(
+                "{t},{g},{n},{boundary},{},{},{},{},{},{},{},{},{e1},{e2},{e3},{}",
+                st.n_ghosts(),
+                c[0],
+                c[1],
+                c[2],
+                q[0],
+                q[1],
+                q[2],
+                q[3],
+                cubic_misorientation_deg(q, film_q)
+            )
+        })
+        .collect()
 }
 
 /// Measures a sample of `sim` now.
@@ -291,11 +345,17 @@ pub(crate) fn sample(sim: &mut Simulation) -> Sample {
         row.push(',');
         row.push_str(&r.series_fields());
     }
+    let grains = if sim.scenario().uses_grains() {
+        grain_rows(sim.engine.grains(), sim.time())
+    } else {
+        Vec::new()
+    };
     Sample {
         series: row,
         percolating,
         particles,
         necks,
+        grains,
     }
 }
 
