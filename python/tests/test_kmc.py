@@ -56,6 +56,22 @@ def test_off_lattice_atoms_are_refused(small):
         small.set_atoms(np.full(len(sp), 7), pos)
 
 
+def test_atoms_without_the_frozen_substrate_are_refused(small):
+    sp, pos = small.species(), small.positions()
+    before = small.sites()
+    film = pos[:, 2] > 0.1  # layer 0 (the frozen one of SMALL) sits at z = 0
+    with pytest.raises(kmc.KmcError, match=r"would empty 72 of the 72 occupied sites of the frozen substrate"):
+        small.set_atoms(sp[film], pos[film])
+    np.testing.assert_array_equal(small.sites(), before)
+
+
+def test_off_lattice_message_names_the_python_option(small):
+    sp, pos = small.species(), small.positions()
+    pos[40, 1] += 1.1
+    with pytest.raises(kmc.KmcError, match="accept_off_lattice=True in Python"):
+        small.set_atoms(sp, pos)
+
+
 def test_checkpoints_continue_bit_identically(small, tmp_path):
     ck = small.checkpoint()
     small.save_checkpoint(str(tmp_path / "c.kmc"))

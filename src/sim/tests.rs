@@ -74,6 +74,69 @@ fn off_lattice_atoms_are_refused_with_their_index_or_accepted_on_request() {
 }
 
 #[test]
+fn atoms_without_the_frozen_substrate_are_refused() {
+    let mut s = sim();
+    let before = s.state().species_map();
+    let frozen_top = s.state().lattice().layer_spacing() * s.state().frozen_layers() as f64;
+    let all = s.atoms();
+    let mut film = Atoms::default();
+    for (&sp, &p) in all.species.iter().zip(&all.positions_a) {
+        if p[2] >= frozen_top - 1e-9 {
+            film.species.push(sp);
+            film.positions_a.push(p);
+        }
+    }
+    assert!(film.len() < all.len());
+    let ls = s.state().lattice().layer_size();
+    let err = s
+        .set_atoms(&film, &SetAtomsOptions::default())
+        .unwrap_err()
+        .to_string();
+    let want = format!(
+        "would empty {ls} of the {ls} occupied sites of the frozen substrate (layers 0..1)"
+    );
+    assert!(err.contains(&want), "{err}");
+    assert_eq!(
+        s.state().species_map(),
+        before,
+        "state changed by a refusal"
+    );
+    // One frozen atom missing is refused too, naming its site.
+    let mut holed = all.clone();
+    holed.species.remove(0);
+    holed.positions_a.remove(0);
+    let err = s
+        .set_atoms(&holed, &SetAtomsOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("would empty 1 of the {ls} ")) && err.contains("site 0 at"),
+        "{err}"
+    );
+    // The whole configuration still goes through.
+    s.set_atoms(&all, &SetAtomsOptions::default()).unwrap();
+    assert_eq!(s.state().species_map(), before);
+}
+
+#[test]
+fn off_lattice_message_names_the_option_in_every_language() {
+    let mut s = sim();
+    let mut atoms = s.atoms();
+    let nn = s.state().lattice().nn_distance();
+    atoms.positions_a[40][1] += 0.45 * nn;
+    let err = s
+        .set_atoms(&atoms, &SetAtomsOptions::default())
+        .unwrap_err()
+        .to_string();
+    for word in [
+        "accept_off_lattice=True in Python",
+        "nonzero accept_off_lattice in C",
+    ] {
+        assert!(err.contains(word), "{word:?} missing from: {err}");
+    }
+}
+
+#[test]
 fn bad_atoms_are_errors() {
     let mut s = sim();
     let o = SetAtomsOptions::default();
