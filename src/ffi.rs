@@ -50,10 +50,21 @@ pub struct KmcSimulation {
     species_names: Vec<CString>,
 }
 
-/// Observables at one instant.
+/// Layout version of [`KmcObservables`]; raised whenever a field is added or changed.
+pub const KMC_OBSERVABLES_VERSION: u32 = 2;
+
+/// Most species a scenario may have (the length of
+/// [`KmcObservables::film_atoms_by_species`]); a scenario with more is refused when loaded.
+pub const KMC_MAX_SPECIES: usize = 15;
+
+/// Observables at one instant. Set `version` to [`KMC_OBSERVABLES_VERSION`] before
+/// [`kmc_get_observables`]: a struct of another layout (a header and a library of different
+/// kmc versions) is refused rather than overrun.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KmcObservables {
+    /// Layout version: the caller sets [`KMC_OBSERVABLES_VERSION`], kmc checks it.
+    pub version: u32,
     /// Simulated time, s.
     pub time_s: f64,
     /// Executed events.
@@ -72,10 +83,11 @@ pub struct KmcObservables {
     pub total_rate_hz: f64,
     /// All atoms, substrate included.
     pub atoms: u64,
-    /// Number of species; `film_atoms_by_species[i]` counts species `i + 1`.
+    /// Number of species; `film_atoms_by_species[i]` counts species `i + 1` for
+    /// `i < n_species`, the rest are 0.
     pub n_species: u32,
     /// Film atoms of each species.
-    pub film_atoms_by_species: [u64; 15],
+    pub film_atoms_by_species: [u64; KMC_MAX_SPECIES],
 }
 
 /// How atoms handed in were mapped onto lattice sites.
@@ -90,7 +102,10 @@ pub struct KmcMappingReport {
     pub off_lattice: u64,
 }
 
-const _: () = assert!(MAX_SPECIES == 15, "KmcObservables holds 15 species");
+const _: () = assert!(
+    MAX_SPECIES == KMC_MAX_SPECIES,
+    "KmcObservables holds KMC_MAX_SPECIES species"
+);
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -518,15 +533,55 @@ pub unsafe extern "C" fn kmc_get_atoms(
     })
 }
 
+/// Lattice site index of every atom, in the order of [`kmc_get_atoms`] (ascending), into a
+/// caller array of `capacity`; `*n` receives the number of atoms; if it exceeds `capacity`,
+/// nothing is copied and [`KmcStatus::BufferTooSmall`] is returned.
+///
+/// # Safety
+/// `sim` is a live handle; `sites` is null or has `capacity` writable `size_t`; `n` is
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kmc_get_atom_sites(
+    sim: *mut KmcSimulation,
+    capacity: usize,
+    sites: *mut usize,
+    n: *mut usize,
+) -> KmcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let h = unsafe { handle(sim) }?;
+        non_null(n, "n")?;
+        let s = h.sim.atom_sites();
+        // SAFETY: non-null and writable.
+        unsafe { *n = s.len() };
+        if s.len() > capacity {
+            return Err(fail(
+                KmcStatus::BufferTooSmall,
+                format!("{} atoms, room for {capacity}", s.len()),
+            ));
+        }
+        if !sites.is_null() {
+            // SAFETY: `capacity >= len` writable values by contract.
+            unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), sites, s.len()) };
+        }
+        Ok(())
+    })
+}
+
 /// Replaces every atom by `n` atoms given as species ids and positions (Å): each is mapped
 /// onto a distinct lattice site (minimum summed squared displacement). An atom farther than
 /// a quarter nearest-neighbour distance from its site is an error
-/// ([`KmcStatus::Simulation`], state unchanged) unless `accept_off_lattice` is nonzero.
-/// `report` (may be null) receives the residuals.
+/// ([`KmcStatus::Simulation`], state unchanged) unless `accept_off_lattice` is nonzero; so
+/// is a configuration that would empty a site of the frozen substrate (hand the substrate
+/// back with the film). `sites` (may be null) receives the lattice site index each atom
+/// went to, `sites[i]` for atom `i` of the input: atom identity through the hand-over
+/// (after it, [`kmc_get_atoms`] lists the atoms in ascending site order, and
+/// [`kmc_get_atom_sites`] gives those sites). `report` (may be null) receives the residuals.
 ///
 /// # Safety
 /// `sim` is a live handle; `species` has `n` bytes and `positions_a` `3 n` doubles (both may
-/// be null when `n` is 0); `report` is null or writable.
+/// be null when `n` is 0); `sites` is null or has `n` writable `size_t`; `report` is null or
+/// writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kmc_set_atoms(
     sim: *mut KmcSimulation,
@@ -534,6 +589,7 @@ pub unsafe extern "C" fn kmc_set_atoms(
     species: *const u8,
     positions_a: *const f64,
     accept_off_lattice: i32,
+    sites: *mut usize,
     report: *mut KmcMappingReport,
 ) -> KmcStatus {
     guard(|| {
@@ -562,6 +618,10 @@ pub unsafe extern "C" fn kmc_set_atoms(
             ..Default::default()
         };
         let m = h.sim.set_atoms(&atoms, &opts)?;
+        if !sites.is_null() {
+            // SAFETY: `n` writable values by contract; one site per input atom.
+            unsafe { std::ptr::copy_nonoverlapping(m.sites.as_ptr(), sites, m.sites.len()) };
+        }
         if !report.is_null() {
             // SAFETY: non-null and writable.
             unsafe {
@@ -576,10 +636,12 @@ pub unsafe extern "C" fn kmc_set_atoms(
     })
 }
 
-/// Measures the observables now.
+/// Measures the observables now into `*out`, whose `version` the caller has set to
+/// [`KMC_OBSERVABLES_VERSION`] (another value is refused with
+/// [`KmcStatus::InvalidArgument`]).
 ///
 /// # Safety
-/// `sim` is a live handle; `out` is writable.
+/// `sim` is a live handle; `out` is writable and its `version` initialised.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kmc_get_observables(
     sim: *mut KmcSimulation,
@@ -589,8 +651,21 @@ pub unsafe extern "C" fn kmc_get_observables(
         // SAFETY: the caller's contract.
         let h = unsafe { handle(sim) }?;
         non_null(out, "out")?;
+        // SAFETY: non-null; the caller initialised `version` (the contract above).
+        let version = unsafe { std::ptr::addr_of!((*out).version).read() };
+        if version != KMC_OBSERVABLES_VERSION {
+            return Err(fail(
+                KmcStatus::InvalidArgument,
+                format!(
+                    "KmcObservables.version is {version}; this libkmc fills version \
+                     {KMC_OBSERVABLES_VERSION}: set `obs.version = KMC_OBSERVABLES_VERSION` \
+                     before the call, and compile against the kmc.h of the libkmc you link"
+                ),
+            ));
+        }
         let o = h.sim.observables();
         let mut r = KmcObservables {
+            version,
             time_s: o.time_s,
             events: o.events,
             coverage_ml: o.coverage_ml,
@@ -601,7 +676,7 @@ pub unsafe extern "C" fn kmc_get_observables(
             total_rate_hz: h.sim.total_rate(),
             atoms: h.sim.state().n_atoms(),
             n_species: h.species_names.len() as u32,
-            film_atoms_by_species: [0; 15],
+            film_atoms_by_species: [0; KMC_MAX_SPECIES],
         };
         for (d, s) in r
             .film_atoms_by_species
