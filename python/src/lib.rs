@@ -520,30 +520,28 @@ fn write_zhou04_setfl(elements: Vec<String>, path: PathBuf) -> PyResult<()> {
     kmc::md::zhou04::write_setfl(&names, path).map_err(err)
 }
 
-/// Energies of a configuration with kmc's EAM from a setfl file: returns
-/// `(total_ev, per_atom_ev)`. `types` are 1-based indices into the file's elements (as
-/// `pair_coeff * * file El1 El2 ...` in file order), `box_a` the box lengths from the origin,
-/// `periodic` per axis.
-#[pyfunction]
-#[pyo3(signature = (setfl_path, positions, types, box_a, periodic = (true, true, false)))]
-fn eam_energies<'py>(
-    py: Python<'py>,
-    setfl_path: PathBuf,
-    positions: &Bound<'py, PyAny>,
-    types: &Bound<'py, PyAny>,
+/// Evaluates kmc's EAM (setfl file) on a configuration the caller hands over, after refusing
+/// what would come back as inf or NaN without a word (a zero box, coincident atoms).
+fn eam_evaluate(
+    py: Python<'_>,
+    setfl_path: &std::path::Path,
+    positions: &Bound<'_, PyAny>,
+    types: &Bound<'_, PyAny>,
     box_a: [f64; 3],
     periodic: (bool, bool, bool),
-) -> PyResult<(f64, Bound<'py, PyArray1<f64>>)> {
-    let eam = Eam::read_setfl(&setfl_path).map_err(err)?;
+) -> PyResult<Evaluation> {
+    let eam = Eam::read_setfl(setfl_path).map_err(err)?;
     let p = as_array(positions, "float64")?;
     let p: PyReadonlyArray2<'_, f64> = p.extract()?;
     let t = as_array(types, "int64")?;
     let t: PyReadonlyArray1<'_, i64> = t.extract()?;
     let (p, t) = (p.as_array(), t.as_array());
     if p.ncols() != 3 || p.nrows() != t.len() {
-        return Err(PyValueError::new_err(
-            "positions must be (N, 3) with N types",
-        ));
+        return Err(PyValueError::new_err(format!(
+            "positions must have shape ({}, 3) (one row per type), got {:?}",
+            t.len(),
+            p.shape()
+        )));
     }
     let n_el = eam.elements().len() as i64;
     let species = t
@@ -558,13 +556,19 @@ fn eam_energies<'py>(
             }
         })
         .collect::<PyResult<Vec<u8>>>()?;
-    let pos: Vec<[f64; 3]> = p.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
     let simbox = SimBox {
         lengths: box_a,
         periodic: [periodic.0, periodic.1, periodic.2],
     };
-    let eval = py.detach(|| {
+    simbox.validate().map_err(err)?;
+    let raw: Vec<[f64; 3]> = p.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
+    kmc::md::check_positions(&raw).map_err(err)?;
+    // Wrapped into the box along periodic axes: the same physics, and the neighbour list only
+    // takes positions within a hundred box lengths.
+    let pos: Vec<[f64; 3]> = raw.iter().map(|&x| simbox.wrap(x)).collect();
+    py.detach(|| {
         let nl = NeighborList::build(&pos, &simbox, eam.cutoff(), 0.0, true);
+        kmc::md::check_coincident(&pos, &simbox, &nl)?;
         let conf = Configuration {
             positions: &pos,
             species: &species,
@@ -572,9 +576,66 @@ fn eam_energies<'py>(
         };
         let mut out = Evaluation::default();
         eam.compute(&conf, &nl, true, &mut out);
-        out
-    });
+        if !out.energy.is_finite() {
+            return Err(kmc::Error::Simulation(format!(
+                "the EAM energy is {} (atoms closer than the setfl's tables reach?)",
+                out.energy
+            )));
+        }
+        Ok(out)
+    })
+    .map_err(err)
+}
+
+/// Energies of a configuration with kmc's EAM from a setfl file: returns
+/// `(total_ev, per_atom_ev)`. `types` are 1-based indices into the file's elements (as
+/// `pair_coeff * * file El1 El2 ...` in file order); `box_a` the box lengths from the origin;
+/// `periodic` per axis, required: `(True, True, True)` for bulk, `(True, True, False)` for a
+/// slab (an open axis has no images, and its box length is only a size hint). A zero or
+/// negative periodic length, a non-finite position or two atoms closer than 0.001 Å raise
+/// `KmcError`. See `eam_compute` for forces and the virial.
+#[pyfunction]
+#[pyo3(signature = (setfl_path, positions, types, box_a, *, periodic))]
+fn eam_energies<'py>(
+    py: Python<'py>,
+    setfl_path: PathBuf,
+    positions: &Bound<'py, PyAny>,
+    types: &Bound<'py, PyAny>,
+    box_a: [f64; 3],
+    periodic: (bool, bool, bool),
+) -> PyResult<(f64, Bound<'py, PyArray1<f64>>)> {
+    let eval = eam_evaluate(py, &setfl_path, positions, types, box_a, periodic)?;
     Ok((eval.energy, PyArray1::from_vec(py, eval.per_atom)))
+}
+
+/// Energy, per-atom energies, forces and virial of a configuration with kmc's EAM from a setfl
+/// file (arguments and refusals as `eam_energies`). Returns a dict: `energy_ev` (float),
+/// `per_atom_ev` (N,), `forces_ev_per_a` (N, 3), `virial_ev` (6,) in the order xx, yy, zz, xy,
+/// xz, yz: `W_ab = Σ_pairs r_ab f_ab`, LAMMPS's virial (`compute pressure NULL virial` times
+/// `V / nktv2p`), so the potential part of the stress is `-W / V` and, for a homogeneous
+/// strain ε of box and atoms, `dE/dε_ab = -W_ab`.
+#[pyfunction]
+#[pyo3(signature = (setfl_path, positions, types, box_a, *, periodic))]
+fn eam_compute<'py>(
+    py: Python<'py>,
+    setfl_path: PathBuf,
+    positions: &Bound<'py, PyAny>,
+    types: &Bound<'py, PyAny>,
+    box_a: [f64; 3],
+    periodic: (bool, bool, bool),
+) -> PyResult<Bound<'py, PyDict>> {
+    let eval = eam_evaluate(py, &setfl_path, positions, types, box_a, periodic)?;
+    let n = eval.forces.len();
+    let d = PyDict::new(py);
+    d.set_item("energy_ev", eval.energy)?;
+    d.set_item("per_atom_ev", PyArray1::from_vec(py, eval.per_atom))?;
+    let f: Vec<f64> = eval.forces.into_iter().flatten().collect();
+    d.set_item(
+        "forces_ev_per_a",
+        PyArray1::from_vec(py, f).reshape([n, 3])?,
+    )?;
+    d.set_item("virial_ev", PyArray1::from_vec(py, eval.virial.to_vec()))?;
+    Ok(d)
 }
 
 /// Coalescence observables of a two-particle trajectory (extended XYZ or LAMMPS dump), as
@@ -671,6 +732,7 @@ fn _kmc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bench_sampler, m)?)?;
     m.add_function(wrap_pyfunction!(write_zhou04_setfl, m)?)?;
     m.add_function(wrap_pyfunction!(eam_energies, m)?)?;
+    m.add_function(wrap_pyfunction!(eam_compute, m)?)?;
     m.add_function(wrap_pyfunction!(analyze, m)?)?;
     m.add("KmcError", m.py().get_type::<KmcError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
