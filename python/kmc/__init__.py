@@ -21,6 +21,7 @@ from ._kmc import (  # noqa: F401
     bench_sampler,
     eam_compute,
     eam_energies,
+    eam_neb_barrier,
     sampler_kinds,
     write_zhou04_setfl,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "bench_sampler",
     "eam_compute",
     "eam_energies",
+    "eam_neb_barrier",
     "from_ase",
     "sampler_kinds",
     "write_zhou04_setfl",

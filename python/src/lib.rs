@@ -638,6 +638,95 @@ fn eam_compute<'py>(
     Ok(d)
 }
 
+/// One EamNeb barrier, as a run computes it (and `kmc rates barrier` prints it): an adatom
+/// of `adatom` (default: `species`) on a flat `surface` ("fcc100", "fcc111", "fcc110") terrace
+/// of `species`, hopping to the next in-layer site (`event="hop"`) or exchanging with a
+/// surface atom (`"exchange"`). `slab` is the lateral size in the lattice's size units (default:
+/// at least five lattice constants both ways), `setfl` a LAMMPS eam/alloy file (default:
+/// Zhou04). Returns a dict: `status`, `forward_ev`, `reverse_ev` (NaN when the status is no
+/// event), `end_energies_ev`, `lattice_constant_a`, `slab`, `neb_steps`.
+#[pyfunction]
+#[pyo3(signature = (species, event = "hop", surface = "fcc100", *, adatom = None, slab = None,
+                    layers_below = 5, fixed_layers = 2, setfl = None, lattice_constant_a = None))]
+#[allow(clippy::too_many_arguments)]
+fn eam_neb_barrier<'py>(
+    py: Python<'py>,
+    species: String,
+    event: &str,
+    surface: &str,
+    adatom: Option<String>,
+    slab: Option<(usize, usize)>,
+    layers_below: usize,
+    fixed_layers: usize,
+    setfl: Option<PathBuf>,
+    lattice_constant_a: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    use kmc::lattice::LatticeKind;
+    use kmc::rates::eam_neb::{
+        BarrierRequest, EamPotential, EventKind, NebSpec, SlabSpec, adatom_barrier,
+    };
+    let event = match event {
+        "hop" => EventKind::Hop,
+        "exchange" => EventKind::Exchange,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "event must be \"hop\" or \"exchange\", got {other:?}"
+            )));
+        }
+    };
+    let surface = match surface.to_ascii_lowercase().as_str() {
+        "fcc100" => LatticeKind::Fcc100,
+        "fcc111" => LatticeKind::Fcc111,
+        "fcc110" => LatticeKind::Fcc110,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "surface must be \"fcc100\", \"fcc111\" or \"fcc110\", got {surface:?}"
+            )));
+        }
+    };
+    if let Some((a, b)) = slab {
+        if a == 0 || b == 0 || a > 64 || b > 64 {
+            return Err(PyValueError::new_err(format!(
+                "slab {:?}: each side must be 1 to 64",
+                (a, b)
+            )));
+        }
+    }
+    let adatom = adatom.unwrap_or_else(|| species.clone());
+    let mut elements = vec![species.clone()];
+    if adatom != species {
+        elements.push(adatom.clone());
+    }
+    let req = BarrierRequest {
+        potential: match setfl {
+            Some(p) => EamPotential::Setfl(p.to_string_lossy().into_owned()),
+            None => EamPotential::Zhou04(elements),
+        },
+        substrate: species,
+        adatom,
+        surface,
+        event,
+        lattice_constant_a,
+        slab: SlabSpec {
+            size: slab,
+            layers_below,
+            fixed_layers,
+        },
+        neb: NebSpec::default(),
+        base_dir: None,
+    };
+    let r = py.detach(|| adatom_barrier(&req)).map_err(err)?;
+    let d = PyDict::new(py);
+    d.set_item("status", format!("{:?}", r.entry.status))?;
+    d.set_item("forward_ev", r.entry.forward_ev)?;
+    d.set_item("reverse_ev", r.entry.reverse_ev)?;
+    d.set_item("end_energies_ev", r.end_energies_ev.to_vec())?;
+    d.set_item("lattice_constant_a", r.lattice_constant_a)?;
+    d.set_item("slab", r.slab.size)?;
+    d.set_item("neb_steps", r.entry.neb_steps)?;
+    Ok(d)
+}
+
 /// Coalescence observables of a two-particle trajectory (extended XYZ or LAMMPS dump), as
 /// `kmc analyze` computes them: returns a dict of numpy arrays, one entry per frame —
 /// `frame`, `time_ps` or `step`, `neck_radius_a`, `rg_a`, `centre_distance_a`,
@@ -733,6 +822,7 @@ fn _kmc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(write_zhou04_setfl, m)?)?;
     m.add_function(wrap_pyfunction!(eam_energies, m)?)?;
     m.add_function(wrap_pyfunction!(eam_compute, m)?)?;
+    m.add_function(wrap_pyfunction!(eam_neb_barrier, m)?)?;
     m.add_function(wrap_pyfunction!(analyze, m)?)?;
     m.add("KmcError", m.py().get_type::<KmcError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

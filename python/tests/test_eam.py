@@ -152,3 +152,21 @@ def test_agrees_with_lammps(setfl):
     assert abs(r["energy_ev"] - pe) / n < 1e-9
     assert np.abs(r["forces_ev_per_a"] - f_lmp).max() < 1e-8
     assert np.abs(r["virial_ev"] - w_lmp).max() / n < 1e-8
+
+
+def test_eam_neb_barrier_is_the_models_number():
+    # The Cu(100) adatom hop: LAMMPS drag method on Zhou04 gives 0.4829 eV
+    # (rates/fcc100_zhou04.ron); the library test rates::eam_neb::single checks the same call
+    # against the EamNeb model to the bit, and tests/cli.rs the CLI.
+    r = kmc.eam_neb_barrier("Cu")
+    assert r["status"] == "Ok" and r["slab"] == (5, 5)
+    assert abs(r["forward_ev"] - 0.4829) < 0.003, r
+    assert abs(r["forward_ev"] - r["reverse_ev"]) < 1e-3
+    x = kmc.eam_neb_barrier("Cu", "exchange")
+    assert x["forward_ev"] > r["forward_ev"] + 0.1
+    with pytest.raises(ValueError, match="event"):
+        kmc.eam_neb_barrier("Cu", "jump")
+    with pytest.raises(ValueError, match="surface"):
+        kmc.eam_neb_barrier("Cu", "hop", "bcc100")
+    with pytest.raises(kmc.KmcError, match="Zz"):
+        kmc.eam_neb_barrier("Cu", adatom="Zz")
