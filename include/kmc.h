@@ -49,7 +49,8 @@ typedef enum KmcStopReason {
   KMC_STOP_REASON_PERCOLATED = 4,
 } KmcStopReason;
 
-// Opaque simulation handle.
+// Opaque simulation handle. A handle may move between threads but is used by one thread at
+// a time (calls on one handle are not synchronised); distinct handles run concurrently.
 typedef struct KmcSimulation KmcSimulation;
 
 // How atoms handed in were mapped onto lattice sites.
@@ -103,6 +104,17 @@ const char *kmc_last_error(void);
 
 // The kmc version, e.g. "0.1.0" (static; do not free).
 const char *kmc_version(void);
+
+// Sets the number of threads of kmc's pool (EamNeb batches, the MD relaxer, neighbour
+// lists), as `RAYON_NUM_THREADS` does. Call it before any other kmc call that does work;
+// afterwards it fails with [`KmcStatus::Simulation`] (the pool is already running).
+enum KmcStatus kmc_set_threads(uint32_t n);
+
+// Threads of kmc's pool (starting it with the default count if it is not running yet).
+//
+// # Safety
+// `n` is writable.
+enum KmcStatus kmc_thread_count(uint32_t *n);
 
 // Creates a simulation from scenario RON text. Relative file names in it resolve against
 // the working directory. On success `*out` holds a handle to free with

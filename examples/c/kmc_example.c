@@ -52,6 +52,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     printf("kmc %s\n", kmc_version());
+    /* The thread pool is sized before any work (as RAYON_NUM_THREADS would), and only then. */
+    CHECK(kmc_set_threads(2));
+    uint32_t threads = 0;
+    CHECK(kmc_thread_count(&threads));
+    EXPECT(threads == 2);
+    EXPECT(kmc_set_threads(1) == KMC_STATUS_SIMULATION);
+    EXPECT(strstr(kmc_last_error(), "already running with 2 thread(s)") != NULL);
+    EXPECT(kmc_set_threads(0) == KMC_STATUS_INVALID_ARGUMENT);
     char *text = read_file(argv[1]);
     EXPECT(text != NULL);
 

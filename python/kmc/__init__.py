@@ -23,6 +23,8 @@ from ._kmc import (  # noqa: F401
     eam_energies,
     eam_neb_barrier,
     sampler_kinds,
+    set_threads,
+    threads,
     write_zhou04_setfl,
 )
 
@@ -37,6 +39,8 @@ __all__ = [
     "eam_neb_barrier",
     "from_ase",
     "sampler_kinds",
+    "set_threads",
+    "threads",
     "write_zhou04_setfl",
 ]
 

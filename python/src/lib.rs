@@ -473,6 +473,19 @@ impl PySampler {
     }
 }
 
+/// Sets the number of threads of kmc's pool (as `RAYON_NUM_THREADS`); only before kmc does
+/// any work in this process, otherwise `KmcError`.
+#[pyfunction]
+fn set_threads(n: usize) -> PyResult<()> {
+    kmc::sim::set_threads(n).map_err(err)
+}
+
+/// Threads of kmc's pool (starting it if it is not running yet).
+#[pyfunction]
+fn threads() -> usize {
+    kmc::sim::threads()
+}
+
 /// Names of the sampler kinds.
 #[pyfunction]
 fn sampler_kinds() -> Vec<&'static str> {
@@ -823,6 +836,8 @@ fn _kmc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(eam_energies, m)?)?;
     m.add_function(wrap_pyfunction!(eam_compute, m)?)?;
     m.add_function(wrap_pyfunction!(eam_neb_barrier, m)?)?;
+    m.add_function(wrap_pyfunction!(set_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(threads, m)?)?;
     m.add_function(wrap_pyfunction!(analyze, m)?)?;
     m.add("KmcError", m.py().get_type::<KmcError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -160,3 +160,11 @@ def test_analyze_returns_numpy_columns_per_frame(tmp_path):
     assert (tmp_path / "analyze.csv").read_text().count("\n") == 3
     with pytest.raises(kmc.KmcError, match="grain"):
         kmc.analyze(str(path), label_column="grain")
+
+
+def test_thread_pool_is_sized_only_before_it_runs():
+    n = kmc.threads()  # starts the pool if nothing has yet
+    assert n >= 1
+    with pytest.raises(kmc.KmcError, match=f"already running with {n} thread"):
+        kmc.set_threads(1)
+    assert kmc.threads() == n

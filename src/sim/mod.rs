@@ -367,5 +367,30 @@ impl Simulation {
     }
 }
 
+/// Sets the number of threads of kmc's pool (rayon's global pool: EamNeb batches, the MD
+/// relaxer, neighbour lists). Only before kmc first uses the pool; afterwards it is an error
+/// naming the current count. `RAYON_NUM_THREADS` does the same from the environment. An MPI
+/// code runs one rank per core with 1 thread, or fewer ranks with more threads.
+pub fn set_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::field("threads", "must be at least 1"));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|_| {
+            Error::Simulation(format!(
+                "kmc's thread pool is already running with {} thread(s): set the count before \
+                 kmc does any work (or with RAYON_NUM_THREADS)",
+                rayon::current_num_threads()
+            ))
+        })
+}
+
+/// Threads of kmc's pool (starting it if it is not running yet).
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
 #[cfg(test)]
 mod tests;
