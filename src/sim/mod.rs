@@ -114,6 +114,8 @@ pub struct Simulation {
     record: Recorder,
     output: Option<OutputDir>,
     observers: Observers,
+    /// Layer count whose next growth is known to fit the memory limit (see `check_growth`).
+    growth_checked: usize,
 }
 
 impl Clone for Simulation {
@@ -130,6 +132,7 @@ impl Clone for Simulation {
             record: self.record.clone(),
             output: None,
             observers: self.observers.clone(),
+            growth_checked: self.growth_checked,
         }
     }
 }
@@ -186,6 +189,7 @@ impl Simulation {
             record,
             output: None,
             observers: Default::default(),
+            growth_checked: 0,
             loaded,
         })
     }
