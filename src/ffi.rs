@@ -350,6 +350,7 @@ pub unsafe extern "C" fn kmc_set_output(
         let (h, dir) = unsafe { (handle(sim)?, utf8(dir, "dir")?) };
         let opts = OutputOptions {
             checkpoint_every: (checkpoint_every > 0).then_some(checkpoint_every),
+            ..Default::default()
         };
         Ok(h.sim.set_output(dir, opts)?)
     })

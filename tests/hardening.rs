@@ -138,3 +138,53 @@ fn lattice_growth_during_a_run_is_memory_checked() {
     let r = kmc(&["run", s, "--quiet", "--out", o, "--max-memory", "64M"]);
     assert!(r.status.success(), "{}", stderr(&r));
 }
+
+/// Issue 16: scheduled snapshots are bounded in bytes, not only in count (a fine
+/// `snapshot_every_s` wrote 1.4 GB in 20 s): with `--max-snapshot-bytes 300K` the schedule of
+/// 100 snapshots stops within the budget, and summary.json says so.
+#[test]
+fn snapshots_are_capped_by_bytes() {
+    let dir = tmp("snapbytes");
+    let scenario = dir.join("snap.ron");
+    std::fs::write(
+        &scenario,
+        r#"(
+    name: "snap", seed: 2, temperature_k: 300.0, species: ["Cu"],
+    lattice: (kind: Fcc100, lattice_constant_a: 3.615, size: (16, 16), substrate_layers: 2, frozen_layers: 1),
+    rate_model: BondCounting((
+        species: { "Cu": (prefactor_hz: 1e13, barrier_ev: 0.9) },
+        bonds_ev: [("Cu", "Cu", 0.25)])),
+    deposition: [(species: "Cu", flux_ml_per_s: 1.0)],
+    stop: (time_s: 1.0),
+    output: (snapshot_every_s: 0.01),
+)"#,
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let r = kmc(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--max-snapshot-bytes",
+        "300K",
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let mut n = 0;
+    let mut bytes = 0;
+    for e in std::fs::read_dir(&out).unwrap() {
+        let e = e.unwrap();
+        if e.file_name().to_string_lossy().starts_with("snapshot_") {
+            n += 1;
+            bytes += e.metadata().unwrap().len();
+        }
+    }
+    assert!(n >= 2 && n < 200, "{n} snapshot files");
+    assert!(bytes <= 300 * 1024, "{bytes} bytes of snapshots");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(
+        summary.contains("snapshots stopped after") && summary.contains("300.0 KiB budget"),
+        "{summary}"
+    );
+}

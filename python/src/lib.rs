@@ -156,7 +156,10 @@ impl PySimulation {
     /// `checkpoint_every` events between checkpoints (default: the scenario's).
     #[pyo3(signature = (dir, checkpoint_every=None))]
     fn set_output(&self, dir: PathBuf, checkpoint_every: Option<u64>) -> PyResult<()> {
-        let opts = kmc::sim::OutputOptions { checkpoint_every };
+        let opts = kmc::sim::OutputOptions {
+            checkpoint_every,
+            ..Default::default()
+        };
         self.lock().set_output(dir, opts).map_err(err)
     }
 

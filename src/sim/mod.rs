@@ -83,7 +83,7 @@ pub use crate::scenario::Stop;
 pub use atoms::{Atoms, OffLatticePolicy, SetAtomsOptions};
 pub use build::build_engine;
 pub use observer::{Every, Observer, ObserverId};
-pub use output::OutputOptions;
+pub use output::{MAX_SNAPSHOT_BYTES, OutputOptions};
 pub use record::{CONTACT_CSV_HEADER, RELAX_TIMING_CSV_HEADER};
 pub use run::{ParticleSummary, Progress, RelaxSummary, Summary, peak_memory_bytes};
 pub use stop::StopReason;

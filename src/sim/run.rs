@@ -289,7 +289,7 @@ impl Simulation {
                         self.record.push(s);
                     }
                     if let Some(name) = self.record.take_due_snapshot(t) {
-                        self.write_snapshot(&name)?;
+                        self.write_scheduled_snapshot(&name)?;
                     }
                     if let Some(te) = self.engine.pending_event_time() {
                         self.record.skip_idle(te);
