@@ -180,7 +180,7 @@ fn snapshots_are_capped_by_bytes() {
             bytes += e.metadata().unwrap().len();
         }
     }
-    assert!(n >= 2 && n < 200, "{n} snapshot files");
+    assert!((2..200).contains(&n), "{n} snapshot files");
     assert!(bytes <= 300 * 1024, "{bytes} bytes of snapshots");
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(

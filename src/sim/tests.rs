@@ -318,7 +318,9 @@ fn edited(
 /// in `sampler::composition`'s tests, and `restore` calls the same `check_shape`.
 #[test]
 fn crafted_fenwick_and_linear_samplers_are_refused() {
-    let cases: [(&str, &[(&[(&str, &str)], &str)]); 2] = [
+    // (sampler kind, [(RON edits, expected message)]).
+    type Crafted<'a> = &'a [(&'a [(&'a str, &'a str)], &'a str)];
+    let cases: [(&str, Crafted); 2] = [
         (
             "Fenwick",
             &[
