@@ -235,7 +235,9 @@ impl PySimulation {
     /// Replaces every atom by the given ones (species ids, positions in Å): each is mapped onto
     /// a distinct lattice site (minimum summed squared displacement). An atom farther than a
     /// quarter nearest-neighbour distance from its site raises `KmcError` (state unchanged)
-    /// unless `accept_off_lattice`. Returns the residuals as a dict.
+    /// unless `accept_off_lattice`; so does a configuration without the frozen substrate
+    /// (pass every atom, as `species()` and `positions()` give them). Returns a dict: the
+    /// residuals, `off_lattice` (atom indices) and `sites` (the site each atom went to).
     #[pyo3(signature = (species, positions, accept_off_lattice = false))]
     fn set_atoms<'py>(
         &self,
