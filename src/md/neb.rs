@@ -448,7 +448,13 @@ pub fn neb_atoms(
                 format!("fixed atom {i} differs between the endpoints"),
             ));
         }
-        unwrapped.push(crate::vec3::add(a, d));
+        // Unchanged where no periodic image was taken, so unwrapped inputs give bit-identical
+        // bands (a + (b - a) can differ from b in the last bit).
+        unwrapped.push(if d == crate::vec3::sub(b, a) {
+            b
+        } else {
+            crate::vec3::add(a, d)
+        });
     }
     let mut land = AtomLandscape::new(potential, initial, opts.images);
     let x0 = land.coordinates(initial);
