@@ -77,7 +77,10 @@ def kmc_energies(setfl, positions, box):
     p = positions.copy()
     p[:, 0] %= lx
     p[:, 1] %= ly
-    _, e = kmc.eam_energies(str(setfl), p, np.ones(len(p), dtype=np.int64), [lx, ly, lz])
+    # LAMMPS's `boundary p p s`: periodic in x and y, open along z.
+    _, e = kmc.eam_energies(
+        str(setfl), p, np.ones(len(p), dtype=np.int64), [lx, ly, lz], periodic=(True, True, False)
+    )
     return e
 
 

@@ -6,6 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Layout version of [`KmcObservables`]; raised whenever a field is added or changed.
+#define KMC_OBSERVABLES_VERSION 2
+
+// Most species a scenario may have (the length of
+// [`KmcObservables::film_atoms_by_species`]); a scenario with more is refused when loaded.
+#define KMC_MAX_SPECIES 15
+
 // Result of a call.
 typedef enum KmcStatus {
   // Success.
@@ -42,7 +49,8 @@ typedef enum KmcStopReason {
   KMC_STOP_REASON_PERCOLATED = 4,
 } KmcStopReason;
 
-// Opaque simulation handle.
+// Opaque simulation handle. A handle may move between threads but is used by one thread at
+// a time (calls on one handle are not synchronised); distinct handles run concurrently.
 typedef struct KmcSimulation KmcSimulation;
 
 // How atoms handed in were mapped onto lattice sites.
@@ -55,8 +63,12 @@ typedef struct KmcMappingReport {
   uint64_t off_lattice;
 } KmcMappingReport;
 
-// Observables at one instant.
+// Observables at one instant. Set `version` to [`KMC_OBSERVABLES_VERSION`] before
+// [`kmc_get_observables`]: a struct of another layout (a header and a library of different
+// kmc versions) is refused rather than overrun.
 typedef struct KmcObservables {
+  // Layout version: the caller sets [`KMC_OBSERVABLES_VERSION`], kmc checks it.
+  uint32_t version;
   // Simulated time, s.
   double time_s;
   // Executed events.
@@ -75,10 +87,11 @@ typedef struct KmcObservables {
   double total_rate_hz;
   // All atoms, substrate included.
   uint64_t atoms;
-  // Number of species; `film_atoms_by_species[i]` counts species `i + 1`.
+  // Number of species; `film_atoms_by_species[i]` counts species `i + 1` for
+  // `i < n_species`, the rest are 0.
   uint32_t n_species;
   // Film atoms of each species.
-  uint64_t film_atoms_by_species[15];
+  uint64_t film_atoms_by_species[KMC_MAX_SPECIES];
 } KmcObservables;
 
 #ifdef __cplusplus
@@ -91,6 +104,17 @@ const char *kmc_last_error(void);
 
 // The kmc version, e.g. "0.1.0" (static; do not free).
 const char *kmc_version(void);
+
+// Sets the number of threads of kmc's pool (EamNeb batches, the MD relaxer, neighbour
+// lists), as `RAYON_NUM_THREADS` does. Call it before any other kmc call that does work;
+// afterwards it fails with [`KmcStatus::Simulation`] (the pool is already running).
+enum KmcStatus kmc_set_threads(uint32_t n);
+
+// Threads of kmc's pool (starting it with the default count if it is not running yet).
+//
+// # Safety
+// `n` is writable.
+enum KmcStatus kmc_thread_count(uint32_t *n);
 
 // Creates a simulation from scenario RON text. Relative file names in it resolve against
 // the working directory. On success `*out` holds a handle to free with
@@ -192,26 +216,46 @@ enum KmcStatus kmc_get_atoms(struct KmcSimulation *sim,
                              double *positions_a,
                              size_t *n);
 
+// Lattice site index of every atom, in the order of [`kmc_get_atoms`] (ascending), into a
+// caller array of `capacity`; `*n` receives the number of atoms; if it exceeds `capacity`,
+// nothing is copied and [`KmcStatus::BufferTooSmall`] is returned.
+//
+// # Safety
+// `sim` is a live handle; `sites` is null or has `capacity` writable `size_t`; `n` is
+// writable.
+enum KmcStatus kmc_get_atom_sites(struct KmcSimulation *sim,
+                                  size_t capacity,
+                                  size_t *sites,
+                                  size_t *n);
+
 // Replaces every atom by `n` atoms given as species ids and positions (Å): each is mapped
 // onto a distinct lattice site (minimum summed squared displacement). An atom farther than
 // a quarter nearest-neighbour distance from its site is an error
-// ([`KmcStatus::Simulation`], state unchanged) unless `accept_off_lattice` is nonzero.
-// `report` (may be null) receives the residuals.
+// ([`KmcStatus::Simulation`], state unchanged) unless `accept_off_lattice` is nonzero; so
+// is a configuration that would empty a site of the frozen substrate (hand the substrate
+// back with the film). `sites` (may be null) receives the lattice site index each atom
+// went to, `sites[i]` for atom `i` of the input: atom identity through the hand-over
+// (after it, [`kmc_get_atoms`] lists the atoms in ascending site order, and
+// [`kmc_get_atom_sites`] gives those sites). `report` (may be null) receives the residuals.
 //
 // # Safety
 // `sim` is a live handle; `species` has `n` bytes and `positions_a` `3 n` doubles (both may
-// be null when `n` is 0); `report` is null or writable.
+// be null when `n` is 0); `sites` is null or has `n` writable `size_t`; `report` is null or
+// writable.
 enum KmcStatus kmc_set_atoms(struct KmcSimulation *sim,
                              size_t n,
                              const uint8_t *species,
                              const double *positions_a,
                              int32_t accept_off_lattice,
+                             size_t *sites,
                              struct KmcMappingReport *report);
 
-// Measures the observables now.
+// Measures the observables now into `*out`, whose `version` the caller has set to
+// [`KMC_OBSERVABLES_VERSION`] (another value is refused with
+// [`KmcStatus::InvalidArgument`]).
 //
 // # Safety
-// `sim` is a live handle; `out` is writable.
+// `sim` is a live handle; `out` is writable and its `version` initialised.
 enum KmcStatus kmc_get_observables(struct KmcSimulation *sim, struct KmcObservables *out);
 
 // Writes a checkpoint file (atomically).

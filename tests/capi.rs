@@ -60,6 +60,11 @@ fn build_c_library() -> PathBuf {
         "no libkmc.so in {}",
         release.display()
     );
+    // Programs linked against libkmc.so ask the loader for its SONAME, libkmc.so.0.
+    let soname = release.join("libkmc.so.0");
+    if std::fs::symlink_metadata(&soname).is_err() {
+        let _ = std::os::unix::fs::symlink("libkmc.so", &soname);
+    }
     release
 }
 
@@ -170,5 +175,76 @@ fn c_example_is_clean_under_valgrind() {
         .current_dir(&dir));
     assert!(out.contains("kmc_example: OK"), "{out}");
     assert!(out.contains("ERROR SUMMARY: 0 errors"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What `capi/install.sh` installs is usable the standard ways: the shared library has the
+/// SONAME libkmc.so.0 and a program built with `pkg-config --cflags --libs kmc` records it and
+/// runs; the same program linked statically against libkmc.a (with pkg-config's
+/// `Libs.private`) needs no libkmc at run time and runs too.
+#[test]
+fn installed_library_links_through_pkg_config_shared_and_static() {
+    assert!(
+        have("pkg-config"),
+        "this test needs pkg-config (`apt-get install pkg-config`)"
+    );
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let release = build_c_library();
+    let dir = std::env::temp_dir().join(format!("kmc-capi-install-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let prefix = dir.join("prefix");
+    run(Command::new("sh")
+        .arg(root().join("capi/install.sh"))
+        .arg(&prefix)
+        .arg(release.parent().unwrap()));
+    let lib = prefix.join("lib");
+    let pkg = |args: &[&str]| -> Vec<String> {
+        run(Command::new("pkg-config")
+            .args(args)
+            .arg("kmc")
+            .env("PKG_CONFIG_PATH", lib.join("pkgconfig")))
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+    };
+    let version = pkg(&["--modversion"]);
+    assert_eq!(version, [env!("CARGO_PKG_VERSION")]);
+    let example = root().join("examples/c/kmc_example.c");
+    let scenario = root().join("examples/c/film.ron");
+    // Shared, through pkg-config, found at run time through the SONAME link.
+    let shared = dir.join("shared");
+    run(Command::new(&cc)
+        .args(["-std=c99", "-Wall", "-Werror"])
+        .arg(&example)
+        .arg("-o")
+        .arg(&shared)
+        .args(pkg(&["--cflags", "--libs"]))
+        .arg("-lm")
+        .arg(format!("-Wl,-rpath,{}", lib.display())));
+    let dynamic = run(Command::new("readelf").arg("-d").arg(&shared));
+    assert!(
+        dynamic.contains("Shared library: [libkmc.so.0]"),
+        "{dynamic}"
+    );
+    let out = run(Command::new(&shared).arg(&scenario).arg(&dir));
+    assert!(out.contains("kmc_example: OK"), "{out}");
+    // Static: libkmc.a plus the system libraries of Libs.private.
+    let fixed = dir.join("static");
+    let private: Vec<String> = pkg(&["--static", "--libs-only-l"])
+        .into_iter()
+        .filter(|l| l != "-lkmc")
+        .collect();
+    run(Command::new(&cc)
+        .args(["-std=c99", "-Wall", "-Werror"])
+        .args(pkg(&["--cflags"]))
+        .arg(&example)
+        .arg("-o")
+        .arg(&fixed)
+        .arg(lib.join("libkmc.a"))
+        .args(&private));
+    let dynamic = run(Command::new("readelf").arg("-d").arg(&fixed));
+    assert!(!dynamic.contains("libkmc"), "{dynamic}");
+    let out = run(Command::new(&fixed).arg(&scenario).arg(&dir));
+    assert!(out.contains("kmc_example: OK"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

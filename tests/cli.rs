@@ -326,3 +326,65 @@ fn md_and_kmc_scenarios_are_told_apart() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("timestep_fs"));
 }
+
+/// `kmc rates barrier` prints the EamNeb barrier of one event, the number a run would use:
+/// the Cu(100) adatom hop agrees with the LAMMPS drag-method value of rates/fcc100_zhou04.ron
+/// (0.4829 eV; the library test `rates::eam_neb::single` checks it against the model to the
+/// bit), forward equals reverse for this symmetric hop, and exchange differs from hop.
+#[test]
+fn rates_barrier_prints_forward_and_reverse() {
+    let barrier = |args: &[&str]| {
+        let out = kmc()
+            .args(["rates", "barrier"])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let read = |label: &str| -> f64 {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(label))
+                .unwrap_or_else(|| panic!("no `{label}` in:\n{text}"));
+            line[label.len()..]
+                .trim()
+                .trim_end_matches(" eV")
+                .parse()
+                .unwrap()
+        };
+        (read("forward barrier:"), read("reverse barrier:"), text)
+    };
+    let (f, r, text) = barrier(&["--species", "Cu"]);
+    assert!(
+        text.contains("Cu adatom hop on Cu Fcc100: Zhou04(Cu)"),
+        "{text}"
+    );
+    assert!((f - 0.4829).abs() < 0.003, "{text}");
+    assert!((f - r).abs() < 1e-3, "{text}");
+    let (x, _, text) = barrier(&["--species", "Cu", "--event", "exchange", "--slab", "5x5"]);
+    assert!(
+        x > f + 0.1,
+        "Zhou04 Cu(100): exchange above the hop\n{text}"
+    );
+    let out = kmc()
+        .args(["rates", "barrier", "--species", "Cu", "--adatom", "Zz"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Zz") && !err.contains("panicked"), "{err}");
+}
+
+/// A missing file names the OS reason once, not twice (the error and its source).
+#[test]
+fn a_missing_file_gives_the_os_error_once() {
+    let out = kmc().args(["run", "/nonexistent/x.ron"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/x.ron"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}

@@ -52,6 +52,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     printf("kmc %s\n", kmc_version());
+    /* The thread pool is sized before any work (as RAYON_NUM_THREADS would), and only then. */
+    CHECK(kmc_set_threads(2));
+    uint32_t threads = 0;
+    CHECK(kmc_thread_count(&threads));
+    EXPECT(threads == 2);
+    EXPECT(kmc_set_threads(1) == KMC_STATUS_SIMULATION);
+    EXPECT(strstr(kmc_last_error(), "already running with 2 thread(s)") != NULL);
+    EXPECT(kmc_set_threads(0) == KMC_STATUS_INVALID_ARGUMENT);
     char *text = read_file(argv[1]);
     EXPECT(text != NULL);
 
@@ -89,15 +97,57 @@ int main(int argc, char **argv) {
     CHECK(kmc_get_box(sim, box));
     EXPECT(box[0] > 28.9 && box[0] < 29.0); /* 8 cells of 3.615 A */
 
-    KmcObservables before;
+    KmcObservables before = {.version = KMC_OBSERVABLES_VERSION};
     CHECK(kmc_get_observables(sim, &before));
 
-    /* Atoms back in, displaced by up to 0.1 A as an MD code would leave them. */
+    /* The site of each atom, in kmc_get_atoms order. */
+    size_t *sites_before = malloc(n * sizeof(size_t));
+    size_t *sites = malloc(n * sizeof(size_t));
+    EXPECT(kmc_get_atom_sites(sim, n - 1, sites_before, &got) == KMC_STATUS_BUFFER_TOO_SMALL);
+    CHECK(kmc_get_atom_sites(sim, n, sites_before, &got));
+    EXPECT(got == n);
+    for (size_t i = 1; i < n; i++) EXPECT(sites_before[i] > sites_before[i - 1]);
+
+    /* A struct of another layout (here: version unset) is refused, not overrun. */
+    KmcObservables unset = {0};
+    EXPECT(kmc_get_observables(sim, &unset) == KMC_STATUS_INVALID_ARGUMENT);
+    EXPECT(strstr(kmc_last_error(), "KMC_OBSERVABLES_VERSION") != NULL);
+    EXPECT(before.version == KMC_OBSERVABLES_VERSION && before.n_species <= KMC_MAX_SPECIES);
+
+    /* Atoms back in, displaced by up to 0.1 A as an MD code would leave them, in reverse
+     * order: sites[i] says where input atom i went, so atom identity survives the hand-over. */
     for (size_t i = 0; i < 3 * n; i++) pos[i] += 0.1 * sin((double)i);
+    uint8_t *rev_species = malloc(n);
+    double *rev_pos = malloc(3 * n * sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        rev_species[i] = species[n - 1 - i];
+        memcpy(rev_pos + 3 * i, pos + 3 * (n - 1 - i), 3 * sizeof(double));
+    }
     KmcMappingReport rep;
-    CHECK(kmc_set_atoms(sim, n, species, pos, 0, &rep));
+    CHECK(kmc_set_atoms(sim, n, rev_species, rev_pos, 0, sites, &rep));
     EXPECT(rep.off_lattice == 0 && rep.max_residual_a < 0.18);
-    KmcObservables after;
+    for (size_t i = 0; i < n; i++) EXPECT(sites[i] == sites_before[n - 1 - i]);
+    free(rev_species);
+    free(rev_pos);
+
+    /* The film without the frozen substrate (layer 0, at z = 0) is refused: the substrate
+     * would be deleted and never come back. */
+    size_t n_film = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (pos[3 * i + 2] > 0.5) {
+            species[n_film] = species[i];
+            memmove(pos + 3 * n_film, pos + 3 * i, 3 * sizeof(double));
+            n_film++;
+        }
+    }
+    EXPECT(n_film < n);
+    EXPECT(kmc_set_atoms(sim, n_film, species, pos, 0, NULL, NULL) == KMC_STATUS_SIMULATION);
+    EXPECT(strstr(kmc_last_error(), "frozen substrate") != NULL);
+    printf("refused as expected: %s\n", kmc_last_error());
+    CHECK(kmc_get_atoms(sim, n, species, pos, &got));
+    EXPECT(got == n);
+    for (size_t i = 0; i < 3 * n; i++) pos[i] += 0.1 * sin((double)i);
+    KmcObservables after = {.version = KMC_OBSERVABLES_VERSION};
     CHECK(kmc_get_observables(sim, &after));
     EXPECT(after.atoms == before.atoms);
     EXPECT(after.film_atoms_by_species[0] == before.film_atoms_by_species[0]);
@@ -106,15 +156,18 @@ int main(int argc, char **argv) {
 
     /* An atom half way between sites is refused, naming it; the state is unchanged. */
     pos[3 * 7] += 1.2;
-    EXPECT(kmc_set_atoms(sim, n, species, pos, 0, NULL) == KMC_STATUS_SIMULATION);
+    EXPECT(kmc_set_atoms(sim, n, species, pos, 0, NULL, NULL) == KMC_STATUS_SIMULATION);
     EXPECT(strstr(kmc_last_error(), "atom 7 ") != NULL);
     EXPECT(strstr(kmc_last_error(), "off the lattice") != NULL);
+    EXPECT(strstr(kmc_last_error(), "nonzero accept_off_lattice in C") != NULL);
     /* So is an unknown species. */
     species[0] = 9;
-    EXPECT(kmc_set_atoms(sim, n, species, pos, 0, NULL) == KMC_STATUS_SIMULATION);
+    EXPECT(kmc_set_atoms(sim, n, species, pos, 0, NULL, NULL) == KMC_STATUS_SIMULATION);
     printf("refused as expected: %s\n", kmc_last_error());
     free(species);
     free(pos);
+    free(sites);
+    free(sites_before);
 
     /* Checkpoint to a buffer and a file; both resume bit-identically. */
     uint8_t *buf = NULL;
@@ -124,12 +177,12 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/c_example.kmc", argv[2]);
     CHECK(kmc_checkpoint_save(sim, path));
     CHECK(kmc_run_events(sim, 300, NULL));
-    KmcObservables end;
+    KmcObservables end = {.version = KMC_OBSERVABLES_VERSION};
     CHECK(kmc_get_observables(sim, &end));
 
     CHECK(kmc_checkpoint_from_buffer(sim, buf, len));
     CHECK(kmc_run_events(sim, 300, NULL));
-    KmcObservables again;
+    KmcObservables again = {.version = KMC_OBSERVABLES_VERSION};
     CHECK(kmc_get_observables(sim, &again));
     EXPECT(again.time_s == end.time_s && again.events == end.events);
     EXPECT(again.roughness_ml == end.roughness_ml && again.islands == end.islands);

@@ -19,8 +19,12 @@ from ._kmc import (  # noqa: F401
     __version__,
     analyze,
     bench_sampler,
+    eam_compute,
     eam_energies,
+    eam_neb_barrier,
     sampler_kinds,
+    set_threads,
+    threads,
     write_zhou04_setfl,
 )
 
@@ -30,9 +34,13 @@ __all__ = [
     "Simulation",
     "analyze",
     "bench_sampler",
+    "eam_compute",
     "eam_energies",
+    "eam_neb_barrier",
     "from_ase",
     "sampler_kinds",
+    "set_threads",
+    "threads",
     "write_zhou04_setfl",
 ]
 

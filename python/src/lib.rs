@@ -156,7 +156,10 @@ impl PySimulation {
     /// `checkpoint_every` events between checkpoints (default: the scenario's).
     #[pyo3(signature = (dir, checkpoint_every=None))]
     fn set_output(&self, dir: PathBuf, checkpoint_every: Option<u64>) -> PyResult<()> {
-        let opts = kmc::sim::OutputOptions { checkpoint_every };
+        let opts = kmc::sim::OutputOptions {
+            checkpoint_every,
+            ..Default::default()
+        };
         self.lock().set_output(dir, opts).map_err(err)
     }
 
@@ -232,7 +235,9 @@ impl PySimulation {
     /// Replaces every atom by the given ones (species ids, positions in Å): each is mapped onto
     /// a distinct lattice site (minimum summed squared displacement). An atom farther than a
     /// quarter nearest-neighbour distance from its site raises `KmcError` (state unchanged)
-    /// unless `accept_off_lattice`. Returns the residuals as a dict.
+    /// unless `accept_off_lattice`; so does a configuration without the frozen substrate
+    /// (pass every atom, as `species()` and `positions()` give them). Returns a dict: the
+    /// residuals, `off_lattice` (atom indices) and `sites` (the site each atom went to).
     #[pyo3(signature = (species, positions, accept_off_lattice = false))]
     fn set_atoms<'py>(
         &self,
@@ -473,6 +478,19 @@ impl PySampler {
     }
 }
 
+/// Sets the number of threads of kmc's pool (as `RAYON_NUM_THREADS`); only before kmc does
+/// any work in this process, otherwise `KmcError`.
+#[pyfunction]
+fn set_threads(n: usize) -> PyResult<()> {
+    kmc::sim::set_threads(n).map_err(err)
+}
+
+/// Threads of kmc's pool (starting it if it is not running yet).
+#[pyfunction]
+fn threads() -> usize {
+    kmc::sim::threads()
+}
+
 /// Names of the sampler kinds.
 #[pyfunction]
 fn sampler_kinds() -> Vec<&'static str> {
@@ -520,30 +538,28 @@ fn write_zhou04_setfl(elements: Vec<String>, path: PathBuf) -> PyResult<()> {
     kmc::md::zhou04::write_setfl(&names, path).map_err(err)
 }
 
-/// Energies of a configuration with kmc's EAM from a setfl file: returns
-/// `(total_ev, per_atom_ev)`. `types` are 1-based indices into the file's elements (as
-/// `pair_coeff * * file El1 El2 ...` in file order), `box_a` the box lengths from the origin,
-/// `periodic` per axis.
-#[pyfunction]
-#[pyo3(signature = (setfl_path, positions, types, box_a, periodic = (true, true, false)))]
-fn eam_energies<'py>(
-    py: Python<'py>,
-    setfl_path: PathBuf,
-    positions: &Bound<'py, PyAny>,
-    types: &Bound<'py, PyAny>,
+/// Evaluates kmc's EAM (setfl file) on a configuration the caller hands over, after refusing
+/// what would come back as inf or NaN without a word (a zero box, coincident atoms).
+fn eam_evaluate(
+    py: Python<'_>,
+    setfl_path: &std::path::Path,
+    positions: &Bound<'_, PyAny>,
+    types: &Bound<'_, PyAny>,
     box_a: [f64; 3],
     periodic: (bool, bool, bool),
-) -> PyResult<(f64, Bound<'py, PyArray1<f64>>)> {
-    let eam = Eam::read_setfl(&setfl_path).map_err(err)?;
+) -> PyResult<Evaluation> {
+    let eam = Eam::read_setfl(setfl_path).map_err(err)?;
     let p = as_array(positions, "float64")?;
     let p: PyReadonlyArray2<'_, f64> = p.extract()?;
     let t = as_array(types, "int64")?;
     let t: PyReadonlyArray1<'_, i64> = t.extract()?;
     let (p, t) = (p.as_array(), t.as_array());
     if p.ncols() != 3 || p.nrows() != t.len() {
-        return Err(PyValueError::new_err(
-            "positions must be (N, 3) with N types",
-        ));
+        return Err(PyValueError::new_err(format!(
+            "positions must have shape ({}, 3) (one row per type), got {:?}",
+            t.len(),
+            p.shape()
+        )));
     }
     let n_el = eam.elements().len() as i64;
     let species = t
@@ -558,13 +574,19 @@ fn eam_energies<'py>(
             }
         })
         .collect::<PyResult<Vec<u8>>>()?;
-    let pos: Vec<[f64; 3]> = p.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
     let simbox = SimBox {
         lengths: box_a,
         periodic: [periodic.0, periodic.1, periodic.2],
     };
-    let eval = py.detach(|| {
+    simbox.validate().map_err(err)?;
+    let raw: Vec<[f64; 3]> = p.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
+    kmc::md::check_positions(&raw).map_err(err)?;
+    // Wrapped into the box along periodic axes: the same physics, and the neighbour list only
+    // takes positions within a hundred box lengths.
+    let pos: Vec<[f64; 3]> = raw.iter().map(|&x| simbox.wrap(x)).collect();
+    py.detach(|| {
         let nl = NeighborList::build(&pos, &simbox, eam.cutoff(), 0.0, true);
+        kmc::md::check_coincident(&pos, &simbox, &nl)?;
         let conf = Configuration {
             positions: &pos,
             species: &species,
@@ -572,9 +594,155 @@ fn eam_energies<'py>(
         };
         let mut out = Evaluation::default();
         eam.compute(&conf, &nl, true, &mut out);
-        out
-    });
+        if !out.energy.is_finite() {
+            return Err(kmc::Error::Simulation(format!(
+                "the EAM energy is {} (atoms closer than the setfl's tables reach?)",
+                out.energy
+            )));
+        }
+        Ok(out)
+    })
+    .map_err(err)
+}
+
+/// Energies of a configuration with kmc's EAM from a setfl file: returns
+/// `(total_ev, per_atom_ev)`. `types` are 1-based indices into the file's elements (as
+/// `pair_coeff * * file El1 El2 ...` in file order); `box_a` the box lengths from the origin;
+/// `periodic` per axis, required: `(True, True, True)` for bulk, `(True, True, False)` for a
+/// slab (an open axis has no images, and its box length is only a size hint). A zero or
+/// negative periodic length, a non-finite position or two atoms closer than 0.001 Å raise
+/// `KmcError`. See `eam_compute` for forces and the virial.
+#[pyfunction]
+#[pyo3(signature = (setfl_path, positions, types, box_a, *, periodic))]
+fn eam_energies<'py>(
+    py: Python<'py>,
+    setfl_path: PathBuf,
+    positions: &Bound<'py, PyAny>,
+    types: &Bound<'py, PyAny>,
+    box_a: [f64; 3],
+    periodic: (bool, bool, bool),
+) -> PyResult<(f64, Bound<'py, PyArray1<f64>>)> {
+    let eval = eam_evaluate(py, &setfl_path, positions, types, box_a, periodic)?;
     Ok((eval.energy, PyArray1::from_vec(py, eval.per_atom)))
+}
+
+/// Energy, per-atom energies, forces and virial of a configuration with kmc's EAM from a setfl
+/// file (arguments and refusals as `eam_energies`). Returns a dict: `energy_ev` (float),
+/// `per_atom_ev` (N,), `forces_ev_per_a` (N, 3), `virial_ev` (6,) in the order xx, yy, zz, xy,
+/// xz, yz: `W_ab = Σ_pairs r_ab f_ab`, LAMMPS's virial (`compute pressure NULL virial` times
+/// `V / nktv2p`), so the potential part of the stress is `-W / V` and, for a homogeneous
+/// strain ε of box and atoms, `dE/dε_ab = -W_ab`.
+#[pyfunction]
+#[pyo3(signature = (setfl_path, positions, types, box_a, *, periodic))]
+fn eam_compute<'py>(
+    py: Python<'py>,
+    setfl_path: PathBuf,
+    positions: &Bound<'py, PyAny>,
+    types: &Bound<'py, PyAny>,
+    box_a: [f64; 3],
+    periodic: (bool, bool, bool),
+) -> PyResult<Bound<'py, PyDict>> {
+    let eval = eam_evaluate(py, &setfl_path, positions, types, box_a, periodic)?;
+    let n = eval.forces.len();
+    let d = PyDict::new(py);
+    d.set_item("energy_ev", eval.energy)?;
+    d.set_item("per_atom_ev", PyArray1::from_vec(py, eval.per_atom))?;
+    let f: Vec<f64> = eval.forces.into_iter().flatten().collect();
+    d.set_item(
+        "forces_ev_per_a",
+        PyArray1::from_vec(py, f).reshape([n, 3])?,
+    )?;
+    d.set_item("virial_ev", PyArray1::from_vec(py, eval.virial.to_vec()))?;
+    Ok(d)
+}
+
+/// One EamNeb barrier, as a run computes it (and `kmc rates barrier` prints it): an adatom
+/// of `adatom` (default: `species`) on a flat `surface` ("fcc100", "fcc111", "fcc110") terrace
+/// of `species`, hopping to the next in-layer site (`event="hop"`) or exchanging with a
+/// surface atom (`"exchange"`). `slab` is the lateral size in the lattice's size units (default:
+/// at least five lattice constants both ways), `setfl` a LAMMPS eam/alloy file (default:
+/// Zhou04). Returns a dict: `status`, `forward_ev`, `reverse_ev` (NaN when the status is no
+/// event), `end_energies_ev`, `lattice_constant_a`, `slab`, `neb_steps`.
+#[pyfunction]
+#[pyo3(signature = (species, event = "hop", surface = "fcc100", *, adatom = None, slab = None,
+                    layers_below = 5, fixed_layers = 2, setfl = None, lattice_constant_a = None))]
+#[allow(clippy::too_many_arguments)]
+fn eam_neb_barrier<'py>(
+    py: Python<'py>,
+    species: String,
+    event: &str,
+    surface: &str,
+    adatom: Option<String>,
+    slab: Option<(usize, usize)>,
+    layers_below: usize,
+    fixed_layers: usize,
+    setfl: Option<PathBuf>,
+    lattice_constant_a: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    use kmc::lattice::LatticeKind;
+    use kmc::rates::eam_neb::{
+        BarrierRequest, EamPotential, EventKind, NebSpec, SlabSpec, adatom_barrier,
+    };
+    let event = match event {
+        "hop" => EventKind::Hop,
+        "exchange" => EventKind::Exchange,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "event must be \"hop\" or \"exchange\", got {other:?}"
+            )));
+        }
+    };
+    let surface = match surface.to_ascii_lowercase().as_str() {
+        "fcc100" => LatticeKind::Fcc100,
+        "fcc111" => LatticeKind::Fcc111,
+        "fcc110" => LatticeKind::Fcc110,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "surface must be \"fcc100\", \"fcc111\" or \"fcc110\", got {surface:?}"
+            )));
+        }
+    };
+    if let Some((a, b)) = slab {
+        if a == 0 || b == 0 || a > 64 || b > 64 {
+            return Err(PyValueError::new_err(format!(
+                "slab {:?}: each side must be 1 to 64",
+                (a, b)
+            )));
+        }
+    }
+    let adatom = adatom.unwrap_or_else(|| species.clone());
+    let mut elements = vec![species.clone()];
+    if adatom != species {
+        elements.push(adatom.clone());
+    }
+    let req = BarrierRequest {
+        potential: match setfl {
+            Some(p) => EamPotential::Setfl(p.to_string_lossy().into_owned()),
+            None => EamPotential::Zhou04(elements),
+        },
+        substrate: species,
+        adatom,
+        surface,
+        event,
+        lattice_constant_a,
+        slab: SlabSpec {
+            size: slab,
+            layers_below,
+            fixed_layers,
+        },
+        neb: NebSpec::default(),
+        base_dir: None,
+    };
+    let r = py.detach(|| adatom_barrier(&req)).map_err(err)?;
+    let d = PyDict::new(py);
+    d.set_item("status", format!("{:?}", r.entry.status))?;
+    d.set_item("forward_ev", r.entry.forward_ev)?;
+    d.set_item("reverse_ev", r.entry.reverse_ev)?;
+    d.set_item("end_energies_ev", r.end_energies_ev.to_vec())?;
+    d.set_item("lattice_constant_a", r.lattice_constant_a)?;
+    d.set_item("slab", r.slab.size)?;
+    d.set_item("neb_steps", r.entry.neb_steps)?;
+    Ok(d)
 }
 
 /// Coalescence observables of a two-particle trajectory (extended XYZ or LAMMPS dump), as
@@ -671,6 +839,10 @@ fn _kmc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bench_sampler, m)?)?;
     m.add_function(wrap_pyfunction!(write_zhou04_setfl, m)?)?;
     m.add_function(wrap_pyfunction!(eam_energies, m)?)?;
+    m.add_function(wrap_pyfunction!(eam_compute, m)?)?;
+    m.add_function(wrap_pyfunction!(eam_neb_barrier, m)?)?;
+    m.add_function(wrap_pyfunction!(set_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(threads, m)?)?;
     m.add_function(wrap_pyfunction!(analyze, m)?)?;
     m.add("KmcError", m.py().get_type::<KmcError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -56,6 +56,22 @@ def test_off_lattice_atoms_are_refused(small):
         small.set_atoms(np.full(len(sp), 7), pos)
 
 
+def test_atoms_without_the_frozen_substrate_are_refused(small):
+    sp, pos = small.species(), small.positions()
+    before = small.sites()
+    film = pos[:, 2] > 0.1  # layer 0 (the frozen one of SMALL) sits at z = 0
+    with pytest.raises(kmc.KmcError, match=r"would empty 72 of the 72 occupied sites of the frozen substrate"):
+        small.set_atoms(sp[film], pos[film])
+    np.testing.assert_array_equal(small.sites(), before)
+
+
+def test_off_lattice_message_names_the_python_option(small):
+    sp, pos = small.species(), small.positions()
+    pos[40, 1] += 1.1
+    with pytest.raises(kmc.KmcError, match="accept_off_lattice=True in Python"):
+        small.set_atoms(sp, pos)
+
+
 def test_checkpoints_continue_bit_identically(small, tmp_path):
     ck = small.checkpoint()
     small.save_checkpoint(str(tmp_path / "c.kmc"))
@@ -144,3 +160,11 @@ def test_analyze_returns_numpy_columns_per_frame(tmp_path):
     assert (tmp_path / "analyze.csv").read_text().count("\n") == 3
     with pytest.raises(kmc.KmcError, match="grain"):
         kmc.analyze(str(path), label_column="grain")
+
+
+def test_thread_pool_is_sized_only_before_it_runs():
+    n = kmc.threads()  # starts the pool if nothing has yet
+    assert n >= 1
+    with pytest.raises(kmc.KmcError, match=f"already running with {n} thread"):
+        kmc.set_threads(1)
+    assert kmc.threads() == n

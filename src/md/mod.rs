@@ -23,6 +23,8 @@ pub mod system;
 pub mod traj;
 pub mod zhou04;
 
+use crate::error::{Error, Result};
+
 pub use eam::{Eam, Funcfl, Setfl};
 #[cfg(feature = "lammps")]
 pub use lammps::{Lammps, LammpsSpec};
@@ -57,6 +59,25 @@ impl SimBox {
             lengths,
             periodic: [false; 3],
         }
+    }
+
+    /// Refuses a periodic length that is not positive and finite (a zero box puts every atom
+    /// on its own images: infinite energies). Lengths of open axes are only size hints.
+    pub fn validate(&self) -> Result<()> {
+        for k in 0..3 {
+            let l = self.lengths[k];
+            if self.periodic[k] && !(l > 0.0 && l.is_finite()) {
+                return Err(Error::field(
+                    format!("box_a[{k}]"),
+                    format!(
+                        "the box length along the periodic {} axis is {l} Å; it must be positive \
+                         and finite",
+                        ["x", "y", "z"][k]
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Volume in Å³.
@@ -116,6 +137,54 @@ pub struct Evaluation {
     /// Virial `W_ab = Σ_pairs r_ab f_ab` (eV) in the order xx, yy, zz, xy, xz, yz;
     /// the pressure is `(2 K + W_xx + W_yy + W_zz) / (3 V)`.
     pub virial: [f64; 6],
+}
+
+/// Atoms closer than this, Å, coincide for [`check_coincident`]: every potential's energy
+/// diverges at r → 0, so a pair this close is an input mistake, not physics.
+pub const COINCIDENT_A: f64 = 1e-3;
+
+/// Refuses a non-finite coordinate (before a neighbour list is built from it).
+pub fn check_positions(positions: &[[f64; 3]]) -> Result<()> {
+    match positions
+        .iter()
+        .position(|p| p.iter().any(|c| !c.is_finite()))
+    {
+        Some(i) => Err(Error::field(
+            format!("positions[{i}]"),
+            format!("atom {i} has a non-finite coordinate {:?}", positions[i]),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Refuses two atoms (or an atom and its own periodic image) closer than [`COINCIDENT_A`],
+/// found through `neighbors` (half or full, any cutoff above it), naming the first pair.
+pub fn check_coincident(
+    positions: &[[f64; 3]],
+    simbox: &SimBox,
+    neighbors: &NeighborList,
+) -> Result<()> {
+    for i in 0..neighbors.n_atoms() {
+        for &e in neighbors.of(i) {
+            let r = crate::vec3::norm(NeighborList::displacement(positions, simbox, i, e));
+            if r < COINCIDENT_A {
+                let j = e.j as usize;
+                let what = if j == i {
+                    format!("atom {i} and its own periodic image {:?}", e.image)
+                } else {
+                    format!("atoms {} and {}", i.min(j), i.max(j))
+                };
+                return Err(Error::field(
+                    "positions",
+                    format!(
+                        "{what} are {r:.3e} Å apart (closer than {COINCIDENT_A} Å: they \
+                         coincide, and the energy would be infinite)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An interatomic potential.

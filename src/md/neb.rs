@@ -411,6 +411,11 @@ impl Landscape for AtomLandscape<'_> {
 /// CI-NEB between two configurations of the same atoms: `initial` (positions, species, box
 /// and fixed mask) and `final_positions`. Both should be relaxed minima. The result's image
 /// coordinates are those of the free atoms only, in index order.
+///
+/// The path runs along minimum-image differences: an atom that relaxation wrapped across a
+/// periodic boundary in one end state but not the other moves by its short displacement, not
+/// across the box (which would give a band through overlapping atoms and a barrier of
+/// hundreds of eV). So no atom may move by half a box length or more between the ends.
 pub fn neb_atoms(
     potential: &dyn Potential,
     initial: &System,
@@ -427,18 +432,34 @@ pub fn neb_atoms(
             ),
         ));
     }
-    for (i, (a, b)) in initial.positions.iter().zip(final_positions).enumerate() {
-        if initial.fixed[i] && a != b {
+    let simbox = &initial.simbox;
+    let mut unwrapped = Vec::with_capacity(final_positions.len());
+    for (i, (&a, &b)) in initial.positions.iter().zip(final_positions).enumerate() {
+        if b.iter().any(|c| !c.is_finite()) {
+            return Err(Error::field(
+                "neb",
+                format!("atom {i} of the final state has a non-finite coordinate {b:?}"),
+            ));
+        }
+        let d = simbox.delta(a, b);
+        if initial.fixed[i] && crate::vec3::norm(d) > 1e-9 {
             return Err(Error::field(
                 "neb",
                 format!("fixed atom {i} differs between the endpoints"),
             ));
         }
+        // Unchanged where no periodic image was taken, so unwrapped inputs give bit-identical
+        // bands (a + (b - a) can differ from b in the last bit).
+        unwrapped.push(if d == crate::vec3::sub(b, a) {
+            b
+        } else {
+            crate::vec3::add(a, d)
+        });
     }
     let mut land = AtomLandscape::new(potential, initial, opts.images);
     let x0 = land.coordinates(initial);
     let mut fin = initial.clone();
-    fin.positions = final_positions.to_vec();
+    fin.positions = unwrapped;
     let x1 = land.coordinates(&fin);
     let opts = NebOptions {
         dims_per_atom: 3,
@@ -577,11 +598,10 @@ mod tests {
         );
     }
 
-    /// An adatom on a rigid fcc(100) slab (Morse copper, every slab atom fixed): by symmetry
-    /// the hop from hollow to hollow crosses the bridge between two surface atoms, and the
-    /// saddle energy is the minimum over the height of the energy at the bridge.
-    #[test]
-    fn adatom_on_a_rigid_slab_crosses_the_bridge() {
+    /// An adatom on a rigid fcc(100) slab of Morse copper (every slab atom fixed), relaxed in
+    /// a hollow and in the next hollow along (1, 1): `(potential, slab, initial, final, index of
+    /// the adatom, half the lattice constant)`.
+    fn adatom_hop() -> (crate::md::Morse, System, System, System, usize, f64) {
         use crate::md::{Morse, SimBox};
         let pot = Morse::copper();
         let a = 3.615;
@@ -619,6 +639,15 @@ mod tests {
         fin.positions[n_slab][0] += h;
         fin.positions[n_slab][1] += h;
         assert!(relax(&mut fin).converged);
+        (pot, sys, init, fin, n_slab, h)
+    }
+
+    /// By symmetry the adatom's hop from hollow to hollow crosses the bridge between two
+    /// surface atoms, and the saddle energy is the minimum over the height of the energy at
+    /// the bridge.
+    #[test]
+    fn adatom_on_a_rigid_slab_crosses_the_bridge() {
+        let (pot, sys, init, fin, n_slab, h) = adatom_hop();
         let opts = NebOptions {
             images: 5,
             force_tolerance_ev_a: 1e-4,
@@ -654,5 +683,36 @@ mod tests {
         assert!(r.forward_barrier_ev() > 0.05);
         // Symmetric hop: equal barriers both ways.
         assert!((r.forward_barrier_ev() - r.reverse_barrier_ev()).abs() < 1e-6);
+    }
+
+    /// End states wrapped differently (the adatom and a fixed slab atom of the final state
+    /// shifted by whole box lengths, as relaxation in another code may leave them) give the
+    /// same path and barrier as the unwrapped ones, not a band dragged across the box.
+    #[test]
+    fn differently_wrapped_end_states_give_the_same_barrier() {
+        let (pot, _, init, fin, n_slab, _) = adatom_hop();
+        let [lx, ly, _] = init.simbox.lengths;
+        let opts = NebOptions {
+            images: 5,
+            force_tolerance_ev_a: 1e-4,
+            ..Default::default()
+        };
+        let plain = neb_atoms(&pot, &init, &fin.positions, &opts).unwrap();
+        let mut wrapped = fin.positions.clone();
+        wrapped[n_slab][0] -= lx;
+        wrapped[n_slab][1] += 2.0 * ly;
+        wrapped[3][0] += lx;
+        let r = neb_atoms(&pot, &init, &wrapped, &opts).unwrap();
+        assert!(r.converged && plain.converged);
+        assert!(
+            (r.forward_barrier_ev() - plain.forward_barrier_ev()).abs() < 1e-8
+                && (r.reverse_barrier_ev() - plain.reverse_barrier_ev()).abs() < 1e-8,
+            "wrapped {} / {} eV, unwrapped {} / {} eV",
+            r.forward_barrier_ev(),
+            r.reverse_barrier_ev(),
+            plain.forward_barrier_ev(),
+            plain.reverse_barrier_ev()
+        );
+        assert!(plain.forward_barrier_ev() > 0.05 && plain.forward_barrier_ev() < 2.0);
     }
 }

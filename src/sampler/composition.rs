@@ -102,6 +102,72 @@ impl CompositionRejection {
         }
     }
 
+    /// Checks a sampler read from outside (a checkpoint): rates finite and non-negative,
+    /// every positive rate a member of its exponent's group at the position `slot` names with
+    /// its exact mantissa and no other members, each group's mantissa sum exact, and the group
+    /// tree holding exactly each group's value. Selection indexes by all of these, so a
+    /// crafted sampler is refused here rather than panicking or looping later.
+    pub fn check_shape(&self) -> Result<(), String> {
+        let n = self.rates.len();
+        if self.slot.len() != n || self.groups.len() != GROUPS || self.group_tree.len() != GROUPS {
+            return Err(format!(
+                "composition-rejection sampler of {n} rates, {} slots, {} groups, a group tree \
+                 of {} leaves",
+                self.slot.len(),
+                self.groups.len(),
+                self.group_tree.len()
+            ));
+        }
+        self.group_tree.check_shape()?;
+        let mut members = 0;
+        for (i, &r) in self.rates.iter().enumerate() {
+            if !(r.is_finite() && r >= 0.0) {
+                return Err(format!("composition-rejection leaf {i} holds {r}"));
+            }
+            if r == 0.0 {
+                if self.slot[i] != NO_SLOT {
+                    return Err(format!(
+                        "composition-rejection leaf {i} of rate 0 has a slot"
+                    ));
+                }
+                continue;
+            }
+            let (g, m) = decompose(r);
+            let found = self.groups[g].members.get(self.slot[i]);
+            if !found.is_some_and(|x| x.leaf == i && x.mantissa == m) {
+                return Err(format!(
+                    "composition-rejection leaf {i} is not where its slot says in group {g}"
+                ));
+            }
+            members += 1;
+        }
+        let mut listed = 0;
+        for (g, grp) in self.groups.iter().enumerate() {
+            listed += grp.members.len();
+            let sum: u128 = grp.members.iter().map(|x| u128::from(x.mantissa)).sum();
+            if sum != grp.mantissa_sum {
+                return Err(format!(
+                    "composition-rejection group {g}: mantissa sum {} but its members add to \
+                     {sum}",
+                    grp.mantissa_sum
+                ));
+            }
+            if self.group_tree.rate(g) != group_value(g, sum) {
+                return Err(format!(
+                    "composition-rejection group {g}: the group tree holds {} for {}",
+                    self.group_tree.rate(g),
+                    group_value(g, sum)
+                ));
+            }
+        }
+        if listed != members {
+            return Err(format!(
+                "composition-rejection groups list {listed} members for {members} positive rates"
+            ));
+        }
+        Ok(())
+    }
+
     /// Number of groups with at least one member.
     pub fn occupied_groups(&self) -> usize {
         self.groups.iter().filter(|g| !g.members.is_empty()).count()
@@ -218,6 +284,52 @@ impl RateSampler for CompositionRejection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 16: a sampler read from a crafted checkpoint (checksum valid, content wrong) is
+    /// refused by `check_shape`, naming what is wrong, where `select` or `set` would index out
+    /// of range, loop or drift; an honestly updated one passes.
+    #[test]
+    fn crafted_samplers_are_refused_by_check_shape() {
+        let mut good = CompositionRejection::new(50);
+        for i in 0..50 {
+            good.set(i, (1.0 + i as f64) * 1.7e3);
+        }
+        for i in (0..50).step_by(7) {
+            good.set(i, 0.0);
+        }
+        good.set(3, 2.5e5);
+        assert_eq!(good.check_shape(), Ok(()));
+        let refused = |f: &dyn Fn(&mut CompositionRejection), want: &str| {
+            let mut bad = good.clone();
+            f(&mut bad);
+            let e = bad.check_shape().unwrap_err();
+            assert!(e.contains(want), "{want:?} not in {e:?}");
+        };
+        refused(&|s| s.slot.truncate(10), "50 rates, 10 slots");
+        refused(&|s| s.rates[4] = f64::NAN, "leaf 4 holds NaN");
+        refused(&|s| s.rates[5] = -1.0, "leaf 5 holds -1");
+        refused(&|s| s.slot[0] = 3, "leaf 0 of rate 0 has a slot");
+        refused(&|s| s.slot[1] = 10_000, "leaf 1 is not where its slot says");
+        let (g, _) = decompose(good.rates[2]);
+        refused(
+            &|s| s.groups[g].members[0].mantissa = 1,
+            "is not where its slot says",
+        );
+        refused(&|s| s.groups[g].mantissa_sum += 1, "mantissa sum");
+        refused(
+            &|s| {
+                s.groups[0].members.push(Member {
+                    leaf: 0,
+                    mantissa: 1 << 52,
+                });
+                s.groups[0].mantissa_sum += 1 << 52;
+                s.group_tree.set(0, group_value(0, 1 << 52));
+            },
+            "list 43 members for 42 positive rates",
+        );
+        refused(&|s| s.group_tree.set(g, 1.0), "the group tree holds 1");
+        refused(&|s| s.groups.truncate(7), "7 groups");
+    }
 
     #[test]
     fn decompose_is_exact_across_the_range() {

@@ -97,6 +97,66 @@ impl Fenwick {
         }
     }
 
+    /// Checks a tree read from outside (a checkpoint): the shape `rate` and `select` index
+    /// by, leaves finite and non-negative (zero past `len`), the count of nonzero leaves, and
+    /// every node within rounding of its value recomputed from the leaves (nodes are updated
+    /// by compensated deltas, so they match a rebuild to about one ulp of the total, not
+    /// bit for bit). A crafted tree is refused, not panicked on.
+    pub fn check_shape(&self) -> Result<(), String> {
+        let cap = self.cap;
+        if !cap.is_power_of_two()
+            || self.len > cap
+            || self.rates.len() != cap
+            || self.nodes.len() != cap + 1
+        {
+            return Err(format!(
+                "Fenwick tree of {} rates and {} nodes with {cap} leaf slots and {} leaves",
+                self.rates.len(),
+                self.nodes.len(),
+                self.len
+            ));
+        }
+        for (i, &r) in self.rates.iter().enumerate() {
+            if !(r.is_finite() && r >= 0.0) || (i >= self.len && r != 0.0) {
+                return Err(format!("Fenwick tree leaf {i} holds {r}"));
+            }
+        }
+        let nonzero = self.rates.iter().filter(|&&r| r > 0.0).count();
+        if self.nonzero != nonzero {
+            return Err(format!(
+                "Fenwick tree counts {} nonzero leaves, it has {nonzero}",
+                self.nonzero
+            ));
+        }
+        if !(self.drift.is_finite() && self.drift >= 0.0)
+            || self.updates > cap.max(MIN_REBUILD_PERIOD)
+        {
+            return Err(format!(
+                "Fenwick tree bookkeeping: drift {}, {} updates",
+                self.drift, self.updates
+            ));
+        }
+        let mut fresh = self.clone();
+        fresh.rebuild();
+        let total = fresh.nodes[cap].value();
+        // With every leaf zero, `total` and `select` ignore the nodes (which may keep
+        // second-order residue of past updates): only finiteness matters then.
+        let tolerance = if nonzero == 0 {
+            f64::INFINITY
+        } else {
+            1e-9 * total
+        };
+        for j in 1..=cap {
+            let (a, b) = (self.nodes[j].value(), fresh.nodes[j].value());
+            if !(a.is_finite() && (a - b).abs() <= tolerance) {
+                return Err(format!(
+                    "Fenwick tree node {j} holds {a}, its leaves sum to {b}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Recomputes every node from the leaf rates in O(cap): each leaf is added to its own node,
     /// and each finished node to its parent `j + lowbit(j)`, all with compensation.
     fn rebuild(&mut self) {

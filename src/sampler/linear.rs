@@ -21,6 +21,19 @@ impl Linear {
         }
     }
 
+    /// Checks rates read from outside (a checkpoint): finite and non-negative, as `set`
+    /// keeps them (a NaN would make every selection and the clock meaningless).
+    pub fn check_shape(&self) -> Result<(), String> {
+        match self
+            .rates
+            .iter()
+            .position(|r| !(r.is_finite() && *r >= 0.0))
+        {
+            Some(i) => Err(format!("linear sampler leaf {i} holds {}", self.rates[i])),
+            None => Ok(()),
+        }
+    }
+
     /// The leaf picked by the uniform number `u` in `[0, 1)`: the scan of `select`.
     pub fn select_at(&self, u: f64) -> Option<usize> {
         let total = self.total();

@@ -166,13 +166,11 @@ macro_rules! dispatch {
 }
 
 impl AnySampler {
-    /// Checks a sampler read from outside (a checkpoint) before it is used. The sum tree, the
-    /// default, is checked completely; the other kinds are not checked yet (issue 16).
+    /// Checks a sampler read from outside (a checkpoint) before it is used: its inner shape
+    /// and sums, which `rate`, `total` and `select` rely on, so a crafted one (valid checksum,
+    /// wrong content) is refused with a message instead of panicking or looping later.
     pub fn check_shape(&self) -> Result<(), String> {
-        match self {
-            AnySampler::SumTree(t) => t.check_shape(),
-            _ => Ok(()),
-        }
+        dispatch!(self, s => s.check_shape())
     }
 }
 

@@ -95,8 +95,10 @@ impl Simulation {
     /// goes to a distinct site by the minimum-cost assignment of
     /// [`relax::map_to_lattice`](crate::relax::map_to_lattice) (summed squared displacement
     /// minimal). With [`OffLatticePolicy::Reject`] an atom farther than the off-lattice
-    /// threshold from its site is an error naming it, and the state is left unchanged. Every
-    /// rate is recomputed; the clock and counters are kept. 3-D lattices only.
+    /// threshold from its site is an error naming it, and the state is left unchanged. So is
+    /// a configuration that leaves a site of the frozen substrate empty (`atoms` must include
+    /// the substrate, as [`Simulation::atoms`] gives it). Every rate is recomputed; the clock
+    /// and counters are kept. 3-D lattices only.
     pub fn set_atoms(&mut self, atoms: &Atoms, opts: &SetAtomsOptions) -> Result<Mapping> {
         let n_species = self.species_names().len();
         if atoms.positions_a.len() != atoms.species.len() {
@@ -140,8 +142,9 @@ impl Simulation {
                     "atom {} at ({:.3}, {:.3}, {:.3}) Å is off the lattice: its site {} at \
                      ({:.3}, {:.3}, {:.3}) Å is {:.3} Å away, more than the {:.3} Å allowed \
                      (off_lattice_nn = {} nearest-neighbour distances); {} atom(s) off the \
-                     lattice in all (relax the configuration first, or accept them with \
-                     OffLatticePolicy::Accept)",
+                     lattice in all (relax the configuration first, or accept off-lattice \
+                     atoms: accept_off_lattice=True in Python, a nonzero accept_off_lattice \
+                     in C, OffLatticePolicy::Accept in Rust)",
                     o.atom,
                     p[0],
                     p[1],
@@ -163,8 +166,41 @@ impl Simulation {
         for (&site, &sp) in mapping.sites.iter().zip(&mapping.species) {
             map[site] = sp;
         }
+        self.check_frozen_kept(&map)?;
         self.set_species_map(&map)?;
         Ok(mapping)
+    }
+
+    /// Refuses a species map that empties an occupied site of the frozen layers: those atoms
+    /// never move, so a configuration handed over without the substrate would leave the film
+    /// floating above an empty layer 0, where new atoms would then land.
+    fn check_frozen_kept(&self, map: &[Species]) -> Result<()> {
+        let st = self.state();
+        let lat = st.lattice();
+        let frozen = st.frozen_layers() * lat.layer_size();
+        let occupied = |i: usize| st.cells()[i].occupied();
+        let lost: Vec<usize> = (0..frozen.min(st.cells().len()))
+            .filter(|&i| occupied(i) && map.get(i).is_none_or(|&s| s == 0))
+            .collect();
+        let Some(&first) = lost.first() else {
+            return Ok(());
+        };
+        let total = (0..frozen.min(st.cells().len()))
+            .filter(|&i| occupied(i))
+            .count();
+        let p = lat.position_of(first);
+        Err(Error::Simulation(format!(
+            "the configuration would empty {} of the {total} occupied sites of the frozen \
+             substrate (layers 0..{}), e.g. site {first} at ({:.3}, {:.3}, {:.3}) Å: the atoms \
+             handed in replace every atom, substrate included, and frozen atoms never come \
+             back, so the film would float over a hole; hand the substrate back too (the atom \
+             list the simulation gives out includes it)",
+            lost.len(),
+            st.frozen_layers(),
+            p[0],
+            p[1],
+            p[2]
+        )))
     }
 
     /// Replaces the occupancy by `state`, which must be on this simulation's lattice (kind,

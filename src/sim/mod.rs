@@ -83,7 +83,7 @@ pub use crate::scenario::Stop;
 pub use atoms::{Atoms, OffLatticePolicy, SetAtomsOptions};
 pub use build::build_engine;
 pub use observer::{Every, Observer, ObserverId};
-pub use output::OutputOptions;
+pub use output::{MAX_SNAPSHOT_BYTES, OutputOptions};
 pub use record::{CONTACT_CSV_HEADER, RELAX_TIMING_CSV_HEADER};
 pub use run::{ParticleSummary, Progress, RelaxSummary, Summary, peak_memory_bytes};
 pub use stop::StopReason;
@@ -114,6 +114,8 @@ pub struct Simulation {
     record: Recorder,
     output: Option<OutputDir>,
     observers: Observers,
+    /// Layer count whose next growth is known to fit the memory limit (see `check_growth`).
+    growth_checked: usize,
 }
 
 impl Clone for Simulation {
@@ -130,6 +132,7 @@ impl Clone for Simulation {
             record: self.record.clone(),
             output: None,
             observers: self.observers.clone(),
+            growth_checked: self.growth_checked,
         }
     }
 }
@@ -186,6 +189,7 @@ impl Simulation {
             record,
             output: None,
             observers: Default::default(),
+            growth_checked: 0,
             loaded,
         })
     }
@@ -393,6 +397,31 @@ impl Simulation {
     pub fn snapshot(&self) -> EngineSnapshot<AnySampler> {
         self.engine.snapshot()
     }
+}
+
+/// Sets the number of threads of kmc's pool (rayon's global pool: EamNeb batches, the MD
+/// relaxer, neighbour lists). Only before kmc first uses the pool; afterwards it is an error
+/// naming the current count. `RAYON_NUM_THREADS` does the same from the environment. An MPI
+/// code runs one rank per core with 1 thread, or fewer ranks with more threads.
+pub fn set_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::field("threads", "must be at least 1"));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|_| {
+            Error::Simulation(format!(
+                "kmc's thread pool is already running with {} thread(s): set the count before \
+                 kmc does any work (or with RAYON_NUM_THREADS)",
+                rayon::current_num_threads()
+            ))
+        })
+}
+
+/// Threads of kmc's pool (starting it if it is not running yet).
+pub fn threads() -> usize {
+    rayon::current_num_threads()
 }
 
 #[cfg(test)]

@@ -18,13 +18,21 @@ pub struct OutputOptions {
     /// Writes `checkpoint.kmc` every this many events and at the end (overrides
     /// `output.checkpoint_every_events`).
     pub checkpoint_every: Option<u64>,
+    /// Stops the snapshot schedule (with a note in `summary.json`) once the snapshots would
+    /// take more than this many bytes on disk; `None`: [`MAX_SNAPSHOT_BYTES`].
+    pub max_snapshot_bytes: Option<u64>,
 }
+
+/// Default bound on the bytes of a run's scheduled snapshots: a fine `snapshot_every_s`
+/// on a big box could otherwise fill the disk (1.4 GB in 20 s was seen).
+pub const MAX_SNAPSHOT_BYTES: u64 = 4 << 30;
 
 /// Where the built-in writers write.
 #[derive(Debug)]
 pub(crate) struct OutputDir {
     dir: PathBuf,
     checkpoint_every: Option<u64>,
+    max_snapshot_bytes: u64,
     command_line: Option<Vec<String>>,
 }
 
@@ -47,6 +55,7 @@ impl Simulation {
         self.output = Some(OutputDir {
             dir,
             checkpoint_every,
+            max_snapshot_bytes: opts.max_snapshot_bytes.unwrap_or(MAX_SNAPSHOT_BYTES),
             command_line: None,
         });
         Ok(())
@@ -220,6 +229,33 @@ impl Simulation {
 
     /// Snapshot `name` in every format the scenario asks for (and the structure files of
     /// particle runs); nothing without an output directory.
+    /// Writes a scheduled snapshot and stops the schedule once the snapshots would exceed the
+    /// byte budget: this one's size times the count so far (the film only grows, so that
+    /// bounds what was written) plus one more of its size.
+    pub(super) fn write_scheduled_snapshot(&mut self, name: &str) -> Result<()> {
+        let files = self.write_snapshot(name)?;
+        let Some(o) = &self.output else {
+            return Ok(());
+        };
+        let bytes: u64 = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(o.dir.join(f)).ok())
+            .map(|m| m.len())
+            .sum();
+        let n = u64::from(self.record.snapshots);
+        let budget = o.max_snapshot_bytes;
+        if bytes.saturating_mul(n + 1) > budget {
+            self.record.stop_snapshots(format!(
+                "snapshots stopped after {n} (t = {:e} s): {} each, another would pass the \
+                 {} budget (--max-snapshot-bytes)",
+                self.time(),
+                crate::io::validate::format_bytes(bytes as f64),
+                crate::io::validate::format_bytes(budget as f64)
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn write_snapshot(&mut self, name: &str) -> Result<Vec<String>> {
         let Some(o) = &self.output else {
             return Ok(Vec::new());

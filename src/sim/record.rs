@@ -132,6 +132,12 @@ impl Recorder {
         }
     }
 
+    /// Ends the snapshot schedule, saying why in the notes.
+    pub fn stop_snapshots(&mut self, note: String) {
+        self.next_snapshot_s = None;
+        self.notes.push(note);
+    }
+
     /// The name of the snapshot due at `t` (and the schedule advanced), if one is. After
     /// [`MAX_SNAPSHOTS`] snapshots the schedule stops, with a note.
     pub fn take_due_snapshot(&mut self, t: f64) -> Option<String> {

@@ -261,6 +261,7 @@ impl Simulation {
                     self.time()
                 )));
             }
+            self.check_growth()?;
             let t_lim = stop_t
                 .min(self.record.next_time())
                 .min(self.observers.next_time());
@@ -288,7 +289,7 @@ impl Simulation {
                         self.record.push(s);
                     }
                     if let Some(name) = self.record.take_due_snapshot(t) {
-                        self.write_snapshot(&name)?;
+                        self.write_scheduled_snapshot(&name)?;
                     }
                     if let Some(te) = self.engine.pending_event_time() {
                         self.record.skip_idle(te);
@@ -298,6 +299,50 @@ impl Simulation {
                 Step::Idle => return Ok(StopReason::Idle),
             }
         }
+    }
+
+    /// Refuses, before it happens, a growth of the lattice (new empty layers as the film rises)
+    /// that would need more memory than the limit: the scenario's size was checked when it
+    /// was loaded, but a film grown far enough up would otherwise end in an allocation abort.
+    /// One event raises the top layer by at most one, so the check runs when the top is one
+    /// layer short of the point where the lattice grows (by a quarter, as `State` grows it),
+    /// once per layer count. A landing particle grows the lattice by its own height at once;
+    /// its height was checked against the limit when the scenario was loaded.
+    fn check_growth(&mut self) -> Result<()> {
+        let st = self.engine.state();
+        let lat = st.lattice();
+        let layers = lat.layers();
+        if lat.kind().is_2d() || self.growth_checked == layers {
+            return Ok(());
+        }
+        let top = st.top_layer().unwrap_or(0);
+        if top + 2 + lat.headroom() <= layers {
+            return Ok(());
+        }
+        let next = layers + (layers / 4).max(4);
+        let (nx, ny) = lat.grid();
+        let bytes = next as f64 * lat.layer_size() as f64 * crate::scenario::BYTES_PER_SITE;
+        let fits = crate::io::validate::fits_in_memory(
+            "lattice.size",
+            bytes,
+            &format!(
+                "at t = {} s the film reaches layer {top}; growing the lattice from {layers} to \
+                 {next} layers of {nx} × {ny} sites",
+                self.time()
+            ),
+        );
+        if let Err(Error::Input { location, message }) = fits {
+            return Err(self.loaded.locate(Error::Input {
+                location,
+                message: format!(
+                    "{message}; the run stops here (resume from its last checkpoint with a \
+                     larger --max-memory, or use a smaller box)"
+                ),
+            }));
+        }
+        fits?;
+        self.growth_checked = layers;
+        Ok(())
     }
 
     /// Relaxes each pending contact (if the scenario relaxes contacts) and records it.

@@ -74,6 +74,69 @@ fn off_lattice_atoms_are_refused_with_their_index_or_accepted_on_request() {
 }
 
 #[test]
+fn atoms_without_the_frozen_substrate_are_refused() {
+    let mut s = sim();
+    let before = s.state().species_map();
+    let frozen_top = s.state().lattice().layer_spacing() * s.state().frozen_layers() as f64;
+    let all = s.atoms();
+    let mut film = Atoms::default();
+    for (&sp, &p) in all.species.iter().zip(&all.positions_a) {
+        if p[2] >= frozen_top - 1e-9 {
+            film.species.push(sp);
+            film.positions_a.push(p);
+        }
+    }
+    assert!(film.len() < all.len());
+    let ls = s.state().lattice().layer_size();
+    let err = s
+        .set_atoms(&film, &SetAtomsOptions::default())
+        .unwrap_err()
+        .to_string();
+    let want = format!(
+        "would empty {ls} of the {ls} occupied sites of the frozen substrate (layers 0..1)"
+    );
+    assert!(err.contains(&want), "{err}");
+    assert_eq!(
+        s.state().species_map(),
+        before,
+        "state changed by a refusal"
+    );
+    // One frozen atom missing is refused too, naming its site.
+    let mut holed = all.clone();
+    holed.species.remove(0);
+    holed.positions_a.remove(0);
+    let err = s
+        .set_atoms(&holed, &SetAtomsOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("would empty 1 of the {ls} ")) && err.contains("site 0 at"),
+        "{err}"
+    );
+    // The whole configuration still goes through.
+    s.set_atoms(&all, &SetAtomsOptions::default()).unwrap();
+    assert_eq!(s.state().species_map(), before);
+}
+
+#[test]
+fn off_lattice_message_names_the_option_in_every_language() {
+    let mut s = sim();
+    let mut atoms = s.atoms();
+    let nn = s.state().lattice().nn_distance();
+    atoms.positions_a[40][1] += 0.45 * nn;
+    let err = s
+        .set_atoms(&atoms, &SetAtomsOptions::default())
+        .unwrap_err()
+        .to_string();
+    for word in [
+        "accept_off_lattice=True in Python",
+        "nonzero accept_off_lattice in C",
+    ] {
+        assert!(err.contains(word), "{word:?} missing from: {err}");
+    }
+}
+
+#[test]
 fn bad_atoms_are_errors() {
     let mut s = sim();
     let o = SetAtomsOptions::default();
@@ -232,6 +295,72 @@ fn crafted_snapshots_are_refused_not_panicked_on() {
     ck.truncate(ck.len() - 3);
     assert!(s.restore_checkpoint(&ck).is_err());
     assert_eq!(s.observables(), before);
+}
+
+/// A snapshot's sampler with its RON text edited: `edits` are (pattern, replacement) pairs,
+/// each applied once and required to match.
+fn edited(
+    sampler: &crate::sampler::AnySampler,
+    edits: &[(&str, &str)],
+) -> crate::sampler::AnySampler {
+    let mut v = ron::to_string(sampler).unwrap();
+    for (from, to) in edits {
+        assert!(v.contains(from), "{from} not in the sampler's RON");
+        v = v.replacen(from, to, 1);
+    }
+    ron::from_str(&v).unwrap()
+}
+
+/// Issue 16: crafted Fenwick and linear samplers (the checkpoint's checksum valid, the content
+/// wrong) are refused with a message naming what is wrong, not panicked on later (they were
+/// not checked; only the sum tree was); the untouched snapshot still restores. The
+/// composition-rejection sampler holds u128 sums that RON cannot carry: its crafted cases are
+/// in `sampler::composition`'s tests, and `restore` calls the same `check_shape`.
+#[test]
+fn crafted_fenwick_and_linear_samplers_are_refused() {
+    // (sampler kind, [(RON edits, expected message)]).
+    type Crafted<'a> = &'a [(&'a [(&'a str, &'a str)], &'a str)];
+    let cases: [(&str, Crafted); 2] = [
+        (
+            "Fenwick",
+            &[
+                (&[("cap:", "cap:1")], "Fenwick tree of"),
+                (&[("nonzero:", "nonzero:9")], "nonzero leaves"),
+                (
+                    &[(
+                        "nodes:[(sum:0.0,carry:0.0),(sum:",
+                        "nodes:[(sum:0.0,carry:0.0),(sum:7",
+                    )],
+                    "Fenwick tree node 1 holds",
+                ),
+                (&[("drift:", "drift:-")], "bookkeeping"),
+            ],
+        ),
+        (
+            "Linear",
+            &[(&[("rates:[", "rates:[-")], "linear sampler leaf 0 holds -")],
+        ),
+    ];
+    for (kind, crafted) in cases {
+        let text = SCENARIO.replace(
+            "stop: (coverage_ml: 1.0),",
+            &format!("stop: (coverage_ml: 1.0), sampler: {kind},"),
+        );
+        let mut s = Simulation::from_ron(&text).unwrap();
+        s.run_events(300).unwrap();
+        let good = s.snapshot();
+        assert_eq!(format!("{:?}", good.sampler.kind()), kind);
+        for (edits, want) in crafted {
+            let mut bad = good.clone();
+            bad.sampler = edited(&good.sampler, edits);
+            let e = s.restore(&bad).unwrap_err().to_string();
+            assert!(e.contains(want), "{kind} {edits:?}: {e}");
+            assert!(e.contains("snapshot does not fit this scenario"), "{e}");
+        }
+        s.restore(&good).unwrap();
+        let mut e = s.engine.clone();
+        assert_eq!(e.verify(), (0.0, true), "{kind}");
+    }
 }
 
 /// Issue 16: with a tiny total rate the clock stopped at every point of a fine time schedule

@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// this (e.g. 4G, 512M; default: the machine's memory).
     #[arg(long, value_parser = parse_max_memory)]
     max_memory: Option<u64>,
+    /// Stops writing scheduled snapshots once they would take more than this on disk (e.g.
+    /// 500M; default 4G); summary.json notes it.
+    #[arg(long, value_parser = parse_max_memory, value_name = "SIZE")]
+    max_snapshot_bytes: Option<u64>,
 }
 
 fn parse_max_memory(s: &str) -> Result<u64, String> {
@@ -102,6 +106,7 @@ impl RunArgs {
             &out,
             OutputOptions {
                 checkpoint_every: self.checkpoint_every,
+                max_snapshot_bytes: self.max_snapshot_bytes,
             },
         )?;
         sim.set_command_line(std::env::args().collect());

@@ -69,9 +69,11 @@
 pub mod barrier;
 pub mod cache;
 pub mod key;
+pub mod single;
 
 pub use barrier::{Calculation, Calculator, Entry, NebSpec, SlabCase, SlabSpec, Status};
 pub use key::{EnvKey, EventKind, EventType, KeyTables};
+pub use single::{BarrierReport, BarrierRequest, adatom_barrier};
 
 use super::RateModel;
 use crate::catalog::Event;
