@@ -32,7 +32,8 @@ use super::{Configuration, Evaluation, NeighborList, Potential};
 use crate::{Error, Result};
 
 /// Crystal structure of an element at room temperature with its measured lattice constants, Å
-/// (Kittel, Introduction to Solid State Physics, 8th ed., ch. 1, table 4).
+/// (Kittel, Introduction to Solid State Physics, 8th ed., ch. 1, crystal structures of the
+/// elements).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub enum GroundState {
     /// Face-centred cubic, cubic lattice constant `a`.
