@@ -10,6 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/pyenv.rs"]
+mod pyenv;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -27,37 +30,9 @@ fn run(cmd: &mut Command) -> String {
 
 #[test]
 fn python_module_pytest_suite() {
-    let python = std::env::var("KMC_PYTHON").unwrap_or_else(|_| "python3".into());
-    assert!(
-        Command::new(&python)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-        "the Python suite needs `{python}` with its venv module (e.g. `apt-get install python3 \
-         python3-venv`), and PyPI the first time; set KMC_PYTHON to use another interpreter"
-    );
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let venv = tmp.join("pyenv");
+    let venv = pyenv::test_venv();
     let bin = venv.join("bin");
-    let reqs_path = root().join("python/requirements-test.txt");
-    let reqs = std::fs::read_to_string(&reqs_path).unwrap();
-    let marker = venv.join("kmc-requirements.txt");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(reqs.as_str()) {
-        run(Command::new(&python)
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv));
-        run(Command::new(bin.join("python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(&reqs_path));
-        std::fs::write(&marker, &reqs).unwrap();
-    }
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let wheels = tmp.join("wheels");
     let _ = std::fs::remove_dir_all(&wheels);
     run(Command::new(bin.join("maturin"))

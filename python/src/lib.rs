@@ -531,7 +531,7 @@ fn bench_sampler<'py>(
 }
 
 /// Writes a Zhou–Johnson–Wadley (2004) EAM setfl file (LAMMPS `pair_style eam/alloy`) for
-/// the given elements.
+/// the given elements, any of its sixteen metals (Cu Ag Au Ni Pd Pt Al Pb Fe Mo Ta W Mg Co Ti Zr).
 #[pyfunction]
 fn write_zhou04_setfl(elements: Vec<String>, path: PathBuf) -> PyResult<()> {
     let names: Vec<&str> = elements.iter().map(String::as_str).collect();

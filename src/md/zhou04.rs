@@ -1,20 +1,25 @@
 //! The analytic EAM of X. W. Zhou, R. A. Johnson and H. N. G. Wadley, Phys. Rev. B 69, 144113
-//! (2004), for Cu, Ag, Au, Ni, Pd, Pt, Al and any mixture of them; parameters in
-//! `data/zhou04.ron` (the paper's table).
+//! (2004), for its sixteen metals (FCC Cu, Ag, Au, Ni, Pd, Pt, Al, Pb; BCC Fe, Mo, Ta, W; HCP
+//! Mg, Co, Ti, Zr) and any mixture of them; parameters in `data/zhou04.ron` (the paper's table).
 //!
 //! Cross pairs follow the paper's mixing rule
 //! `φ_ab(r) = ½ [f_b(r)/f_a(r) φ_aa(r) + f_a(r)/f_b(r) φ_bb(r)]`.
 //!
 //! [`Zhou04`] evaluates the closed forms (and is itself a [`Potential`]); [`setfl`] tabulates them
 //! with the conventions of the authors' tabulation tool as maintained in LAMMPS
-//! (`tools/eam_database`, `create_eam.py`, the double-precision successor of `create.f`):
+//! (`tools/eam_database`, `create_eam.py`, the double-precision successor of `create.f`; built
+//! with `gfortran -fdefault-real-8`, `create.f` gives the same tables to 1.2e-13 relative for the
+//! sixteen metals, except F(0), below):
 //! - `Nr = Nrho = 2000`;
-//! - `r_cut = √10/2 · a_max`, `a_max` the largest `a0 = √2 · r_e` of the chosen elements (the
-//!   fifth-neighbour distance of that FCC metal); `dr = r_cut / (Nr − 1)`;
+//! - `r_cut = √10/2 · a_max = √5 · r_e,max`, `a_max` the largest `a0 = √2 · r_e` of the chosen
+//!   elements (the fifth-neighbour distance of an FCC metal); the tool applies this rule to BCC
+//!   and HCP metals too, and so does kmc; `dr = r_cut / (Nr − 1)`;
 //! - f and r·φ at r < 0.5 Å are taken at r = 0.5 Å (including the factor r);
 //! - `ρ_max = max(largest tabulated f, 2 · largest ρ_e, 100)`, `drho = ρ_max / (Nrho − 1)`;
-//! - F(0) = 0;
-//! - element lines `Z mass a0 fcc`.
+//! - F(0) = 0 (as `create_eam.py`; `create.f` evaluates the polynomial there, ≤ 1e-6 eV);
+//! - element lines `Z mass a0 fcc` with `a0 = √2 · r_e`, for every element, as the tool writes
+//!   them (LAMMPS reads and ignores these two fields; [`Zhou04Element::ground_state`] holds the
+//!   real structures).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -26,6 +31,41 @@ use super::eam::{DEFAULT_PARALLEL_THRESHOLD, Setfl, SetflElement};
 use super::{Configuration, Evaluation, NeighborList, Potential};
 use crate::{Error, Result};
 
+/// Crystal structure of an element at room temperature with its measured lattice constants, Å
+/// (Kittel, Introduction to Solid State Physics, 8th ed., ch. 1, crystal structures of the
+/// elements).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub enum GroundState {
+    /// Face-centred cubic, cubic lattice constant `a`.
+    Fcc {
+        /// Cubic lattice constant, Å.
+        a: f64,
+    },
+    /// Body-centred cubic, cubic lattice constant `a`.
+    Bcc {
+        /// Cubic lattice constant, Å.
+        a: f64,
+    },
+    /// Hexagonal close-packed (ABAB stacking), basal constant `a` and height `c`.
+    Hcp {
+        /// In-plane lattice constant, Å.
+        a: f64,
+        /// Lattice constant along the six-fold axis, Å.
+        c: f64,
+    },
+}
+
+impl GroundState {
+    /// Lower-case structure name: `fcc`, `bcc` or `hcp`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            GroundState::Fcc { .. } => "fcc",
+            GroundState::Bcc { .. } => "bcc",
+            GroundState::Hcp { .. } => "hcp",
+        }
+    }
+}
+
 /// Parameters of one element (names follow the paper; see `data/zhou04.ron` for the formulas).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Zhou04Element {
@@ -35,7 +75,9 @@ pub struct Zhou04Element {
     pub atomic_number: u32,
     /// Atomic mass, amu.
     pub mass_amu: f64,
-    /// Equilibrium nearest-neighbour distance r_e, Å.
+    /// Measured structure and lattice constants of the metal (not of the potential).
+    pub ground_state: GroundState,
+    /// Equilibrium nearest-neighbour distance r_e of the metal's own structure, Å.
     pub re: f64,
     /// Density prefactor f_e.
     pub fe: f64,
@@ -72,7 +114,9 @@ pub struct Zhou04Element {
 }
 
 impl Zhou04Element {
-    /// FCC lattice constant `a0 = √2 · r_e`, Å.
+    /// FCC lattice constant with nearest-neighbour distance r_e, `a0 = √2 · r_e`, Å: the
+    /// zero-pressure lattice constant of an FCC metal, and for every metal the `a0` by which the
+    /// tabulation sets its cutoff. A BCC or HCP metal's lattice is in [`Self::ground_state`].
     pub fn lattice_constant(&self) -> f64 {
         2f64.sqrt() * self.re
     }
@@ -128,7 +172,7 @@ impl Zhou04Element {
     }
 }
 
-/// The seven elements of the parameter table, parsed once.
+/// The sixteen elements of the parameter table, in the paper's order, parsed once.
 pub fn table() -> &'static [Zhou04Element] {
     static TABLE: OnceLock<Vec<Zhou04Element>> = OnceLock::new();
     TABLE.get_or_init(|| {
@@ -434,10 +478,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_parses_with_seven_metals() {
+    fn table_parses_with_sixteen_metals() {
         let names: Vec<&str> = table().iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["Cu", "Ag", "Au", "Ni", "Pd", "Pt", "Al"]);
-        assert!(element("Fe").is_err());
+        assert_eq!(
+            names,
+            [
+                "Cu", "Ag", "Au", "Ni", "Pd", "Pt", "Al", "Pb", "Fe", "Mo", "Ta", "W", "Mg", "Co",
+                "Ti", "Zr"
+            ]
+        );
+        let structures: String = table()
+            .iter()
+            .map(|e| &e.ground_state.name()[..1])
+            .collect();
+        assert_eq!(structures, "ffffffffbbbbhhhh");
+        let err = element("Cr").unwrap_err().to_string();
+        assert!(err.contains("`Cr`") && err.contains("Ti, Zr"), "{err}");
+    }
+
+    #[test]
+    fn measured_nearest_neighbour_distance_is_close_to_re() {
+        // r_e is the nearest-neighbour distance of each metal's own structure: the measured
+        // lattice constants (Kittel, room temperature, two or three digits) give it to 1.5 %.
+        for e in table() {
+            let nn = match e.ground_state {
+                GroundState::Fcc { a } => a / 2f64.sqrt(),
+                GroundState::Bcc { a } => a * 3f64.sqrt() / 2.0,
+                // Mean of the six in-plane and six out-of-plane neighbours.
+                GroundState::Hcp { a, c } => 0.5 * (a + (a * a / 3.0 + c * c / 4.0).sqrt()),
+            };
+            assert!(
+                (nn / e.re - 1.0).abs() < 0.015,
+                "{}: nearest neighbours at {nn} Å, r_e = {}",
+                e.name,
+                e.re
+            );
+        }
     }
 
     #[test]

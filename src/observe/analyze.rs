@@ -730,8 +730,13 @@ impl Analyzer {
                          element per atom (LAMMPS: `dump ... element`, `dump_modify ... element`)"
                     )
                 } else {
+                    let known: Vec<&str> = crate::md::zhou04::table()
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .collect();
                     format!(
-                        "no atomic mass known for species `{name}` (known: Cu Ag Au Ni Pd Pt Al)"
+                        "no atomic mass known for species `{name}` (known: {})",
+                        known.join(" ")
                     )
                 };
                 Error::input(at(0, hdr).field("species"), msg)
