@@ -227,8 +227,6 @@ impl Simulation {
         Ok(files)
     }
 
-    /// Snapshot `name` in every format the scenario asks for (and the structure files of
-    /// particle runs); nothing without an output directory.
     /// Writes a scheduled snapshot and stops the schedule once the snapshots would exceed the
     /// byte budget: this one's size times the count so far (the film only grows, so that
     /// bounds what was written) plus one more of its size.
@@ -256,6 +254,8 @@ impl Simulation {
         Ok(())
     }
 
+    /// Snapshot `name` in every format the scenario asks for (and the structure files of
+    /// particle runs); nothing without an output directory.
     pub(super) fn write_snapshot(&mut self, name: &str) -> Result<Vec<String>> {
         let Some(o) = &self.output else {
             return Ok(Vec::new());
