@@ -118,6 +118,18 @@ impl Error {
         }
     }
 
+    /// An error found inside a file the input names (a setfl, a barrier table, a cache): the
+    /// message adds the input field that names the file, so both are in one line.
+    pub fn in_file_named_by(self, field: &str) -> Self {
+        match self {
+            Error::Input { location, message } => Error::Input {
+                location,
+                message: format!("{message} (in the file given as `{field}`)"),
+            },
+            other => other,
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::Io {

@@ -791,8 +791,8 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         map
     }
 
-    /// Recomputes the rate of every site of grain `k` (after a change anywhere in it).
-    fn refresh_every_site(&mut self, k: usize) {
+    /// Grain `g`'s sites, the model and the sampler leaves of `g`'s sites, borrowed apart.
+    fn parts(&mut self, g: usize) -> (&State, &mut M, Slots<'_, S>) {
         let Engine {
             grains,
             model,
@@ -804,16 +804,21 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             sources,
             ..
         } = self;
-        let state = &grains.grain(k).state;
-        let mut slots = Slots {
+        let slots = Slots {
             sampler,
-            slot_of: &mut slot_of[k],
+            slot_of: &mut slot_of[g],
             site_of,
             grain_of,
-            grain: k as u32,
+            grain: g as u32,
             free_slots,
             g: sources.len(),
         };
+        (&grains.grain(g).state, model, slots)
+    }
+
+    /// Recomputes the rate of every site of grain `k` (after a change anywhere in it).
+    fn refresh_every_site(&mut self, k: usize) {
+        let (state, model, mut slots) = self.parts(k);
         for idx in 0..state.lattice().n_sites() {
             let s = state.lattice().site_at(idx);
             if state.cell(idx).occupied() {
@@ -844,27 +849,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             ChangedSites::Many(v) => v,
         };
         let r = self.range;
-        let Engine {
-            grains,
-            model,
-            sampler,
-            slot_of,
-            site_of,
-            grain_of,
-            free_slots,
-            sources,
-            ..
-        } = self;
-        let mut slots = Slots {
-            sampler,
-            slot_of: &mut slot_of[g],
-            site_of,
-            grain_of,
-            grain: g as u32,
-            free_slots,
-            g: sources.len(),
-        };
-        let state = &grains.grain(g).state;
+        let (state, model, mut slots) = self.parts(g);
         model.prefetch(state, touched);
         // Only an atom can hold a slot, and an empty site only held one if its atom just left:
         // release those first, then the walks below skip every empty site unread.

@@ -79,13 +79,20 @@ pub fn parse_ron_with<T: serde::de::DeserializeOwned>(
     // opening (". It is not part of the text; it occupies no column.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     ron_options().from_str(text).map_err(|e| {
-        let loc = Location {
+        let (line, col) = (e.span.start.line, e.span.start.col);
+        let mut loc = Location {
             path: path.map(Path::to_path_buf),
             ..Default::default()
         }
-        .at(e.span.start.line, e.span.start.col);
+        .at(line, col);
         let message = match messages {
-            Messages::Readable => ron_message(&e.code),
+            Messages::Readable => {
+                // A syntax or type error ("Expected float") names the field it was reading.
+                if let Some(f) = path_at(text, offset_of(text, line, col)) {
+                    loc = loc.field(f);
+                }
+                ron_message(&e.code)
+            }
             Messages::Ron => e.code.to_string(),
         };
         Error::input(loc, message)
@@ -163,9 +170,9 @@ pub fn parse_path(path: &str) -> Vec<Segment> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Tok<'a> {
     Open(u8, usize),
-    Close,
-    Comma,
-    Colon,
+    Close(usize),
+    Comma(usize),
+    Colon(usize),
     Word(&'a str, usize),
 }
 
@@ -215,9 +222,9 @@ fn tokens(text: &str) -> Vec<Tok<'_>> {
                 continue;
             }
             b'(' | b'[' | b'{' => out.push(Tok::Open(c, i)),
-            b')' | b']' | b'}' => out.push(Tok::Close),
-            b',' => out.push(Tok::Comma),
-            b':' => out.push(Tok::Colon),
+            b')' | b']' | b'}' => out.push(Tok::Close(i)),
+            b',' => out.push(Tok::Comma(i)),
+            b':' => out.push(Tok::Colon(i)),
             c if c.is_ascii_whitespace() => {}
             _ => {
                 let start = i;
@@ -231,6 +238,100 @@ fn tokens(text: &str) -> Vec<Tok<'_>> {
         i += 1;
     }
     out
+}
+
+/// The field path (`lattice.size[1]`, `deposition[0].flux_ml_per_s`) of the value being read
+/// at byte offset `off`: what a parse error there is about. `None` at the top level.
+pub fn path_at(text: &str, off: usize) -> Option<String> {
+    /// One open bracket: the segments that lead into it from its parent (the parent's key or
+    /// element index, then a variant name for `Name(`), the key last seen in it, whether it
+    /// has keys at all (a struct or map, not a list or tuple), and its element count.
+    #[derive(Default)]
+    struct Frame {
+        into: Vec<Segment>,
+        key: Option<String>,
+        keyed: bool,
+        index: usize,
+    }
+    impl Frame {
+        /// Where the value being read sits in this frame.
+        fn here(&self) -> Option<Segment> {
+            match &self.key {
+                Some(k) => Some(Segment::Key(k.clone())),
+                None if !self.keyed => Some(Segment::Index(self.index)),
+                None => None,
+            }
+        }
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut word: Option<&str> = None;
+    for t in tokens(text) {
+        let at = match t {
+            Tok::Open(_, i) | Tok::Close(i) | Tok::Comma(i) | Tok::Colon(i) | Tok::Word(_, i) => i,
+        };
+        if at >= off {
+            break;
+        }
+        match t {
+            Tok::Word(w, _) => {
+                word = Some(w);
+                continue;
+            }
+            Tok::Colon(_) => {
+                if let (Some(f), Some(w)) = (stack.last_mut(), word) {
+                    f.key = Some(w.to_string());
+                    f.keyed = true;
+                }
+            }
+            Tok::Comma(_) => {
+                if let Some(f) = stack.last_mut() {
+                    f.index += 1;
+                    f.key = None;
+                }
+            }
+            Tok::Open(..) => {
+                let mut into = Vec::new();
+                if let Some(p) = stack.last() {
+                    into.extend(p.here());
+                    // `Name(` right after the key or element start: the variant is a segment.
+                    if let Some(w) = word {
+                        into.push(Segment::Key(w.to_string()));
+                    }
+                }
+                stack.push(Frame {
+                    into,
+                    ..Frame::default()
+                });
+            }
+            Tok::Close(_) => {
+                stack.pop();
+            }
+        }
+        word = None;
+    }
+    let mut segs: Vec<Segment> = stack.iter().skip(1).flat_map(|f| f.into.clone()).collect();
+    if let Some(f) = stack.last().filter(|_| !stack.is_empty()) {
+        // The root's own keys name top-level fields; its "index" is meaningless.
+        if stack.len() > 1 || f.key.is_some() {
+            segs.extend(f.here());
+        }
+    }
+    if segs.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for s in segs {
+        match s {
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&k);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    Some(out)
 }
 
 /// Byte offset of the value (or key) a path names, as deep as the path can be followed.
@@ -280,17 +381,17 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
             }
             match toks[q] {
                 Tok::Open(..) => depth += 1,
-                Tok::Close => {
+                Tok::Close(_) => {
                     if depth == 0 {
                         break;
                     }
                     depth -= 1;
                 }
-                Tok::Comma if depth == 0 => {
+                Tok::Comma(_) if depth == 0 => {
                     index += 1;
                     elem_start = q + 1;
                 }
-                Tok::Colon if depth == 0 => {
+                Tok::Colon(_) if depth == 0 => {
                     if let (Segment::Key(k), Some(Tok::Word(w, off))) =
                         (seg, q.checked_sub(1).and_then(|x| toks.get(x)))
                     {
@@ -311,6 +412,21 @@ pub fn locate(text: &str, path: &str) -> Option<usize> {
         }
     }
     best
+}
+
+/// Byte offset of 1-based `line` and character column `col` in `text` (clamped to its end).
+pub fn offset_of(text: &str, line: usize, col: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let rest = &text[start.min(text.len())..];
+    start
+        + rest
+            .char_indices()
+            .nth(col.saturating_sub(1))
+            .map_or(rest.len(), |(i, _)| i)
 }
 
 /// 1-based line and column of a byte offset.
@@ -341,6 +457,53 @@ mod tests {
 )"#;
 
     /// Issue 16: a UTF-8 byte-order mark was refused as "Expected opening (".
+    /// Every syntax or type error names the field it was reading: the field path at the
+    /// error's position, read back from the text (a locate of that path lands on it again).
+    #[test]
+    fn parse_errors_name_the_field_being_read() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            a: f64,
+            b: (u32, u32),
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum Shape {
+            Ball { r: f64 },
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            seed: u64,
+            inner: Inner,
+            list: Vec<Inner>,
+            shape: Shape,
+        }
+        let good = "(seed: 1, inner: (a: 1.0, b: (2, 3)), list: [(a: 1.0, b: (1, 1)), \
+                    (a: 2.0, b: (5, 6))], shape: Ball(r: 2.0))";
+        assert!(parse_ron::<Outer>(good, None).is_ok());
+        let cases = [
+            (good.replace("seed: 1", "seed: x"), "seed"),
+            (good.replace("a: 1.0, b: (2", "a: q, b: (2"), "inner.a"),
+            (good.replace("(2, 3)", "(2, 99999999999)"), "inner.b[1]"),
+            (good.replace("(5, 6)", "(5, -6)"), "list[1].b[1]"),
+            (good.replace("a: 2.0", "a: \"2\""), "list[1].a"),
+            (good.replace("r: 2.0", "r: [2]"), "shape.Ball.r"),
+            // A missing comma: the field before it.
+            (good.replace("seed: 1,", "seed: 1"), "seed"),
+        ];
+        for (text, field) in cases {
+            let e = parse_ron::<Outer>(&text, None).unwrap_err().to_string();
+            assert!(e.contains(&format!("field `{field}`")), "{text}\n -> {e}");
+        }
+        // Offsets from the line and character column ron reports.
+        let t = "ab\nçd\nef";
+        assert_eq!(offset_of(t, 2, 2), 5);
+        assert_eq!(offset_of(t, 3, 1), 7);
+        assert_eq!(offset_of(t, 9, 9), t.len());
+    }
+
     #[test]
     fn a_byte_order_mark_is_accepted() {
         #[derive(serde::Deserialize, Debug, PartialEq)]

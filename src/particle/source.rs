@@ -280,13 +280,13 @@ impl ParticleDeposition {
         })
     }
 
-    /// Draws a particle as a grain (diameter, species arrangement, drop point, orientation, in
-    /// this order from `rng`), turns it and lowers it at the drop point until an atom of it
-    /// comes within one nearest-neighbour distance of an atom of any grain. `Err` says why it
-    /// cannot be placed.
-    pub fn draw_grain(&self, grains: &Grains, rng: &mut KmcRng) -> Result<GrainPlacement, String> {
-        let film = &grains.grain(0).state;
-        let lat = film.lattice();
+    /// Draws a diameter, builds the particle on `lat`'s frame (its species arrangement
+    /// drawn) and draws the lateral drop point, Å, in this order from `rng`.
+    fn draw_particle(
+        &self,
+        lat: &Lattice,
+        rng: &mut KmcRng,
+    ) -> Result<(Particle, LatticeFrame, [f64; 2]), String> {
         let d = self
             .size
             .draw(rng)
@@ -300,6 +300,15 @@ impl ParticleDeposition {
         if p.is_empty() {
             return Err(format!("a {d:.3} nm particle holds no lattice site"));
         }
+        Ok((p, frame, [px, py]))
+    }
+
+    /// Draws a particle as a grain (diameter, species arrangement, drop point, orientation, in
+    /// this order from `rng`), turns it and lowers it at the drop point until an atom of it
+    /// comes within one nearest-neighbour distance of an atom of any grain. `Err` says why it
+    /// cannot be placed.
+    pub fn draw_grain(&self, grains: &Grains, rng: &mut KmcRng) -> Result<GrainPlacement, String> {
+        let (p, _, [px, py]) = self.draw_particle(grains.grain(0).state.lattice(), rng)?;
         let q = self
             .orientation
             .unwrap_or_default()
@@ -312,19 +321,8 @@ impl ParticleDeposition {
     /// and lands it; `Err` says why it cannot be placed.
     pub fn draw(&self, state: &State, rng: &mut KmcRng) -> Result<ParticlePlacement, String> {
         let lat = state.lattice();
-        let d = self
-            .size
-            .draw(rng)
-            .ok_or("the normal size distribution gave no positive diameter")?;
-        let frame = LatticeFrame::new(lat).map_err(|e| e.to_string())?;
-        let p = Particle::build_in(&frame, self.shape, d, &self.composition, rng)
-            .map_err(|e| e.to_string())?;
-        let [lx, ly] = lat.box_lengths();
-        let px = uniform(rng) * lx;
-        let py = uniform(rng) * ly;
-        if p.is_empty() {
-            return Err(format!("a {d:.3} nm particle holds no lattice site"));
-        }
+        let (p, frame, [px, py]) = self.draw_particle(lat, rng)?;
+        let d = p.diameter_nm;
         let mut t = Template::new(&p, &frame, lat);
         let placement = t
             .land(state, &frame, px, py)

@@ -369,7 +369,8 @@ impl BarrierTable {
         lattice: &Lattice,
         temperature_k: f64,
     ) -> Result<Self> {
-        let table = load_barrier_table(spec.path())?;
+        let table = load_barrier_table(spec.path())
+            .map_err(|e| e.in_file_named_by("rate_model.BarrierTable.file"))?;
         Self::from_table(&table, species, lattice, temperature_k)
     }
 

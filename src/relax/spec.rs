@@ -187,7 +187,8 @@ impl RelaxSpec {
                 let names: Vec<&str> = species.iter().map(String::as_str).collect();
                 Eam::from_setfl(&zhou04::setfl(&names)?)
             }
-            RelaxPotential::Setfl(path) => Eam::read_setfl(base_dir.join(path)),
+            RelaxPotential::Setfl(path) => Eam::read_setfl(base_dir.join(path))
+                .map_err(|e| e.in_file_named_by("relax.potential.Setfl")),
         }
     }
 }

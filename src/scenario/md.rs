@@ -137,9 +137,10 @@ impl PotentialSpec {
                 })?;
                 Ok(Box::new(crate::md::Eam::from_setfl(&setfl)?))
             }
-            PotentialSpec::Setfl { path } => {
-                Ok(Box::new(crate::md::Eam::read_setfl(base_dir.join(path))?))
-            }
+            PotentialSpec::Setfl { path } => Ok(Box::new(
+                crate::md::Eam::read_setfl(base_dir.join(path))
+                    .map_err(|e| e.in_file_named_by("potential.Setfl.path"))?,
+            )),
             PotentialSpec::LennardJones {
                 element,
                 mass_amu,

@@ -191,7 +191,8 @@ impl EamNebSpec {
             EamPotential::Setfl(f) => {
                 let path = self.resolve(f);
                 let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-                let eam = Eam::read_setfl(&path)?;
+                let eam = Eam::read_setfl(&path)
+                    .map_err(|e| e.in_file_named_by("rate_model.EamNeb.potential.Setfl"))?;
                 Ok((eam, format!("Setfl(crc32 {:08x})", crc32fast::hash(&bytes))))
             }
         }
@@ -396,7 +397,9 @@ impl EamNeb {
         model.build_signatures(lattice);
         if let Some(p) = model.cache_path.clone() {
             if p.exists() {
-                model.load(&p)?;
+                model
+                    .load(&p)
+                    .map_err(|e| e.in_file_named_by("rate_model.EamNeb.cache"))?;
             }
         }
         Ok(model)
