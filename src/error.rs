@@ -118,13 +118,18 @@ impl Error {
         }
     }
 
-    /// An error found inside a file the input names (a setfl, a barrier table, a cache): the
-    /// message adds the input field that names the file, so both are in one line.
+    /// An error found inside a file the input names (a setfl, a barrier table, a cache), or
+    /// in reading it: the message adds the input field that names the file, so both are in
+    /// one line (a file that cannot be read is reported at that field).
     pub fn in_file_named_by(self, field: &str) -> Self {
         match self {
             Error::Input { location, message } => Error::Input {
                 location,
                 message: format!("{message} (in the file given as `{field}`)"),
+            },
+            Error::Io { path, source } => Error::Input {
+                location: Location::default().field(field),
+                message: format!("cannot read {}: {source}", path.display()),
             },
             other => other,
         }

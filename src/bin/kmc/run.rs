@@ -276,9 +276,12 @@ fn read_scenario(path: &std::path::Path) -> Result<ScenarioFile> {
 fn check_md(path: &std::path::Path, text: &str) -> Result<()> {
     let sc = kmc::scenario::md::parse_md_scenario(text, Some(path))?;
     let base = path.parent().unwrap_or(std::path::Path::new("."));
-    let pot = sc.potential.build(base)?;
+    // Errors that name a field get its line and column, as `kmc md` gives them.
+    let locate = |e| kmc::io::ron::locate_error(e, text, Some(path));
+    let pot = sc.potential.build(base).map_err(locate)?;
     let mut rng = kmc::rng::stream(sc.seed, kmc::rng::Stream::Md);
-    let system = kmc::sim::md::build_structure_at(&sc.structure, pot.as_ref(), base, &mut rng)?;
+    let system = kmc::sim::md::build_structure_at(&sc.structure, pot.as_ref(), base, &mut rng)
+        .map_err(locate)?;
     outln!(
         "{}: ok — MD scenario, {} atoms of {}, {} steps of {} fs at {} K",
         path.display(),
