@@ -284,6 +284,15 @@ fn summary_records_the_run_and_its_snapshots() {
         assert!(out.join(f).is_file(), "{f}");
     }
     assert!(!files.iter().any(|f| f == "snapshot_0999.xyz"));
+    // A growth run plots its roughness and islands (issue 16: growth runs wrote no plots).
+    for plot in ["roughness.png", "islands.png"] {
+        assert!(files.iter().any(|f| f == plot), "{plot} not in {files:?}");
+        let bytes = std::fs::read(out.join(plot)).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 10_000,
+            "{plot}"
+        );
+    }
     let notes = s["notes"].to_string();
     assert!(notes.contains("snapshot_0999.xyz"), "{notes}");
 }

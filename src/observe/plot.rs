@@ -1,7 +1,8 @@
-//! PNG plots of a particle run's time series (plotters, with the DejaVu Sans font compiled in,
-//! so no system font configuration is read): neck radius against time on log–log axes,
-//! particle and component counts with the covered fraction, and the surface fraction of each
-//! species.
+//! PNG plots of a run's time series (plotters, with the DejaVu Sans font compiled in, so no
+//! system font configuration is read). Particle runs: neck radius against time on log–log
+//! axes, particle and component counts with the covered fraction, and the surface fraction of
+//! each species. Growth runs: interface width against time (log–log) and islands against
+//! coverage.
 
 use super::write::Series;
 use crate::error::{Error, Result};
@@ -302,6 +303,118 @@ pub fn write_plots(dir: &Path, series: &Series, species: &[String]) -> Result<Ve
         }
         chart
             .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font((FAMILY, 18))
+            .draw()
+            .map_err(|e| plot_err(&path, e))
+    })?);
+    Ok(files)
+}
+
+/// Writes `roughness.png` (interface width against time, log–log, where the growth exponent β
+/// is the slope) and `islands.png` (island count and mean island size against coverage) from a
+/// growth run's series; returns the file names.
+pub fn write_growth_plots(dir: &Path, series: &Series) -> Result<Vec<String>> {
+    let time = column(series, "time_s").unwrap_or_default();
+    let width = column(series, "roughness_ml").unwrap_or_default();
+    let coverage = column(series, "coverage_ml").unwrap_or_default();
+    let islands = column(series, "islands").unwrap_or_default();
+    let size = column(series, "mean_island_size").unwrap_or_default();
+    let mut files = Vec::new();
+    let w: Vec<(f64, f64)> = time
+        .iter()
+        .zip(&width)
+        .filter(|(t, w)| **t > 0.0 && w.is_finite() && **w > 0.0)
+        .map(|(t, w)| (*t, *w))
+        .collect();
+    let path = dir.join("roughness.png");
+    files.push(draw(dir, "roughness", |root| {
+        let title = "Roughness";
+        let (Some(tb), Some(wb)) = (bounds(w.iter().map(|p| p.0)), bounds(w.iter().map(|p| p.1)))
+        else {
+            return note(root, title, "the surface is still flat", &path);
+        };
+        let t = (tb.0 / 1.5, tb.1 * 1.5);
+        let r = (wb.0 / 1.3, wb.1 * 1.3);
+        let mut chart = ChartBuilder::on(root)
+            .caption("Interface width", (FAMILY, 28))
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(75)
+            .build_cartesian_2d(
+                (t.0..t.1).log_scale().with_key_points(log_ticks(t.0, t.1)),
+                (r.0..r.1).log_scale().with_key_points(log_ticks(r.0, r.1)),
+            )
+            .map_err(|e| plot_err(&path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("roughness w (ML)")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .y_label_formatter(&|v| format!("{v}"))
+            .label_style((FAMILY, 18))
+            .axis_desc_style((FAMILY, 20))
+            .draw()
+            .map_err(|e| plot_err(&path, e))?;
+        let c = COLORS[0];
+        chart
+            .draw_series(LineSeries::new(w.iter().copied(), c.stroke_width(2)))
+            .map_err(|e| plot_err(&path, e))?;
+        chart
+            .draw_series(w.iter().map(|&p| Circle::new(p, 3, c.filled())))
+            .map_err(|e| plot_err(&path, e))?;
+        Ok(())
+    })?);
+    let path = dir.join("islands.png");
+    let n = finite_points(&coverage, &islands);
+    let s = finite_points(&coverage, &size);
+    files.push(draw(dir, "islands", |root| {
+        let title = "Islands";
+        let Some(cb) = bounds(n.iter().map(|p| p.0)) else {
+            return note(root, title, "no rows", &path);
+        };
+        let c1 = if cb.1 > cb.0 { cb.1 } else { cb.0 + 1.0 };
+        let nmax = bounds(n.iter().map(|p| p.1)).map_or(1.0, |b| b.1.max(1.0) * 1.1);
+        let smax = bounds(s.iter().map(|p| p.1)).map_or(1.0, |b| b.1.max(1.0) * 1.1);
+        let mut chart = ChartBuilder::on(root)
+            .caption("Islands against coverage", (FAMILY, 28))
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(75)
+            .right_y_label_area_size(75)
+            .build_cartesian_2d(cb.0..c1, 0.0..nmax)
+            .map_err(|e| plot_err(&path, e))?
+            .set_secondary_coord(cb.0..c1, 0.0..smax);
+        chart
+            .configure_mesh()
+            .x_desc("coverage (ML)")
+            .y_desc("islands")
+            .label_style((FAMILY, 18))
+            .axis_desc_style((FAMILY, 20))
+            .draw()
+            .map_err(|e| plot_err(&path, e))?;
+        chart
+            .configure_secondary_axes()
+            .y_desc("mean island size (atoms)")
+            .label_style((FAMILY, 18))
+            .axis_desc_style((FAMILY, 20))
+            .draw()
+            .map_err(|e| plot_err(&path, e))?;
+        let (a, b) = (COLORS[0], COLORS[1]);
+        chart
+            .draw_series(LineSeries::new(n.iter().copied(), a.stroke_width(2)))
+            .map_err(|e| plot_err(&path, e))?
+            .label("islands (left)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], a.stroke_width(2)));
+        chart
+            .draw_secondary_series(LineSeries::new(s.iter().copied(), b.stroke_width(2)))
+            .map_err(|e| plot_err(&path, e))?
+            .label("mean island size (right)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], b.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .label_font((FAMILY, 18))

@@ -135,6 +135,12 @@ impl Simulation {
                     &sc.species,
                 )?);
             }
+        } else if self.scenario().output.structure.plots && !self.state().lattice().kind().is_2d() {
+            // Growth runs: roughness and islands.
+            files.extend(crate::observe::plot::write_growth_plots(
+                &dir,
+                &self.record.series,
+            )?);
         }
         Ok(files)
     }
