@@ -571,22 +571,9 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                     return;
                 }
                 Source::Atoms(d) => {
-                    match d.landing_site(&self.grains.grain(0).state, &mut self.rng) {
-                        Some(s) => {
-                            self.last_event = None;
-                            let sp = d.species;
-                            self.grains.state_mut(0).place(&s, sp);
-                            self.counters.deposited += 1;
-                            if let Some(t) = &mut self.contacts {
-                                t.on_place_atom(&self.grains.grain(0).state, &s, self.time);
-                            }
-                            ChangedSites::One(s)
-                        }
-                        None => {
-                            self.counters.deposits_lost += 1;
-                            ChangedSites::None
-                        }
-                    }
+                    let site = d.landing_site(&self.grains.grain(0).state, &mut self.rng);
+                    let sp = d.species;
+                    self.place_on_film(site, sp)
                 }
                 Source::Particles(p) => {
                     self.last_event = None;
@@ -677,8 +664,16 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 }
             }
         }
-        let changed = match on_film {
+        let changed = self.place_on_film(on_film, sp);
+        self.refresh_with_ghosts(0, &changed);
+    }
+
+    /// An arriving atom of `sp` at film site `site`, or lost if it found none; the contact
+    /// tracker sees it. Rates are not refreshed here.
+    fn place_on_film(&mut self, site: Option<SiteRef>, sp: crate::state::Species) -> ChangedSites {
+        match site {
             Some(s) => {
+                self.last_event = None;
                 self.grains.state_mut(0).place(&s, sp);
                 self.counters.deposited += 1;
                 if let Some(t) = &mut self.contacts {
@@ -690,8 +685,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 self.counters.deposits_lost += 1;
                 ChangedSites::None
             }
-        };
-        self.refresh_with_ghosts(0, &changed);
+        }
     }
 
     /// A particle from source `leaf` that is a grain of its own: drawn, turned, landed where

@@ -124,6 +124,65 @@ fn note(
     .map_err(|e| plot_err(path, e))
 }
 
+/// A log–log chart of `series` (name, points with positive coordinates): lines with dots, a
+/// legend when there is more than one; `empty` = (title, note) when no point exists.
+fn loglog(
+    root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    path: &Path,
+    empty: (&str, &str),
+    caption: &str,
+    (x_desc, y_desc): (&str, &str),
+    series: &[(&str, &[(f64, f64)])],
+) -> Result<()> {
+    let all = || series.iter().flat_map(|s| s.1.iter());
+    let (Some(tb), Some(yb)) = (bounds(all().map(|p| p.0)), bounds(all().map(|p| p.1))) else {
+        return note(root, empty.0, empty.1, path);
+    };
+    let t = (tb.0 / 1.5, tb.1 * 1.5);
+    let r = (yb.0 / 1.3, yb.1 * 1.3);
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (FAMILY, 28))
+        .margin(20)
+        .x_label_area_size(55)
+        .y_label_area_size(75)
+        .build_cartesian_2d(
+            (t.0..t.1).log_scale().with_key_points(log_ticks(t.0, t.1)),
+            (r.0..r.1).log_scale().with_key_points(log_ticks(r.0, r.1)),
+        )
+        .map_err(|e| plot_err(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| format!("{v:.0e}"))
+        .y_label_formatter(&|v| format!("{v}"))
+        .label_style((FAMILY, 18))
+        .axis_desc_style((FAMILY, 20))
+        .draw()
+        .map_err(|e| plot_err(path, e))?;
+    for (k, (label, data)) in series.iter().enumerate() {
+        let c = COLORS[k];
+        chart
+            .draw_series(LineSeries::new(data.iter().copied(), c.stroke_width(2)))
+            .map_err(|e| plot_err(path, e))?
+            .label(*label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        chart
+            .draw_series(data.iter().map(|&p| Circle::new(p, 3, c.filled())))
+            .map_err(|e| plot_err(path, e))?;
+    }
+    if series.len() > 1 {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font((FAMILY, 18))
+            .draw()
+            .map_err(|e| plot_err(path, e))?;
+    }
+    Ok(())
+}
+
 /// Writes `neck_radius.png`, `particles_coverage.png` and `surface_fraction.png` from a series
 /// with the coalescence columns; returns the file names.
 pub fn write_plots(dir: &Path, series: &Series, species: &[String]) -> Result<Vec<String>> {
@@ -142,58 +201,14 @@ pub fn write_plots(dir: &Path, series: &Series, species: &[String]) -> Result<Ve
     let (pm, px) = (pts(&mean), pts(&max));
     let path = dir.join("neck_radius.png");
     files.push(draw(dir, "neck_radius", |root| {
-        let title = "Neck radius";
-        let (Some(tb), Some(rb)) = (
-            bounds(pm.iter().chain(&px).map(|p| p.0)),
-            bounds(pm.iter().chain(&px).map(|p| p.1)),
-        ) else {
-            return note(root, title, "no neck between particles yet", &path);
-        };
-        let t = (tb.0 / 1.5, tb.1 * 1.5);
-        let r = (rb.0 / 1.3, rb.1 * 1.3);
-        let mut chart = ChartBuilder::on(root)
-            .caption("Neck radius between joined particles", (FAMILY, 28))
-            .margin(20)
-            .x_label_area_size(55)
-            .y_label_area_size(75)
-            .build_cartesian_2d(
-                (t.0..t.1).log_scale().with_key_points(log_ticks(t.0, t.1)),
-                (r.0..r.1).log_scale().with_key_points(log_ticks(r.0, r.1)),
-            )
-            .map_err(|e| plot_err(&path, e))?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("neck radius (Å)")
-            .x_label_formatter(&|v| format!("{v:.0e}"))
-            .y_label_formatter(&|v| format!("{v}"))
-            .label_style((FAMILY, 18))
-            .axis_desc_style((FAMILY, 20))
-            .draw()
-            .map_err(|e| plot_err(&path, e))?;
-        for (k, (label, data)) in [("mean over necks", &pm), ("largest neck", &px)]
-            .into_iter()
-            .enumerate()
-        {
-            let c = COLORS[k];
-            chart
-                .draw_series(LineSeries::new(data.iter().copied(), c.stroke_width(2)))
-                .map_err(|e| plot_err(&path, e))?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
-            chart
-                .draw_series(data.iter().map(|&p| Circle::new(p, 3, c.filled())))
-                .map_err(|e| plot_err(&path, e))?;
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font((FAMILY, 18))
-            .draw()
-            .map_err(|e| plot_err(&path, e))
+        loglog(
+            root,
+            &path,
+            ("Neck radius", "no neck between particles yet"),
+            "Neck radius between joined particles",
+            ("time (s)", "neck radius (Å)"),
+            &[("mean over necks", &pm), ("largest neck", &px)],
+        )
     })?);
     // Particle and component counts, covered fraction.
     let path = dir.join("particles_coverage.png");
@@ -330,41 +345,14 @@ pub fn write_growth_plots(dir: &Path, series: &Series) -> Result<Vec<String>> {
         .collect();
     let path = dir.join("roughness.png");
     files.push(draw(dir, "roughness", |root| {
-        let title = "Roughness";
-        let (Some(tb), Some(wb)) = (bounds(w.iter().map(|p| p.0)), bounds(w.iter().map(|p| p.1)))
-        else {
-            return note(root, title, "the surface is still flat", &path);
-        };
-        let t = (tb.0 / 1.5, tb.1 * 1.5);
-        let r = (wb.0 / 1.3, wb.1 * 1.3);
-        let mut chart = ChartBuilder::on(root)
-            .caption("Interface width", (FAMILY, 28))
-            .margin(20)
-            .x_label_area_size(55)
-            .y_label_area_size(75)
-            .build_cartesian_2d(
-                (t.0..t.1).log_scale().with_key_points(log_ticks(t.0, t.1)),
-                (r.0..r.1).log_scale().with_key_points(log_ticks(r.0, r.1)),
-            )
-            .map_err(|e| plot_err(&path, e))?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("roughness w (ML)")
-            .x_label_formatter(&|v| format!("{v:.0e}"))
-            .y_label_formatter(&|v| format!("{v}"))
-            .label_style((FAMILY, 18))
-            .axis_desc_style((FAMILY, 20))
-            .draw()
-            .map_err(|e| plot_err(&path, e))?;
-        let c = COLORS[0];
-        chart
-            .draw_series(LineSeries::new(w.iter().copied(), c.stroke_width(2)))
-            .map_err(|e| plot_err(&path, e))?;
-        chart
-            .draw_series(w.iter().map(|&p| Circle::new(p, 3, c.filled())))
-            .map_err(|e| plot_err(&path, e))?;
-        Ok(())
+        loglog(
+            root,
+            &path,
+            ("Roughness", "the surface is still flat"),
+            "Interface width",
+            ("time (s)", "roughness w (ML)"),
+            &[("roughness", &w)],
+        )
     })?);
     let path = dir.join("islands.png");
     let n = finite_points(&coverage, &islands);
