@@ -205,7 +205,8 @@ use kmc::sim::Simulation;
 use kmc::state::State;
 
 /// Au on Au(100) at `temperature_k` with particles of `d_nm` (orientation `orientation`) at
-/// `particle_flux` per nm² per s and atoms at `atom_flux` ML/s.
+/// `particle_flux` per nm² per s and atoms at `atom_flux` ML/s, without the contact stage
+/// (`tests/grain_contacts.rs` tests that).
 fn grain_scenario(
     temperature_k: f64,
     d_nm: f64,
@@ -243,6 +244,7 @@ fn grain_scenario(
     {atoms}
     {particles}
     initial: [{initial}],
+    relax: None,
     stop: (events: 1000000),
 )"#
     )

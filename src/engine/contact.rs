@@ -53,6 +53,10 @@ pub enum ContactKind {
     Merge,
     /// A film component first touched the substrate.
     Substrate,
+    /// An atom of one grain bonded to an atom of another (a particle grain landing, two
+    /// particle grains meeting): `site` and `other_site` are sites of the first grain, the
+    /// second holding the other grain's atom as a ghost.
+    Grains,
 }
 
 /// A new contact, for the runner to hand to the relaxer.
@@ -72,6 +76,8 @@ pub struct Contact {
     pub particles: [Option<u32>; 2],
     /// Midpoint of the bond, Å (wrapped into the box).
     pub point_a: [f64; 3],
+    /// For a contact between grains, the two grains (the first holds `site`).
+    pub grains: Option<[u32; 2]>,
 }
 
 /// A particle that arrived (or was placed at the start).
@@ -106,6 +112,8 @@ pub struct TrackerSnapshot {
     pub pending: Vec<Contact>,
     /// Body pairs that have had their contact (sorted).
     pub seen: Vec<(u32, u32)>,
+    /// Grain pairs that have had their contact (sorted).
+    pub seen_grains: Vec<(u32, u32)>,
 }
 
 /// Incremental connected components of film atoms, with particle identity and contacts.
@@ -131,6 +139,8 @@ pub struct ContactTracker {
     rebuilds: u64,
     /// Body pairs `(p, q)`, p ≤ q, `NONE` for the film, that have had their contact.
     seen: hashbrown::HashSet<(u32, u32)>,
+    /// Grain pairs `(g, h)`, g < h, that have had their contact.
+    seen_grains: hashbrown::HashSet<(u32, u32)>,
 }
 
 impl ContactTracker {
@@ -160,6 +170,7 @@ impl ContactTracker {
             splits: 0,
             rebuilds: 0,
             seen: hashbrown::HashSet::new(),
+            seen_grains: hashbrown::HashSet::new(),
         };
         t.rebuild_with(state, std::iter::empty());
         t
@@ -411,7 +422,7 @@ impl ContactTracker {
         let bodies = [self.particle_of(site), self.particle_of(other)];
         let key = match (kind, bodies) {
             (ContactKind::Substrate, [a, _]) => (a.unwrap_or(NONE), NONE),
-            (ContactKind::Merge, [a, b]) => {
+            (ContactKind::Merge | ContactKind::Grains, [a, b]) => {
                 let (a, b) = (a.unwrap_or(NONE), b.unwrap_or(NONE));
                 (a.min(b), a.max(b))
             }
@@ -443,7 +454,43 @@ impl ContactTracker {
             atoms,
             particles: bodies,
             point_a,
+            grains: None,
         });
+    }
+
+    /// Raises the contact of grains `grains[0]` and `grains[1]` unless that pair had one:
+    /// `sites` are the bonded atom and the ghost of the other grain's atom, both sites of
+    /// the first grain, `point_a` the bond's midpoint in the lab and `atoms` the grains' atom
+    /// counts. True if raised.
+    pub fn raise_grains(
+        &mut self,
+        grains: [u32; 2],
+        sites: [usize; 2],
+        atoms: [u64; 2],
+        point_a: [f64; 3],
+        time_s: f64,
+    ) -> bool {
+        let key = (grains[0].min(grains[1]), grains[0].max(grains[1]));
+        if key.0 == key.1 || !self.seen_grains.insert(key) {
+            return false;
+        }
+        self.total_contacts += 1;
+        self.pending.push(Contact {
+            time_s,
+            kind: ContactKind::Grains,
+            site: sites[0],
+            other_site: sites[1],
+            atoms,
+            particles: [None, None],
+            point_a,
+            grains: Some(grains),
+        });
+        true
+    }
+
+    /// Forgets that grain pairs involving `g` had their contact (after `g` merged away).
+    pub fn forget_grain(&mut self, g: u32) {
+        self.seen_grains.retain(|&(a, b)| a != g && b != g);
     }
 
     /// Updates after an executed site event (`state` already changed).
@@ -827,6 +874,11 @@ impl ContactTracker {
                 v.sort_unstable();
                 v
             },
+            seen_grains: {
+                let mut v: Vec<(u32, u32)> = self.seen_grains.iter().copied().collect();
+                v.sort_unstable();
+                v
+            },
         }
     }
 
@@ -837,6 +889,7 @@ impl ContactTracker {
         self.total_contacts = snap.total_contacts;
         self.pending = snap.pending.clone();
         self.seen = snap.seen.iter().copied().collect();
+        self.seen_grains = snap.seen_grains.iter().copied().collect();
     }
 
     /// Sites of every film atom with their component root and particle (`NONE` if none), in

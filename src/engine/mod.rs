@@ -255,6 +255,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             .collect();
         self.refresh_in(g, &ChangedSites::Many(atoms));
         self.refresh_ghosts(&ghosts);
+        self.grain_contacts(&ghosts);
         Ok(g)
     }
 
@@ -745,6 +746,137 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             .expect("atoms are clear of the box's edge (re-boxed above)");
         self.refresh_in(g, &ChangedSites::Many(sites));
         self.refresh_ghosts(&ghosts);
+        self.grain_contacts(&ghosts);
+    }
+
+    /// Raises a contact for each grain pair that a new ghost bonds (an atom of one grain now
+    /// a nearest neighbour of an atom of another), once per pair. The contact point is the
+    /// mean midpoint of the pair's new bonds, so a facet landing flat is met at its middle.
+    fn grain_contacts(&mut self, ghosts: &[(usize, usize)]) {
+        let Some(tracker) = self.contacts.as_mut() else {
+            return;
+        };
+        let grains = &self.grains;
+        let [lx, ly] = grains.grain(0).state.lattice().box_lengths();
+        // (h, k), the first bond's sites, the sum of midpoints (unwrapped around the first
+        // one) and the bonds.
+        type Pair = ((usize, usize), [usize; 2], crate::vec3::Vec3, f64);
+        let mut pairs: Vec<Pair> = Vec::new();
+        for &(h, s) in ghosts {
+            let st = &grains.grain(h).state;
+            if !st.is_ghost(s) {
+                continue;
+            }
+            let lat = st.lattice();
+            let site = lat.site_at(s);
+            let Some(nb) = lat
+                .neighbors(&site)
+                .map(|(_, n)| n.idx)
+                .find(|&i| st.cell(i).occupied() && !st.is_ghost(i))
+            else {
+                continue;
+            };
+            let Some((k, t)) = grains.ghost_source(h, s) else {
+                continue;
+            };
+            let (p, q) = (
+                grains.grain(h).lab_position(nb),
+                grains.grain(k).lab_position(t),
+            );
+            let mut d = crate::vec3::sub(q, p);
+            d[0] -= lx * (d[0] / lx).round();
+            d[1] -= ly * (d[1] / ly).round();
+            let mut mid = crate::vec3::add(p, crate::vec3::scale(d, 0.5));
+            match pairs.iter_mut().find(|e| e.0 == (h, k)) {
+                Some(e) => {
+                    let first = crate::vec3::scale(e.2, 1.0 / e.3);
+                    mid[0] -= lx * ((mid[0] - first[0]) / lx).round();
+                    mid[1] -= ly * ((mid[1] - first[1]) / ly).round();
+                    e.2 = crate::vec3::add(e.2, mid);
+                    e.3 += 1.0;
+                }
+                None => pairs.push(((h, k), [nb, s], mid, 1.0)),
+            }
+        }
+        for ((h, k), sites, sum, n) in pairs {
+            let m = crate::vec3::scale(sum, 1.0 / n);
+            tracker.raise_grains(
+                [h as u32, k as u32],
+                sites,
+                [
+                    grains.grain(h).state.n_atoms(),
+                    grains.grain(k).state.n_atoms(),
+                ],
+                [m[0].rem_euclid(lx), m[1].rem_euclid(ly), m[2]],
+                self.time,
+            );
+        }
+    }
+
+    /// Hands a contact stage's result over grains back (see [`Grains::regrain`]): the atoms
+    /// at `removed` `(grain, site)` leave, the particle grains get their new `frames`, and
+    /// atoms land at `placed` `(grain, site, species)`; ghosts follow and every rate they or
+    /// the atoms touch is recomputed. Raises no contact (this is the response to one); the
+    /// film's contact tracker is rebuilt, carrying particle identity along `film_moves`
+    /// (film site to film site). A drawn event is discarded.
+    pub fn regrain(
+        &mut self,
+        frames: &[(usize, Frame)],
+        removed: &[(usize, usize)],
+        placed: &[(usize, usize, crate::state::Species)],
+        film_moves: &[(usize, usize)],
+    ) -> crate::Result<()> {
+        let film_layers = placed
+            .iter()
+            .filter(|p| p.0 == 0)
+            .map(|p| p.1 / self.film().lattice().layer_size() + 1)
+            .max()
+            .unwrap_or(0);
+        if film_layers > 0 {
+            self.ensure_layers(film_layers + self.film().lattice().headroom());
+        }
+        // The leaving atoms give up their leaves while their site numbers still hold.
+        for &(g, idx) in removed {
+            if g < self.grains.len() && idx < self.slot_of[g].len() {
+                let (_, _, mut slots) = self.parts(g);
+                slots.set(idx, 0.0);
+            }
+        }
+        let out = self.grains.regrain(frames, removed, placed)?;
+        for (g, map) in &out.reboxed {
+            let n = self.grains.grain(*g).state.lattice().n_sites();
+            let mut slots = vec![NO_SLOT; n];
+            for (old, &slot) in self.slot_of[*g].iter().enumerate() {
+                if slot != NO_SLOT {
+                    slots[map[old]] = slot;
+                    self.site_of[slot as usize] = map[old] as u32;
+                }
+            }
+            self.slot_of[*g] = slots;
+        }
+        if let Some(t) = &mut self.contacts {
+            t.rebuild_moved(&self.grains.grain(0).state, film_moves);
+        }
+        let mut by_grain: Vec<Vec<SiteRef>> = vec![Vec::new(); self.grains.len()];
+        for &(g, idx) in removed {
+            if out.reboxed.iter().all(|r| r.0 != g) {
+                by_grain[g].push(self.grains.grain(g).state.lattice().site_at(idx));
+            }
+        }
+        for &(g, idx, _) in &out.placed {
+            by_grain[g].push(self.grains.grain(g).state.lattice().site_at(idx));
+        }
+        for (g, sites) in by_grain.into_iter().enumerate() {
+            if out.reboxed.iter().any(|r| r.0 == g) {
+                self.refresh_every_site(g);
+            } else if !sites.is_empty() {
+                self.refresh_in(g, &ChangedSites::Many(sites));
+            }
+        }
+        self.refresh_ghosts(&out.ghosts);
+        self.last_event = None;
+        self.next_event_time = None;
+        Ok(())
     }
 
     /// Recomputes the rates around `(grain, site)` pairs whose ghost changed.
@@ -760,6 +892,15 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         }
     }
 
+    /// Grows particle grain `g`'s box by at least `m` sites on every side (so that atoms can
+    /// be put where the box did not reach), carrying its slots over; every rate is
+    /// recomputed.
+    pub fn grow_grain_box(&mut self, g: usize, m: usize) -> crate::Result<()> {
+        let map = self.grains.rebox_by(g, m)?;
+        self.renumber_slots(g, &map);
+        Ok(())
+    }
+
     /// Moves particle grain `g` into a larger box (an atom came near its edge), carries the
     /// slots over to the new site numbers and recomputes every rate (re-boxing rewrites
     /// every ghost); returns the new index of each old site.
@@ -770,6 +911,13 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             .grains
             .rebox(g)
             .expect("a particle grain's box can grow");
+        self.renumber_slots(g, &map);
+        map
+    }
+
+    /// After grain `g` was re-boxed (`map`: new index of each old site): its slots follow,
+    /// and every rate is recomputed (every ghost was rewritten).
+    fn renumber_slots(&mut self, g: usize, map: &[usize]) {
         let n = self.grains.grain(g).state.lattice().n_sites();
         let mut slots = vec![NO_SLOT; n];
         for (old, &slot) in self.slot_of[g].iter().enumerate() {
@@ -782,7 +930,6 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         for k in 0..self.grains.len() {
             self.refresh_every_site(k);
         }
-        map
     }
 
     /// Grain `g`'s sites, the model and the sampler leaves of `g`'s sites, borrowed apart.

@@ -8,7 +8,9 @@
 //! lab.
 
 mod store;
-pub use store::{DEFAULT_GHOST_RADIUS_NN, Grain, Grains, same_lattice};
+pub use store::{
+    DEFAULT_GHOST_RADIUS_NN, Grain, Grains, REBOX_MARGIN, RegrainOutcome, same_lattice,
+};
 
 use crate::error::{Error, Result};
 use crate::rng::KmcRng;

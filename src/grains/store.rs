@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::lattice::{Lattice, MAX_RANGE, SiteRef, for_each_site_within};
 use crate::state::{Species, State};
 use crate::vec3::{Vec3, norm, sub};
+use std::collections::BTreeSet;
 
 /// Default ghost radius in nearest-neighbour distances: the whole Wigner–Seitz cell of an FCC
 /// site (its farthest point, the octahedral hole, lies at 1/√2 = 0.7071).
@@ -60,6 +61,17 @@ impl Grain {
         let c = self.frame.to_lab([0.5 * lx, 0.5 * ly, 0.5 * lz]);
         (c, 0.5 * (lx * lx + ly * ly + lz * lz).sqrt())
     }
+}
+
+/// What [`Grains::regrain`] changed besides the atoms it was told to move.
+#[derive(Debug, Clone, Default)]
+pub struct RegrainOutcome {
+    /// Re-boxed grains, each with the new index of every old site.
+    pub reboxed: Vec<(usize, Vec<usize>)>,
+    /// Sites of the grains not re-boxed whose ghost changed.
+    pub ghosts: Vec<(usize, usize)>,
+    /// The placements, in the final site numbers.
+    pub placed: Vec<(usize, usize, Species)>,
 }
 
 /// The grains of a simulation: grain 0 the film on the global (laterally periodic) lattice,
@@ -451,6 +463,18 @@ impl Grains {
 
     /// The species the rule puts on site `s` of grain `g` (0: no ghost).
     fn ghost_species(&self, g: usize, s: usize) -> Species {
+        self.ghost_rule(g, s).map_or(0, |b| b.3)
+    }
+
+    /// The atom whose ghost site `s` of grain `g` holds by the rule: `(grain, site)`, or
+    /// `None` if the rule puts no ghost there.
+    pub fn ghost_source(&self, g: usize, s: usize) -> Option<(usize, usize)> {
+        self.ghost_rule(g, s).map(|b| (b.1, b.2))
+    }
+
+    /// The nearest atom of another grain that has site `s` of grain `g` as its nearest site
+    /// within the ghost radius: `(distance, grain, site, species)`.
+    fn ghost_rule(&self, g: usize, s: usize) -> Option<(f64, usize, usize, Species)> {
         let p = self.grains[g].lab_position(s);
         let mut best: Option<(f64, usize, usize, Species)> = None;
         for h in 0..self.grains.len() {
@@ -476,7 +500,123 @@ impl Grains {
                 }
             }
         }
-        best.map_or(0, |b| b.3)
+        best
+    }
+
+    /// Every ghost as `(grain, site, species)`, sorted (to compare before and after a bulk
+    /// change).
+    fn ghost_list(&self) -> Vec<(usize, usize, Species)> {
+        let mut v = Vec::new();
+        for (g, grain) in self.grains.iter().enumerate() {
+            for idx in grain.state.ghost_sites() {
+                v.push((g, idx, grain.state.species(idx)));
+            }
+        }
+        v.sort_unstable();
+        v
+    }
+
+    /// A bulk change, as a contact stage makes it: the atoms at `removed` `(grain, site)` are
+    /// taken off, particle grains get the new `frames`, and atoms are put at `placed`
+    /// `(grain, site, species)` (sites of the film beyond its layers must have been allocated;
+    /// a site may hold a ghost, which yields). A particle grain whose new atoms come near its
+    /// box's edge is re-boxed. Ghosts are rewritten by the rule.
+    ///
+    /// Returns the re-boxed grains with the new index of each old site (callers renumber
+    /// what they keep per site; `placed` is given in old numbers) and the `(grain, site)` of
+    /// every ghost that appeared, vanished or changed species in the grains not re-boxed.
+    pub fn regrain(
+        &mut self,
+        frames: &[(usize, Frame)],
+        removed: &[(usize, usize)],
+        placed: &[(usize, usize, Species)],
+    ) -> Result<RegrainOutcome> {
+        let n = self.grains.len();
+        let bad = |g: usize, idx: usize, what: &str| {
+            Error::Simulation(format!("regrain: site {idx} of grain {g} {what}"))
+        };
+        for &(g, idx) in removed {
+            if g >= n || idx >= self.grains[g].state.lattice().n_sites() {
+                return Err(bad(g, idx, "does not exist"));
+            }
+            let st = &self.grains[g].state;
+            if !st.cell(idx).occupied() || st.is_ghost(idx) {
+                return Err(bad(g, idx, "holds no atom to remove"));
+            }
+        }
+        for &(g, f) in frames {
+            if g == 0 || g >= n {
+                return Err(Error::Simulation(format!(
+                    "regrain: grain {g} is no particle grain; only those turn"
+                )));
+            }
+            if f.rotation.iter().chain(&f.origin).any(|c| !c.is_finite()) {
+                return Err(Error::Simulation(format!(
+                    "regrain: the new frame of grain {g} is not finite"
+                )));
+            }
+        }
+        let before = self.ghost_list();
+        for &(g, idx) in removed {
+            let s = self.grains[g].state.lattice().site_at(idx);
+            self.grains[g].state.remove(&s);
+        }
+        for &(g, f) in frames {
+            self.grains[g].frame = f;
+        }
+        // Re-box first where a new atom would come near the edge, then place.
+        let mut placed: Vec<(usize, usize, Species)> = placed.to_vec();
+        let mut reboxed: Vec<(usize, Vec<usize>)> = Vec::new();
+        for g in 1..n {
+            let lat = self.grains[g].state.lattice();
+            let near_edge = placed.iter().any(|&(h, idx, _)| {
+                h == g
+                    && (idx >= lat.n_sites()
+                        || !lat.shell_is_interior(&lat.site_at(idx), MAX_RANGE + 1))
+            });
+            if near_edge {
+                let map = self.rebox(g)?;
+                for p in placed.iter_mut().filter(|p| p.0 == g) {
+                    p.1 = *map.get(p.1).ok_or_else(|| bad(g, p.1, "does not exist"))?;
+                }
+                reboxed.push((g, map));
+            }
+        }
+        for &(g, idx, sp) in &placed {
+            if g >= n || idx >= self.grains[g].state.lattice().n_sites() {
+                return Err(bad(g, idx, "does not exist"));
+            }
+            let st = &mut self.grains[g].state;
+            let s = st.lattice().site_at(idx);
+            if st.is_ghost(idx) {
+                st.remove_ghost(&s);
+            }
+            if st.cell(idx).occupied() {
+                return Err(bad(g, idx, "is taken twice"));
+            }
+            st.place(&s, sp);
+        }
+        for g in 1..n {
+            let atoms: Vec<usize> = placed.iter().filter(|p| p.0 == g).map(|p| p.1).collect();
+            self.check_clear(g, &atoms)?;
+        }
+        self.rebuild_ghosts();
+        let after = self.ghost_list();
+        let skip = |g: usize| reboxed.iter().any(|r| r.0 == g);
+        let before: BTreeSet<_> = before.into_iter().collect();
+        let after: BTreeSet<_> = after.into_iter().collect();
+        let mut ghosts: Vec<(usize, usize)> = before
+            .symmetric_difference(&after)
+            .map(|&(g, idx, _)| (g, idx))
+            .collect();
+        ghosts.sort_unstable();
+        ghosts.dedup();
+        ghosts.retain(|&(g, _)| !skip(g));
+        Ok(RegrainOutcome {
+            reboxed,
+            ghosts,
+            placed,
+        })
     }
 
     /// After grain `g`'s lattice grew (sites from `first_new` on are new and empty), writes
@@ -499,10 +639,16 @@ impl Grains {
     /// that came near the box's edge; every ghost is rewritten. Returns the new index of
     /// each old site.
     pub fn rebox(&mut self, g: usize) -> Result<Vec<usize>> {
+        self.rebox_by(g, REBOX_MARGIN)
+    }
+
+    /// As [`Grains::rebox`], with `m` sites added on every side (rounded up to a multiple of
+    /// [`REBOX_MARGIN`], so the shift stays a lattice translation).
+    pub fn rebox_by(&mut self, g: usize, m: usize) -> Result<Vec<usize>> {
         if g == 0 || g >= self.grains.len() {
             return Err(Error::Simulation(format!("grain {g} is no particle grain")));
         }
-        let m = REBOX_MARGIN;
+        let m = m.max(1).div_ceil(REBOX_MARGIN) * REBOX_MARGIN;
         let old = &self.grains[g];
         let lat = old.state.lattice();
         let [sx, sy] = lat.size();
@@ -665,6 +811,17 @@ impl Grains {
             }
         });
         best.map(|b| b.1)
+    }
+
+    /// Every real atom of every grain as `(grain, site, lab position)`.
+    pub fn atoms_with_sites(&self) -> Vec<(usize, usize, Vec3)> {
+        let mut v = Vec::new();
+        for (g, grain) in self.grains.iter().enumerate() {
+            for idx in occupied(&grain.state) {
+                v.push((g, idx, grain.lab_position(idx)));
+            }
+        }
+        v
     }
 
     /// Lab positions of every real atom of every grain, with grain and species (for output

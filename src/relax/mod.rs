@@ -76,8 +76,13 @@
 
 mod assign;
 pub mod bench;
+mod grains;
 mod spec;
-pub use spec::{DEFAULT_WHOLE_PARTICLES_MAX_ATOMS, RelaxPotential, RelaxSpec};
+pub use grains::{
+    FIT_TRIM_NN, GrainRegion, GrainRelaxOutcome, MIN_SEPARATION_NN, MergePlan, merge_plan,
+    relax_grains,
+};
+pub use spec::{DEFAULT_WHOLE_PARTICLES_MAX_ATOMS, MergeSpec, RelaxPotential, RelaxSpec};
 
 use std::time::Instant;
 
@@ -1059,56 +1064,48 @@ impl Bodies {
     }
 }
 
-/// Relaxes the sphere `region` of `state` (no body labels: the settle criterion uses the
-/// energy alone); see [`relax_region`].
-pub fn relax_contact(
-    state: &State,
-    species_names: &[String],
-    potential: &dyn Potential,
-    region: &RegionSpec,
-    params: &RelaxParams,
-) -> Result<RelaxOutcome> {
-    relax_region(
-        state,
-        species_names,
-        potential,
-        &ContactRegion::sphere(*region),
-        params,
-    )
+/// What the MD and quench of a cut region produced (shared by [`relax_region`] and the
+/// relaxation over grains).
+pub(crate) struct MdRun {
+    /// The quenched system (positions wrapped into its box).
+    pub system: System,
+    /// Start positions (the cut's).
+    pub x0: Vec<[f64; 3]>,
+    /// Quenched positions, unwrapped against the start.
+    pub x1: Vec<[f64; 3]>,
+    /// Two-body observables before MD and after the quench (as in [`RelaxOutcome`]).
+    pub neck_before_a: f64,
+    pub neck_after_a: f64,
+    pub centre_distance_before_a: f64,
+    pub centre_distance_after_a: f64,
+    pub motions: [BodyMotion; 2],
+    pub energy_initial_ev: f64,
+    pub quench: minimize::MinimizeResult,
+    pub window_energies_ev: Vec<f64>,
+    pub window_necks_a: Vec<f64>,
+    /// Time step, fs.
+    pub dt: f64,
+    pub steps: u64,
+    pub md_list_builds: u64,
+    pub md_time_ps: f64,
+    pub settled: bool,
+    /// No atom was frozen: momentum was zeroed.
+    pub free_cluster: bool,
+    /// Wall-clock seconds of the MD and of the quench.
+    pub md_s: f64,
+    pub quench_s: f64,
 }
 
-/// Relaxes the contact region `region` of `state` with `potential`: thermostatted MD at
-/// `params.temperature_k` until the contact settles (module docs), a FIRE quench, and the
-/// mapping of the mobile atoms back onto free sites. The state is not changed: apply
-/// `outcome.changes` (after `ensure_layers(outcome.mapping.layers_needed)`), or move the
-/// atoms `outcome.released[i] → outcome.mapping.sites[i]`.
-///
-/// `species_names[s - 1]` names lattice species `s`; each must be an element of `potential`.
-/// The EAM potential computes forces on several threads only above its
-/// [`parallel_threshold`](crate::md::Eam::parallel_threshold) (4096 atoms by default); lower
-/// it to about 1000 for contact regions of a few thousand atoms.
-pub fn relax_region(
-    state: &State,
+/// Thermostatted MD of the cut region until the contact settles, then a FIRE quench (module
+/// docs); `nn` is the lattice's nearest-neighbour distance (for the neck definition).
+pub(crate) fn run_md(
+    cut: &Region,
     species_names: &[String],
+    species_map: &SpeciesMap,
     potential: &dyn Potential,
-    region: &ContactRegion,
     params: &RelaxParams,
-) -> Result<RelaxOutcome> {
-    let t0 = Instant::now();
-    params.validate()?;
-    let species_map = SpeciesMap::new(species_names, potential)?;
-    if region.sphere.frozen_shell_a < potential.cutoff() {
-        return Err(Error::field(
-            "relax.region.frozen_shell_a",
-            format!(
-                "{} Å is thinner than the potential's cutoff ({} Å): mobile atoms at the edge \
-                 would miss neighbours that are there",
-                region.sphere.frozen_shell_a,
-                potential.cutoff()
-            ),
-        ));
-    }
-    let cut = cut_contact(state, region)?;
+    nn: f64,
+) -> Result<MdRun> {
     let mut md_species = Vec::with_capacity(cut.len());
     for (&site, &s) in cut.sites.iter().zip(&cut.species) {
         match species_map.potential_species(s) {
@@ -1136,11 +1133,9 @@ pub fn relax_region(
     for i in cut.n_mobile..cut.len() {
         system.fixed[i] = true;
     }
-    let bodies = Bodies::new(&cut, system.masses.clone(), state.lattice().nn_distance());
-    let released = cut.sites[..cut.n_mobile].to_vec();
+    let bodies = Bodies::new(cut, system.masses.clone(), nn);
     let x0 = cut.positions_a.clone();
     let (neck_before_a, centre_distance_before_a) = bodies.observe(&x0);
-    let cut_s = t0.elapsed().as_secs_f64();
 
     // Thermostatted MD until the contact settles.
     let t1 = Instant::now();
@@ -1265,6 +1260,112 @@ pub fn relax_region(
         bodies.motion(0, cut.whole[0], &x0, &x1),
         bodies.motion(1, cut.whole[1], &x0, &x1),
     ];
+
+    Ok(MdRun {
+        system,
+        x0,
+        x1,
+        neck_before_a,
+        neck_after_a,
+        centre_distance_before_a,
+        centre_distance_after_a,
+        motions,
+        energy_initial_ev,
+        quench,
+        window_energies_ev,
+        window_necks_a,
+        dt,
+        steps,
+        md_list_builds,
+        md_time_ps,
+        settled,
+        free_cluster,
+        md_s,
+        quench_s,
+    })
+}
+
+/// Relaxes the sphere `region` of `state` (no body labels: the settle criterion uses the
+/// energy alone); see [`relax_region`].
+pub fn relax_contact(
+    state: &State,
+    species_names: &[String],
+    potential: &dyn Potential,
+    region: &RegionSpec,
+    params: &RelaxParams,
+) -> Result<RelaxOutcome> {
+    relax_region(
+        state,
+        species_names,
+        potential,
+        &ContactRegion::sphere(*region),
+        params,
+    )
+}
+
+/// Relaxes the contact region `region` of `state` with `potential`: thermostatted MD at
+/// `params.temperature_k` until the contact settles (module docs), a FIRE quench, and the
+/// mapping of the mobile atoms back onto free sites. The state is not changed: apply
+/// `outcome.changes` (after `ensure_layers(outcome.mapping.layers_needed)`), or move the
+/// atoms `outcome.released[i] → outcome.mapping.sites[i]`.
+///
+/// `species_names[s - 1]` names lattice species `s`; each must be an element of `potential`.
+/// The EAM potential computes forces on several threads only above its
+/// [`parallel_threshold`](crate::md::Eam::parallel_threshold) (4096 atoms by default); lower
+/// it to about 1000 for contact regions of a few thousand atoms.
+pub fn relax_region(
+    state: &State,
+    species_names: &[String],
+    potential: &dyn Potential,
+    region: &ContactRegion,
+    params: &RelaxParams,
+) -> Result<RelaxOutcome> {
+    let t0 = Instant::now();
+    params.validate()?;
+    let species_map = SpeciesMap::new(species_names, potential)?;
+    if region.sphere.frozen_shell_a < potential.cutoff() {
+        return Err(Error::field(
+            "relax.region.frozen_shell_a",
+            format!(
+                "{} Å is thinner than the potential's cutoff ({} Å): mobile atoms at the edge \
+                 would miss neighbours that are there",
+                region.sphere.frozen_shell_a,
+                potential.cutoff()
+            ),
+        ));
+    }
+    let cut = cut_contact(state, region)?;
+    let run = run_md(
+        &cut,
+        species_names,
+        &species_map,
+        potential,
+        params,
+        state.lattice().nn_distance(),
+    )?;
+    let cut_s = t0.elapsed().as_secs_f64() - run.md_s - run.quench_s;
+    let MdRun {
+        mut system,
+        neck_before_a,
+        neck_after_a,
+        centre_distance_before_a,
+        centre_distance_after_a,
+        motions,
+        energy_initial_ev,
+        quench,
+        window_energies_ev,
+        window_necks_a,
+        dt,
+        steps,
+        md_list_builds,
+        md_time_ps,
+        settled,
+        free_cluster,
+        md_s,
+        quench_s,
+        ..
+    } = run;
+    let released = cut.sites[..cut.n_mobile].to_vec();
 
     // Map back.
     let t3 = Instant::now();

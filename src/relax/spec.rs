@@ -57,6 +57,66 @@ pub struct RelaxSpec {
     pub settle_energy_rate_ev_per_ps: f64,
     /// Atom count from which the EAM forces run on several threads.
     pub parallel_threshold: usize,
+    /// When two grains that touched merge into one after their contact stage.
+    pub merge: MergeSpec,
+}
+
+/// When two touching grains become one (`relax.merge`): their cubic misorientation is below
+/// `below_deg` and their lattices are in register, the offset of one grain's lattice point
+/// nearest its centre from the other grain's nearest site being below `offset_nn`
+/// nearest-neighbour distances. The offset is measured at the merging grain's centre so that
+/// the small misorientation allowed does not count as an offset.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MergeSpec {
+    /// Largest cubic misorientation that merges, degrees (0: grains never merge).
+    pub below_deg: f64,
+    /// Largest lattice offset that merges, in nearest-neighbour distances.
+    pub offset_nn: f64,
+    /// A grain left with fewer atoms than this after its contact stage joins the other
+    /// whatever its orientation: a small particle that wets the substrate in the MD moves
+    /// most of its atoms onto the substrate's lattice, and the few left fix no orientation.
+    pub min_atoms: usize,
+}
+
+impl Default for MergeSpec {
+    /// 5°: below the 10–15° that separates low- from high-angle boundaries (Read–Shockley
+    /// dislocation spacing of a few lattice constants); a quarter of d_nn, the off-lattice
+    /// threshold of the mapping; 20 atoms.
+    fn default() -> Self {
+        MergeSpec {
+            below_deg: 5.0,
+            offset_nn: 0.25,
+            // Below a 13-atom cuboctahedron and its first facet: no second shell, no
+            // measurable lattice.
+            min_atoms: 20,
+        }
+    }
+}
+
+impl MergeSpec {
+    /// Checks the ranges, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.below_deg >= 0.0 && self.below_deg <= 62.8) {
+            return Err(Error::field(
+                "relax.merge.below_deg",
+                format!(
+                    "{} is outside [0, 62.8] degrees (62.8° is the largest cubic misorientation)",
+                    self.below_deg
+                ),
+            ));
+        }
+        if !(self.offset_nn >= 0.0 && self.offset_nn <= 0.71) {
+            return Err(Error::field(
+                "relax.merge.offset_nn",
+                format!(
+                    "{} is outside [0, 0.71] nearest-neighbour distances (a site's cell)",
+                    self.offset_nn
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for RelaxSpec {
@@ -79,6 +139,7 @@ impl Default for RelaxSpec {
             // Contact regions hold 10^3..10^4 atoms; below ~1000 the thread hand-off costs
             // more than it saves.
             parallel_threshold: 1024,
+            merge: MergeSpec::default(),
         }
     }
 }
@@ -155,6 +216,7 @@ impl RelaxSpec {
             }
         }
         self.params().validate()?;
+        self.merge.validate()?;
         if species.len() > MAX_SPECIES {
             return Ok(()); // reported by the scenario's own species check
         }

@@ -85,6 +85,7 @@ pub use build::build_engine;
 pub use observer::{Every, Observer, ObserverId};
 pub use output::{MAX_SNAPSHOT_BYTES, OutputOptions};
 pub use record::{CONTACT_CSV_HEADER, RELAX_TIMING_CSV_HEADER};
+pub use relaxer::{GRAIN_CONTACT_CSV_COLUMNS, RELAX_CSV_COLUMNS};
 pub use run::{ParticleSummary, Progress, RelaxSummary, Summary, peak_memory_bytes};
 pub use stop::StopReason;
 
@@ -376,9 +377,11 @@ impl Simulation {
         if let Some(f) = grain_field {
             warn(
                 &f,
-                "particles with an orientation are grains of their own; contacts between grains \
-                 are not yet relaxed by MD, grains do not merge, and particles.csv, necks and \
-                 contacts.csv do not include them (grains.csv and the snapshots do)"
+                "particles with an orientation are grains of their own: contacts between grains \
+                 are relaxed by MD over the grains and grains merge when they come into \
+                 register, but particles.csv and necks do not include them yet (grains.csv, \
+                 contacts.csv and the snapshots do), and no atom hops from one grain to another \
+                 in KMC"
                     .into(),
             );
         }

@@ -5,7 +5,10 @@
 //! the same files.
 
 use super::Simulation;
-use super::relaxer::{RELAX_CSV_COLUMNS, RELAX_SERIES_COLUMNS, RelaxRecord, RelaxTotals};
+use super::relaxer::{
+    GRAIN_CONTACT_CSV_COLUMNS, GrainRecord, RELAX_CSV_COLUMNS, RELAX_SERIES_COLUMNS, RelaxRecord,
+    RelaxTotals,
+};
 use crate::engine::contact::{Contact, ContactKind};
 use crate::observe::particles::{NECK_CSV_HEADER, particle_csv_header};
 use crate::observe::write::Series;
@@ -62,6 +65,8 @@ pub(crate) struct Recorder {
     pub percolated: bool,
     /// Anything skipped or worth knowing, for the summary.
     pub notes: Vec<String>,
+    /// The run has grains: `contacts.csv` has the grain columns.
+    pub grains: bool,
 }
 
 impl Recorder {
@@ -79,6 +84,10 @@ impl Recorder {
         };
         let mut series_header = series_header.to_string();
         let mut contact_header = CONTACT_CSV_HEADER.to_string();
+        let grains = sc.uses_grains();
+        if grains {
+            contact_header = format!("{contact_header},{GRAIN_CONTACT_CSV_COLUMNS}");
+        }
         if relaxes {
             series_header = format!("{series_header},{RELAX_SERIES_COLUMNS}");
             contact_header = format!("{contact_header},{RELAX_CSV_COLUMNS}");
@@ -100,6 +109,7 @@ impl Recorder {
             relax_totals: RelaxTotals::default(),
             percolated: false,
             notes: Vec::new(),
+            grains,
         }
     }
 
@@ -242,7 +252,9 @@ impl Recorder {
                 rec.md_wall_s
             ));
         }
-        self.contact_rows.rows.push(contact_row(c, relax));
+        self.contact_rows
+            .rows
+            .push(contact_row(c, relax, self.grains));
     }
 }
 
@@ -384,7 +396,7 @@ fn series_row(sim: &Simulation) -> String {
     )
 }
 
-fn contact_row(c: &Contact, relax: Option<&RelaxRecord>) -> String {
+fn contact_row(c: &Contact, relax: Option<&RelaxRecord>, grains: bool) -> String {
     let p = |x: Option<u32>| x.map_or(String::new(), |v| v.to_string());
     let mut row = format!(
         "{},{},{},{},{},{},{},{},{},{},{}",
@@ -392,6 +404,7 @@ fn contact_row(c: &Contact, relax: Option<&RelaxRecord>) -> String {
         match c.kind {
             ContactKind::Merge => "merge",
             ContactKind::Substrate => "substrate",
+            ContactKind::Grains => "grains",
         },
         c.site,
         c.other_site,
@@ -403,6 +416,15 @@ fn contact_row(c: &Contact, relax: Option<&RelaxRecord>) -> String {
         c.point_a[1],
         c.point_a[2]
     );
+    if grains {
+        let [a, b] = c.grains.map_or([None, None], |g| g.map(Some));
+        row.push_str(&format!(
+            ",{},{},{}",
+            p(a),
+            p(b),
+            GrainRecord::csv_fields(relax.and_then(|r| r.grain.as_ref()))
+        ));
+    }
     if let Some(r) = relax {
         row.push(',');
         row.push_str(&r.csv_fields());

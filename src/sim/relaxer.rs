@@ -34,8 +34,8 @@ use crate::error::{Error, Result};
 use crate::md::{Eam, Potential};
 use crate::rates::RateModel;
 use crate::relax::{
-    CONTACT_RADIUS_FACTOR, Centre, ContactRegion, RegionSpec, RelaxParams, RelaxSpec, SpeciesMap,
-    equivalent_radius_a, relax_region,
+    CONTACT_RADIUS_FACTOR, Centre, ContactRegion, GrainRegion, MergePlan, RegionSpec, RelaxParams,
+    RelaxSpec, SpeciesMap, equivalent_radius_a, merge_plan, relax_grains, relax_region,
 };
 use crate::rng::{Stream, stream};
 use crate::sampler::RateSampler;
@@ -85,11 +85,47 @@ pub struct RelaxRecord {
     pub rotation_deg: [f64; 2],
     /// Displacement of each body's mass centre, Å.
     pub translation_a: [f64; 2],
+    /// For a contact between grains: what happened to the grains.
+    pub grain: Option<GrainRecord>,
     /// Wall-clock seconds (relaxation and hand-back); not reproducible, kept out of the
     /// deterministic outputs.
     pub wall_s: f64,
     /// Of which MD, s.
     pub md_wall_s: f64,
+}
+
+/// What the contact stage of a contact between grains did to the grains.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GrainRecord {
+    /// Cubic misorientation of the two grains after the MD, degrees.
+    pub misorientation_deg: f64,
+    /// Atoms that ended in the other grain's lattice.
+    pub switched_atoms: usize,
+    /// True if the two grains merged into one (see [`merge_plan`]).
+    pub merged: bool,
+    /// Mean distance of the merged grain's atoms from the sites they took, Å (0 unless
+    /// merged).
+    pub merge_residual_a: f64,
+}
+
+/// The columns of `contacts.csv` for a run with grains, after the contact's own.
+pub const GRAIN_CONTACT_CSV_COLUMNS: &str =
+    "grain_a,grain_b,misorientation_deg,switched_atoms,merged,merge_residual_a";
+
+impl GrainRecord {
+    /// The fields of [`GRAIN_CONTACT_CSV_COLUMNS`] after the grains (empty for no record).
+    pub fn csv_fields(r: Option<&GrainRecord>) -> String {
+        match r {
+            Some(g) => format!(
+                "{},{},{},{}",
+                g.misorientation_deg,
+                g.switched_atoms,
+                u8::from(g.merged),
+                g.merge_residual_a
+            ),
+            None => ",,,".into(),
+        }
+    }
 }
 
 /// The columns of [`RelaxRecord::csv_fields`] (appended to `contacts.csv`).
@@ -244,6 +280,7 @@ impl ContactRelaxer {
             ContactKind::Merge => body(contact.particles[0], contact.atoms[0])
                 .min(body(contact.particles[1], contact.atoms[1])),
             ContactKind::Substrate => body(contact.particles[0], contact.atoms[0]),
+            ContactKind::Grains => contact.atoms[0].min(contact.atoms[1]),
         };
         let r = CONTACT_RADIUS_FACTOR * radius_of_atoms(smaller.max(1) as usize);
         self.spec.max_region_radius_a.map_or(r, |m| r.min(m))
@@ -320,6 +357,9 @@ impl ContactRelaxer {
         contact: &Contact,
         index: u64,
     ) -> Result<RelaxRecord> {
+        if contact.kind == ContactKind::Grains {
+            return self.relax_grain_contact(engine, contact, index);
+        }
         let t0 = Instant::now();
         let whole = self.whole_bodies(engine, contact);
         let state = engine.state();
@@ -424,8 +464,110 @@ impl ContactRelaxer {
             centre_distance_after_a: out.centre_distance_after_a,
             rotation_deg: [b0.rotation_deg, b1.rotation_deg],
             translation_a: [b0.translation_a, b1.translation_a],
+            grain: None,
             wall_s: t0.elapsed().as_secs_f64(),
             md_wall_s: out.timings.md_s,
+        })
+    }
+
+    /// Relaxes a contact between two grains over the grains ([`relax_grains`]): whole
+    /// particle grains turn and move with the MD, atoms go to sites of either grain, and the
+    /// grains merge if they came into register (see [`merge_plan`]).
+    fn relax_grain_contact<M: RateModel, S: RateSampler>(
+        &mut self,
+        engine: &mut Engine<M, S>,
+        contact: &Contact,
+        index: u64,
+    ) -> Result<RelaxRecord> {
+        let t0 = Instant::now();
+        let Some([ga, gb]) = contact.grains else {
+            return Err(Error::Simulation(format!(
+                "contact {index} between grains names no grains"
+            )));
+        };
+        let (ga, gb) = (ga as usize, gb as usize);
+        let lat = engine.state().lattice().clone();
+        let smaller = contact.atoms[0].min(contact.atoms[1]).max(1) as usize;
+        let radius_a = self.spec.region_radius_a.unwrap_or_else(|| {
+            let r = CONTACT_RADIUS_FACTOR * equivalent_radius_a(&lat, smaller);
+            self.spec.max_region_radius_a.map_or(r, |m| r.min(m))
+        });
+        let region = GrainRegion {
+            grains: [ga, gb],
+            point_a: contact.point_a,
+            radius_a,
+            frozen_shell_a: self.eam.cutoff(),
+            whole_max_atoms: self.spec.whole_particles_max_atoms,
+        };
+        let params = RelaxParams {
+            temperature_k: self.temperature_k,
+            seed: stream(self.seed, Stream::ContactK(index)).random::<u64>(),
+            ..self.spec.params()
+        };
+        let count = |e: &Engine<M, S>| {
+            let mut c = [0u64; 16];
+            for (_, sp, _) in e.grains().atoms() {
+                c[sp as usize] += 1;
+            }
+            c
+        };
+        let before = count(engine);
+        let out = relax_grains(engine.grains(), &self.species, &self.eam, &region, &params)?;
+        engine.regrain(&out.frames, &out.removed, &out.placed, &out.film_moves)?;
+        let mut grain = GrainRecord {
+            misorientation_deg: out.misorientation_deg,
+            switched_atoms: out.switched_atoms,
+            merged: false,
+            merge_residual_a: 0.0,
+        };
+        // A particle grain taking the other's atoms may first need a larger box (once).
+        for _ in 0..2 {
+            match merge_plan(engine.grains(), ga, gb, &self.spec.merge, &params.mapping)? {
+                MergePlan::Persist { .. } => break,
+                MergePlan::GrowBox(g, m) => engine.grow_grain_box(g, m)?,
+                MergePlan::Merge {
+                    removed,
+                    placed,
+                    mean_residual_a,
+                    ..
+                } => {
+                    engine.regrain(&[], &removed, &placed, &[])?;
+                    grain.merged = true;
+                    grain.merge_residual_a = mean_residual_a;
+                    break;
+                }
+            }
+        }
+        let after = count(engine);
+        if before != after {
+            return Err(Error::Simulation(format!(
+                "relaxer at contact {index} (grains {ga} and {gb}) broke mass conservation: \
+                 per species before {before:?}, after {after:?}"
+            )));
+        }
+        let [b0, b1] = out.bodies;
+        Ok(RelaxRecord {
+            region_radius_a: radius_a,
+            whole_bodies: u8::from(out.whole[0]) + u8::from(out.whole[1]),
+            mobile_atoms: out.mobile_atoms,
+            frozen_atoms: out.frozen_atoms,
+            moved_atoms: out.moved_atoms,
+            md_time_ps: out.md_time_ps,
+            md_steps: out.md_steps,
+            settled: out.settled,
+            mean_residual_a: out.mean_residual_a,
+            max_residual_a: out.max_residual_a,
+            off_lattice: out.off_lattice,
+            energy_change_ev: out.energy_mapped_ev - out.energy_initial_ev,
+            neck_before_a: out.neck_before_a,
+            neck_after_a: out.neck_after_a,
+            centre_distance_before_a: out.centre_distance_before_a,
+            centre_distance_after_a: out.centre_distance_after_a,
+            rotation_deg: [b0.rotation_deg, b1.rotation_deg],
+            translation_a: [b0.translation_a, b1.translation_a],
+            grain: Some(grain),
+            wall_s: t0.elapsed().as_secs_f64(),
+            md_wall_s: out.md_s,
         })
     }
 }
