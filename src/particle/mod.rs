@@ -639,9 +639,17 @@ pub fn parse_lattice_kind(name: &str) -> Result<crate::lattice::LatticeKind> {
         .into_iter()
         .find(|k| format!("{k:?}").eq_ignore_ascii_case(name))
         .ok_or_else(|| {
+            let known: Vec<String> = crate::lattice::LatticeKind::ALL
+                .iter()
+                .filter(|k| !k.is_2d())
+                .map(|k| format!("{k:?}"))
+                .collect();
             Error::field(
                 "lattice",
-                format!("unknown lattice `{name}` (expected one of Fcc100, Fcc111, Fcc110, Bcc100, Sc100)"),
+                format!(
+                    "unknown lattice `{name}` (expected one of {})",
+                    known.join(", ")
+                ),
             )
         })
 }
