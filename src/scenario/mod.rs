@@ -482,6 +482,19 @@ impl Scenario {
                 format!("particles need a 3-D lattice, not {:?}", l.kind),
             ));
         }
+        for (i, p) in self.particles.iter().enumerate() {
+            p.shape
+                .check_lattice(l.kind, &format!("particles[{i}].shape"))?;
+        }
+        for (i, a) in self.initial.iter().enumerate() {
+            if let InitialAtoms::Particle { shape, .. } = a {
+                shape.check_lattice(l.kind, &format!("initial[{i}].Particle.shape"))?;
+            }
+        }
+        if !self.particles.is_empty() || self.has_initial_particles() {
+            // The particle frame's own refusal, found before anything is built.
+            crate::particle::LatticeFrame::check_placeable(l.kind)?;
+        }
         for (i, a) in self.initial.iter().enumerate() {
             match a {
                 InitialAtoms::RandomLayer {
