@@ -343,3 +343,99 @@ fn lammps_reproduces_the_bond_table_for_w_and_co() {
         }
     }
 }
+
+/// Atoms by species of `kmc particle build` on Bcc110 (W lattice constant), by name.
+fn built(args: &[&str]) -> std::collections::BTreeMap<String, usize> {
+    let dir = tmp("built");
+    let out = kmc()
+        .args([
+            "particle",
+            "build",
+            "--lattice",
+            "bcc110",
+            "--d-nm",
+            "2",
+            "--a",
+            "3.164849",
+        ])
+        .args(args)
+        .arg("--out")
+        .arg(dir.join("p.xyz"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("p.xyz")).unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for l in text.lines().skip(2) {
+        *counts
+            .entry(l.split_whitespace().next().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn bcc110_particles_land_on_the_film_and_keep_their_atoms() {
+    // A W@Mo rhombic dodecahedron and a Mo sphere placed on W(110) and run for 20,000 events
+    // (no MD relaxer, to stay short): both touch the substrate or each other, and the final
+    // snapshot holds the substrate plus exactly the atoms `kmc particle build` cuts alone.
+    let dir = tmp("particles");
+    let scenario = r#"(
+        name: "w_particles", seed: 5, temperature_k: 1500.0, species: ["W", "Mo"],
+        lattice: (kind: Bcc110, lattice_constant_a: 3.164849, size: (16, 12),
+                  substrate_layers: 3, frozen_layers: 2),
+        rate_model: BondCounting((
+            species: { "W": (prefactor_hz: 1e13, barrier_ev: 0.7480),
+                       "Mo": (prefactor_hz: 1e13, barrier_ev: 0.5501) },
+            bonds_ev: [("W", "W", 1.6967), ("W", "Mo", 1.5), ("Mo", "Mo", 1.3689)],
+        )),
+        initial: [
+            Particle(shape: RhombicDodecahedron, diameter_nm: 2.0, at_nm: (2.0, 2.6),
+                     composition: CoreShell(core: "W", shell: "Mo", shell_nm: 0.3)),
+            Particle(shape: Sphere, diameter_nm: 2.0, composition: Pure("Mo"), at_nm: (4.3, 2.6)),
+        ],
+        relax: None,
+        stop: (events: 20000),
+    )"#;
+    let path = dir.join("w.ron");
+    std::fs::write(&path, scenario).unwrap();
+    let out = kmc()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rd = built(&[
+        "--shape",
+        "rhombic-dodecahedron",
+        "--core",
+        "W",
+        "--shell",
+        "Mo:0.3nm",
+    ]);
+    let sphere = built(&["--core", "Mo"]);
+    assert_eq!((rd["W"], rd["Mo"]), (65, 304));
+    let substrate = 3 * 2 * 16 * 12;
+    let text = std::fs::read_to_string(dir.join("out/final.xyz")).unwrap();
+    let count = |s: &str| {
+        text.lines()
+            .skip(2)
+            .filter(|l| l.split_whitespace().next() == Some(s))
+            .count()
+    };
+    assert_eq!(count("W"), substrate + rd["W"]);
+    assert_eq!(count("Mo"), rd["Mo"] + sphere["Mo"]);
+    let contacts = std::fs::read_to_string(dir.join("out/contacts.csv")).unwrap();
+    assert!(contacts.lines().count() >= 2, "{contacts}");
+}

@@ -187,7 +187,9 @@ pub enum Composition {
     /// Two halves: `first` where the coordinate along `axis` (from the centre) is negative,
     /// `second` where it is positive; atoms on the dividing plane are split by the next axis
     /// (then the one after), and the centre atom is `first`, so `second` has exactly
-    /// (N − 1) / 2 atoms.
+    /// (N − 1) / 2 atoms where the sites are centrosymmetric: on every cubic lattice, and on
+    /// Hcp0001 (no inversion centre) for axes x and z, the normals of mirror planes of an HCP
+    /// site, but not for y.
     Janus {
         /// Species of the negative half.
         first: String,
