@@ -23,6 +23,7 @@ fn sphere(element: &str, a: f64) -> Vec<[f64; 3]> {
         composition: Composition::Pure(element.into()),
         lattice: LatticeKind::Fcc100,
         lattice_constant_a: Some(a),
+        c_over_a: None,
         seed: 1,
     };
     build_standalone(&req).unwrap().0.displacements

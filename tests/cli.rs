@@ -48,7 +48,13 @@ fn shipped_and_good_scenarios_validate() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    for f in ["quickstart", "cu100_growth", "bench_fcc100"] {
+    for f in [
+        "quickstart",
+        "cu100_growth",
+        "bench_fcc100",
+        "w110_growth",
+        "co0001_growth",
+    ] {
         files.push(PathBuf::from(format!("scenarios/{f}.ron")));
     }
     for f in &files {

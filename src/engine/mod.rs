@@ -1097,10 +1097,8 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         let mut grains = Grains::new(film, self.grains.ghost_radius_a() / nn)?;
         for (k, gs) in snap.grains.iter().enumerate() {
             let film = &grains.grain(0).state;
-            let kind = film.lattice().kind();
-            let a = film.lattice().lattice_constant();
             // Built before any site is allocated: the species map, already in memory, bounds it.
-            let lat = crate::lattice::Lattice::new(kind, a, gs.size, gs.layers)?;
+            let lat = film.lattice().resized(gs.size, gs.layers)?;
             if lat.n_sites() != gs.species.len() {
                 return Err(bad(format!(
                     "grain {} holds {} sites for a box of {:?} × {} layers",

@@ -652,12 +652,7 @@ impl Grains {
         let old = &self.grains[g];
         let lat = old.state.lattice();
         let [sx, sy] = lat.size();
-        let new_lat = Lattice::new(
-            lat.kind(),
-            lat.lattice_constant(),
-            [sx + 2 * m, sy + 2 * m],
-            lat.layers() + 2 * m,
-        )?;
+        let new_lat = lat.resized([sx + 2 * m, sy + 2 * m], lat.layers() + 2 * m)?;
         // Centred: half the added rows on each side (grid rows, not cells, along y).
         let (nx, ny) = lat.grid();
         let (mx, my) = ((new_lat.grid().0 - nx) / 2, (new_lat.grid().1 - ny) / 2);
@@ -844,9 +839,9 @@ fn occupied(state: &State) -> Vec<usize> {
         .collect()
 }
 
-/// Compares a lattice with the film's: same kind and constant.
+/// Compares a lattice with the film's: same kind, constant and c/a.
 pub fn same_lattice(a: &Lattice, b: &Lattice) -> bool {
-    a.kind() == b.kind() && a.lattice_constant() == b.lattice_constant()
+    a.same_crystal(b)
 }
 
 #[cfg(test)]

@@ -22,11 +22,26 @@ pub enum LatticeKind {
     Square,
     /// 2-D triangular lattice (one layer).
     Triangular,
+    /// BCC with a (110) surface: centred-rectangular layers (a × a√2 cell of two atoms, rows
+    /// along [001] a/√2 apart, alternate rows shifted by a/2), ABAB stacking, a/√2 apart.
+    Bcc110,
+    /// HCP with a (0001) surface: triangular layers (spacing a), ABAB stacking, c/2 apart.
+    /// The twelve neighbours are six in the layer at a and three in each adjacent layer at
+    /// a·√(1/3 + (c/a)²/4); c/a is the lattice's `c_over_a` (ideal √(8/3) unless given).
+    Hcp0001,
 }
+
+/// The ideal c/a of hard-sphere HCP, √(8/3): all twelve neighbours at the same distance.
+pub const IDEAL_C_OVER_A: f64 = 1.632_993_161_855_452;
+
+/// c/a ratios accepted for [`LatticeKind::Hcp0001`]. The real HCP metals lie inside (Be 1.57 to
+/// Cd 1.89; the Zhou 2004 EAM's Mg, Co, Ti and Zr near 1.62); across it the twelve nearest
+/// neighbours stay a shell apart from the next one (at ≥ 1.35 a), which the offset tables need.
+pub const C_OVER_A_RANGE: (f64, f64) = (1.4, 2.0);
 
 impl LatticeKind {
     /// All kinds, for `kmc info`.
-    pub const ALL: [LatticeKind; 7] = [
+    pub const ALL: [LatticeKind; 9] = [
         LatticeKind::Fcc100,
         LatticeKind::Fcc111,
         LatticeKind::Fcc110,
@@ -34,6 +49,8 @@ impl LatticeKind {
         LatticeKind::Sc100,
         LatticeKind::Square,
         LatticeKind::Triangular,
+        LatticeKind::Bcc110,
+        LatticeKind::Hcp0001,
     ];
 
     /// True for the single-layer lattices.
@@ -52,6 +69,13 @@ impl LatticeKind {
             LatticeKind::Bcc100 | LatticeKind::Sc100 => "cubic cells (a × a)",
             LatticeKind::Square => "sites (spacing a)",
             LatticeKind::Triangular => "sites along x and rows along y (Ly even)",
+            LatticeKind::Bcc110 => {
+                "cells along [001] (a) by cells along [1-10] (a√2); a layer holds 2·Lx·Ly sites"
+            }
+            LatticeKind::Hcp0001 => {
+                "nearest-neighbour spacings (a) along x and atomic rows along y (Ly even); c/a \
+                 from lattice.c_over_a (default ideal √(8/3))"
+            }
         }
     }
 
@@ -64,7 +88,10 @@ impl LatticeKind {
                 "lateral size must be at least 1 × 1",
             ));
         }
-        let needs_even_y = matches!(self, LatticeKind::Fcc111 | LatticeKind::Triangular);
+        let needs_even_y = matches!(
+            self,
+            LatticeKind::Fcc111 | LatticeKind::Triangular | LatticeKind::Hcp0001
+        );
         if needs_even_y && sy % 2 == 1 {
             return Err(Error::field(
                 "lattice.size",
@@ -74,7 +101,7 @@ impl LatticeKind {
             ));
         }
         let ny = match self {
-            LatticeKind::Fcc100 => sy.checked_mul(2),
+            LatticeKind::Fcc100 | LatticeKind::Bcc110 => sy.checked_mul(2),
             _ => Some(sy),
         };
         match ny {
@@ -86,9 +113,10 @@ impl LatticeKind {
         }
     }
 
-    /// Distance between atomic layers for lattice constant `a` (Å; 0 for 2-D lattices).
-    pub fn layer_spacing(self, a: f64) -> f64 {
-        Geometry::new(self, a).layer_spacing
+    /// Distance between atomic layers for lattice constant `a` (Å; 0 for 2-D lattices) and,
+    /// for [`LatticeKind::Hcp0001`], the ratio c/a (`None`: ideal; ignored by the cubic kinds).
+    pub fn layer_spacing(self, a: f64, c_over_a: Option<f64>) -> f64 {
+        Geometry::new(self, a, c_over_a.unwrap_or(IDEAL_C_OVER_A)).layer_spacing
     }
 }
 
@@ -97,8 +125,13 @@ impl LatticeKind {
 pub(crate) struct Geometry {
     pub kind: LatticeKind,
     pub a: f64,
-    /// Nearest-neighbour distance.
+    /// c/a of an HCP lattice ([`IDEAL_C_OVER_A`] for the other kinds, which ignore it).
+    pub c_over_a: f64,
+    /// Nearest-neighbour distance (HCP: the in-layer one, a).
     pub nn: f64,
+    /// Smallest and largest distance of a nearest neighbour: both `nn` except on HCP with a
+    /// non-ideal c/a, whose interlayer neighbours are nearer or farther than the in-layer ones.
+    pub nn_shell: (f64, f64),
     /// Distance between layers (0 in 2-D).
     pub layer_spacing: f64,
     /// Class period along y and along layers.
@@ -109,7 +142,7 @@ pub(crate) struct Geometry {
 const SQRT3: f64 = 1.732_050_807_568_877_2;
 
 impl Geometry {
-    pub fn new(kind: LatticeKind, a: f64) -> Self {
+    pub fn new(kind: LatticeKind, a: f64, c_over_a: f64) -> Self {
         use LatticeKind::*;
         let s2 = std::f64::consts::SQRT_2;
         let (nn, layer_spacing, py, pl) = match kind {
@@ -120,11 +153,22 @@ impl Geometry {
             Sc100 => (a, a, 1, 1),
             Square => (a, 0.0, 1, 1),
             Triangular => (a, 0.0, 2, 1),
+            Bcc110 => (a * SQRT3 / 2.0, a / s2, 2, 2),
+            Hcp0001 => (a, c_over_a * a / 2.0, 2, 2),
+        };
+        let nn_shell = match kind {
+            Hcp0001 => {
+                let d = a * (1.0 / 3.0 + c_over_a * c_over_a / 4.0).sqrt();
+                (nn.min(d), nn.max(d))
+            }
+            _ => (nn, nn),
         };
         Geometry {
             kind,
             a,
+            c_over_a,
             nn,
+            nn_shell,
             layer_spacing,
             py,
             pl,
@@ -162,6 +206,20 @@ impl Geometry {
             Sc100 => [x * a, y * a, l * a],
             Square => [x * a, y * a, 0.0],
             Triangular => [(x + 0.5 * odd(y)) * a, y * a * SQRT3 / 2.0, 0.0],
+            Bcc110 => {
+                // Layer l + 1 sits over the long-bridge sites of layer l: the shift (a/2, 0)
+                // is the one-row shift of the centred rectangular net.
+                let s = 0.5 * odd(y + l);
+                [(x + s) * a, y * self.layer_spacing, l * self.layer_spacing]
+            }
+            Hcp0001 => {
+                let stack = odd(l);
+                [
+                    (x + 0.5 * odd(y) + 0.5 * stack) * a,
+                    y * a * SQRT3 / 2.0 + stack * a * SQRT3 / 6.0,
+                    l * self.layer_spacing,
+                ]
+            }
         }
     }
 
@@ -174,7 +232,8 @@ impl Geometry {
             Fcc111 => [nx * self.nn, ny * self.nn * SQRT3 / 2.0],
             Fcc110 => [nx * self.nn, ny * self.a],
             Bcc100 | Sc100 | Square => [nx * self.a, ny * self.a],
-            Triangular => [nx * self.a, ny * self.a * SQRT3 / 2.0],
+            Triangular | Hcp0001 => [nx * self.a, ny * self.a * SQRT3 / 2.0],
+            Bcc110 => [nx * self.a, ny * self.layer_spacing],
         }
     }
 
@@ -186,7 +245,8 @@ impl Geometry {
             Fcc111 => (self.nn, self.nn * SQRT3 / 2.0),
             Fcc110 => (self.nn, self.a),
             Bcc100 | Sc100 | Square => (self.a, self.a),
-            Triangular => (self.a, self.a * SQRT3 / 2.0),
+            Triangular | Hcp0001 => (self.a, self.a * SQRT3 / 2.0),
+            Bcc110 => (self.a, self.layer_spacing),
         }
     }
 
@@ -253,7 +313,8 @@ impl Geometry {
                     let d =
                         ((p[0] - p0[0]).powi(2) + (p[1] - p0[1]).powi(2) + (p[2] - p0[2]).powi(2))
                             .sqrt();
-                    if (d - self.nn).abs() < 1e-9 * self.a {
+                    let tol = 1e-9 * self.a;
+                    if d > self.nn_shell.0 - tol && d < self.nn_shell.1 + tol {
                         out.push((dx as i32, dy as i32, dl as i32));
                     }
                 }
@@ -313,8 +374,11 @@ impl Geometry {
         let nc = self.n_classes();
         let nbrs: Vec<_> = (0..nc).map(|c| self.neighbor_offsets(c)).collect();
         let expected = match self.kind {
-            LatticeKind::Fcc100 | LatticeKind::Fcc111 | LatticeKind::Fcc110 => 12,
-            LatticeKind::Bcc100 => 8,
+            LatticeKind::Fcc100
+            | LatticeKind::Fcc111
+            | LatticeKind::Fcc110
+            | LatticeKind::Hcp0001 => 12,
+            LatticeKind::Bcc100 | LatticeKind::Bcc110 => 8,
             LatticeKind::Sc100 | LatticeKind::Triangular => 6,
             LatticeKind::Square => 4,
         };

@@ -12,7 +12,7 @@
 
 mod geometry;
 
-pub use geometry::LatticeKind;
+pub use geometry::{C_OVER_A_RANGE, IDEAL_C_OVER_A, LatticeKind};
 
 use crate::error::{Error, Result};
 use crate::io::validate::in_range_of;
@@ -71,6 +71,33 @@ pub struct ClassTables {
 /// tables, derived numerically from positions, lose their neighbours to rounding (1e300 or
 /// 1e-300 Å gave "0 neighbours").
 pub const LATTICE_CONSTANT_RANGE_A: (f64, f64) = (0.5, 20.0);
+
+/// The c/a a lattice of `kind` is built with: `given` for [`LatticeKind::Hcp0001`] if within
+/// [`C_OVER_A_RANGE`], the ideal ratio if none is given; the other kinds refuse a ratio.
+pub fn check_c_over_a(kind: LatticeKind, given: Option<f64>) -> Result<f64> {
+    match (kind, given) {
+        (LatticeKind::Hcp0001, Some(q)) => {
+            if !(q.is_finite() && (C_OVER_A_RANGE.0..=C_OVER_A_RANGE.1).contains(&q)) {
+                return Err(Error::field(
+                    "lattice.c_over_a",
+                    format!(
+                        "must be between {} and {} (the HCP metals lie between 1.57 and 1.89), \
+                         got {}",
+                        C_OVER_A_RANGE.0,
+                        C_OVER_A_RANGE.1,
+                        crate::io::validate::number(q)
+                    ),
+                ));
+            }
+            Ok(q)
+        }
+        (_, None) => Ok(IDEAL_C_OVER_A),
+        (_, Some(_)) => Err(Error::field(
+            "lattice.c_over_a",
+            format!("only Hcp0001 has a c/a ratio; {kind:?} has none"),
+        )),
+    }
+}
 
 /// Largest interaction range (in nearest-neighbour steps) the lattice precomputes shells for.
 pub const MAX_RANGE: usize = 4;
@@ -143,6 +170,18 @@ impl Lattice {
     /// Builds a lattice of `kind` with lattice constant `a` (Å), lateral size `size` (see
     /// [`LatticeKind::size_unit`]) and `layers` allocated layers.
     pub fn new(kind: LatticeKind, a: f64, size: [usize; 2], layers: usize) -> Result<Self> {
+        Self::with_c_over_a(kind, a, None, size, layers)
+    }
+
+    /// As [`Lattice::new`], with the ratio c/a of an [`LatticeKind::Hcp0001`] lattice (`None`:
+    /// the ideal [`IDEAL_C_OVER_A`]); the cubic and 2-D kinds have no c/a and refuse one.
+    pub fn with_c_over_a(
+        kind: LatticeKind,
+        a: f64,
+        c_over_a: Option<f64>,
+        size: [usize; 2],
+        layers: usize,
+    ) -> Result<Self> {
         in_range_of(
             "lattice.lattice_constant_a",
             a,
@@ -150,12 +189,13 @@ impl Lattice {
             LATTICE_CONSTANT_RANGE_A.1,
             "Å",
         )?;
+        let c_over_a = check_c_over_a(kind, c_over_a)?;
         let (nx, ny) = kind.grid(size)?;
         let layers = if kind.is_2d() { 1 } else { layers };
         if layers == 0 {
             return Err(Error::field("lattice.height_layers", "must be at least 1"));
         }
-        let g = geometry::Geometry::new(kind, a);
+        let g = geometry::Geometry::new(kind, a, c_over_a);
         let classes = g.build_tables(nx, ny, MAX_RANGE)?;
         let mut lat = Lattice {
             kind,
@@ -184,9 +224,26 @@ impl Lattice {
         self.kind
     }
 
-    /// Lattice constant in Å.
+    /// Lattice constant in Å (HCP: the in-layer constant a).
     pub fn lattice_constant(&self) -> f64 {
         self.a
+    }
+
+    /// The ratio c/a of an HCP lattice; `None` for the other kinds.
+    pub fn c_over_a(&self) -> Option<f64> {
+        (self.kind == LatticeKind::Hcp0001).then_some(self.geom.c_over_a)
+    }
+
+    /// True if `other` has the same kind, lattice constant and c/a: its sites are this
+    /// lattice's sites, up to the box.
+    pub fn same_crystal(&self, other: &Lattice) -> bool {
+        self.kind == other.kind && self.a == other.a && self.c_over_a() == other.c_over_a()
+    }
+
+    /// A lattice of the same kind, lattice constant and c/a with another box (a grain's box,
+    /// a probe), so no caller rebuilding a lattice can drop the c/a.
+    pub fn resized(&self, size: [usize; 2], layers: usize) -> Result<Lattice> {
+        Lattice::with_c_over_a(self.kind, self.a, self.c_over_a(), size, layers)
     }
 
     /// In-layer grid size `(nx, ny)`.
@@ -195,10 +252,10 @@ impl Lattice {
     }
 
     /// The lateral size this lattice was built with (`size` of [`Lattice::new`]): the grid
-    /// counts two rows per cell along y on FCC(100).
+    /// counts two rows per cell along y on FCC(100) and BCC(110).
     pub fn size(&self) -> [usize; 2] {
         match self.kind {
-            LatticeKind::Fcc100 => [self.nx, self.ny / 2],
+            LatticeKind::Fcc100 | LatticeKind::Bcc110 => [self.nx, self.ny / 2],
             _ => [self.nx, self.ny],
         }
     }
@@ -257,9 +314,16 @@ impl Lattice {
         self.geom.layer_spacing
     }
 
-    /// Nearest-neighbour distance in Å.
+    /// Nearest-neighbour distance in Å (HCP: the in-layer one, a; see
+    /// [`Lattice::nn_shell`]).
     pub fn nn_distance(&self) -> f64 {
         self.geom.nn
+    }
+
+    /// Smallest and largest nearest-neighbour distance in Å: equal except on HCP with a
+    /// non-ideal c/a.
+    pub fn nn_shell(&self) -> (f64, f64) {
+        self.geom.nn_shell
     }
 
     /// Tables of a class.

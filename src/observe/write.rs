@@ -128,6 +128,9 @@ pub fn write_xyz(
             format!("{:?}", state.lattice().kind()),
         ),
     ];
+    if let Some(q) = state.lattice().c_over_a() {
+        f.info.push(("c_over_a".into(), q.to_string()));
+    }
     xyz::write_file(path, &f)
 }
 

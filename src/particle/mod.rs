@@ -13,7 +13,15 @@
 //! * sphere: every site with `|r| ≤ d/2`;
 //! * truncated octahedron (regular, Archimedean): `max |u_i| ≤ h`, `|u_1| + |u_2| + |u_3| ≤ 3h/2`
 //!   (volume 4 h³), `u` the coordinates along the cubic axes;
-//! * cuboctahedron: `max |u_i| ≤ h`, `|u_1| + |u_2| + |u_3| ≤ 2h` (volume 20 h³ / 3).
+//! * cuboctahedron: `max |u_i| ≤ h`, `|u_1| + |u_2| + |u_3| ≤ 2h` (volume 20 h³ / 3);
+//! * rhombic dodecahedron (the {110} Wulff-like shape of BCC): `|u_i| + |u_j| ≤ s` for every
+//!   pair `i ≠ j` (volume 2 s³);
+//! * hexagonal prism (HCP): six {10-10} side facets at distance `R` from the axis and two (0001)
+//!   faces at `±R` along c, so its height equals its width across flats (volume 4√3 R³); `u`
+//!   are then the coordinates along [2-1-10], [01-10] and [0001].
+//!
+//! The cubic polyhedra need cubic axes and refuse Hcp0001; the prism needs the hexagonal axes
+//! and refuses the cubic lattices.
 //!
 //! Sites on a surface to within 1e-9 Å are inside.
 //!
@@ -27,7 +35,7 @@ pub mod template;
 
 use crate::error::{Error, Result};
 use crate::io::validate::{non_negative, positive_of};
-use crate::lattice::Lattice;
+use crate::lattice::{Lattice, LatticeKind};
 use crate::md::build::{Axis, random_species};
 use crate::rng::KmcRng;
 use crate::state::Species;
@@ -48,6 +56,11 @@ pub enum Shape {
     TruncatedOctahedron,
     /// The cuboctahedron: eight {111} triangles and six {100} squares.
     Cuboctahedron,
+    /// The rhombic dodecahedron: twelve {110} rhombi (BCC's close-packed planes).
+    RhombicDodecahedron,
+    /// The regular hexagonal prism of HCP: six {10-10} sides and the two (0001) faces, as
+    /// high as it is wide across flats.
+    HexagonalPrism,
 }
 
 /// Most atoms one particle may have (about 70 nm of Au; building it takes about a second per
@@ -55,20 +68,24 @@ pub enum Shape {
 pub const MAX_PARTICLE_ATOMS: usize = 10_000_000;
 
 const INV_SQRT3: f64 = 0.577_350_269_189_625_8;
+const SQRT3: f64 = 1.732_050_807_568_877_2;
 
 impl Shape {
-    /// Parses a command-line name (`sphere`, `truncated-octahedron`, `cuboctahedron`; the
-    /// RON variant names are accepted too).
+    /// Parses a command-line name (`sphere`, `truncated-octahedron`, `cuboctahedron`,
+    /// `rhombic-dodecahedron`, `hexagonal-prism`; the RON variant names are accepted too).
     pub fn parse(name: &str) -> Result<Shape> {
         let n = name.to_ascii_lowercase().replace(['-', '_', ' '], "");
         match n.as_str() {
             "sphere" => Ok(Shape::Sphere),
             "truncatedoctahedron" | "to" => Ok(Shape::TruncatedOctahedron),
             "cuboctahedron" | "cubeoctahedron" | "co" => Ok(Shape::Cuboctahedron),
+            "rhombicdodecahedron" | "rd" => Ok(Shape::RhombicDodecahedron),
+            "hexagonalprism" | "hexprism" => Ok(Shape::HexagonalPrism),
             _ => Err(Error::field(
                 "shape",
                 format!(
-                    "unknown shape `{name}` (expected sphere, truncated-octahedron or cuboctahedron)"
+                    "unknown shape `{name}` (expected sphere, truncated-octahedron, \
+                     cuboctahedron, rhombic-dodecahedron or hexagonal-prism)"
                 ),
             )),
         }
@@ -82,7 +99,35 @@ impl Shape {
             Shape::Sphere => 0.5 * d,
             Shape::TruncatedOctahedron => (v / 4.0).cbrt(),
             Shape::Cuboctahedron => (3.0 * v / 20.0).cbrt(),
+            Shape::RhombicDodecahedron => (v / 2.0).cbrt(),
+            Shape::HexagonalPrism => (v / (4.0 * SQRT3)).cbrt(),
         }
+    }
+
+    /// Refuses a shape whose facets the lattice lacks: the cubic polyhedra on HCP, the
+    /// hexagonal prism on a cubic lattice. `field` names the shape in the input.
+    pub fn check_lattice(self, kind: LatticeKind, field: &str) -> Result<()> {
+        let hexagonal = kind == LatticeKind::Hcp0001;
+        let ok = match self {
+            Shape::Sphere => true,
+            Shape::HexagonalPrism => hexagonal,
+            Shape::TruncatedOctahedron | Shape::Cuboctahedron | Shape::RhombicDodecahedron => {
+                !hexagonal
+            }
+        };
+        if ok {
+            return Ok(());
+        }
+        let needs = if hexagonal {
+            "a cubic lattice (its facets are cut along the cubic axes); on Hcp0001 use Sphere \
+             or HexagonalPrism"
+        } else {
+            "an Hcp0001 lattice (its facets are cut along the hexagonal axes)"
+        };
+        Err(Error::field(
+            field,
+            format!("{self:?} on {kind:?}: the shape needs {needs}"),
+        ))
     }
 
     /// Depth below the surface (Å, positive inside) of a point with crystal-frame
@@ -95,6 +140,14 @@ impl Shape {
                 (p - a.max(b).max(c)).min((1.5 * p - (a + b + c)) * INV_SQRT3)
             }
             Shape::Cuboctahedron => (p - a.max(b).max(c)).min((2.0 * p - (a + b + c)) * INV_SQRT3),
+            Shape::RhombicDodecahedron => {
+                (p - (a + b).max(b + c).max(a + c)) * std::f64::consts::FRAC_1_SQRT_2
+            }
+            Shape::HexagonalPrism => {
+                // Side normals at 30°, 90°, 150° from u_1 (the ±y pair and its 60° images).
+                let side = b.max(0.5 * (SQRT3 * a + b));
+                (p - side).min(p - c)
+            }
         }
     }
 
@@ -106,6 +159,10 @@ impl Shape {
             Shape::TruncatedOctahedron => p * 1.25f64.sqrt(),
             // Vertices (h, h, 0) and permutations.
             Shape::Cuboctahedron => p * std::f64::consts::SQRT_2,
+            // Vertices (s, 0, 0) and permutations.
+            Shape::RhombicDodecahedron => p,
+            // Corners at 2R/√3 from the axis and R above the middle.
+            Shape::HexagonalPrism => p * (4.0 / 3.0 + 1.0f64).sqrt(),
         }
     }
 }
@@ -130,7 +187,9 @@ pub enum Composition {
     /// Two halves: `first` where the coordinate along `axis` (from the centre) is negative,
     /// `second` where it is positive; atoms on the dividing plane are split by the next axis
     /// (then the one after), and the centre atom is `first`, so `second` has exactly
-    /// (N − 1) / 2 atoms.
+    /// (N − 1) / 2 atoms where the sites are centrosymmetric: on every cubic lattice, and on
+    /// Hcp0001 (no inversion centre) for axes x and z, the normals of mirror planes of an HCP
+    /// site, but not for y.
     Janus {
         /// Species of the negative half.
         first: String,
@@ -259,27 +318,58 @@ impl ResolvedComposition {
 /// The Cartesian frame of a lattice kind, found numerically from its positions: nearest-
 /// neighbour vectors, a primitive basis (to name every lattice vector by three integers), the
 /// cubic axes and the atomic volume.
+///
+/// HCP is no Bravais lattice (two atoms per primitive cell, and the neighbours of an A-layer
+/// site are not those of a B-layer site), so its frame names every site vector in the finer
+/// basis (a₁, (a₁ + a₂)/3, c/2), of whose points a third are sites, and it serves cutting a
+/// particle only ([`LatticeFrame::for_cutting`]): placing one moves it by lattice vectors.
 #[derive(Debug, Clone)]
 pub struct LatticeFrame {
-    /// Nearest-neighbour vectors, Å.
+    /// Nearest-neighbour vectors, Å (HCP: those of an A-layer site).
     pub nn: Vec<[f64; 3]>,
-    /// Primitive basis vectors (rows), Å.
+    /// Primitive basis vectors (rows), Å (HCP: the finer basis above).
     pub basis: [[f64; 3]; 3],
     inverse: [[f64; 3]; 3],
-    /// Unit vectors of the cubic axes in the lab frame.
+    /// Unit vectors of the cubic axes in the lab frame (HCP: [2-1-10], [01-10], [0001]).
     pub axes: [[f64; 3]; 3],
     /// Volume per atom, Å³.
     pub atomic_volume: f64,
+    /// The lattice kind (on HCP only some keys are sites, see [`LatticeFrame::is_site`]).
+    kind: LatticeKind,
 }
 
 impl LatticeFrame {
-    /// The frame of `lat`'s kind and lattice constant. Particles need a 3-D lattice.
+    /// The frame of `lat`'s kind and lattice constant, for cutting and placing particles: a
+    /// 3-D Bravais lattice (every kind but Hcp0001, which is refused at `lattice.kind`).
     pub fn new(lat: &Lattice) -> Result<Self> {
+        Self::check_placeable(lat.kind())?;
+        Self::for_cutting(lat)
+    }
+
+    /// Refuses a kind on which particles cannot be placed in a run (Hcp0001).
+    pub fn check_placeable(kind: LatticeKind) -> Result<()> {
+        if kind == LatticeKind::Hcp0001 {
+            return Err(Error::field(
+                "lattice.kind",
+                "particles on Hcp0001 can be built alone (`kmc particle build`) but not placed \
+                 in a run: HCP sites are no Bravais lattice, and particle templates, landing and \
+                 grains move a particle by lattice vectors",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The frame for cutting a particle from `lat` ([`Particle::build`]): every 3-D kind,
+    /// Hcp0001 included.
+    pub fn for_cutting(lat: &Lattice) -> Result<Self> {
         if lat.kind().is_2d() {
             return Err(Error::field(
                 "lattice.kind",
                 format!("particles need a 3-D lattice, not {:?}", lat.kind()),
             ));
+        }
+        if lat.kind() == LatticeKind::Hcp0001 {
+            return Ok(Self::hcp(lat));
         }
         let o = lat.grid_position(0, 0, 0);
         let nn: Vec<[f64; 3]> = lat
@@ -344,7 +434,44 @@ impl LatticeFrame {
             inverse,
             axes: [e1, e2, e3],
             atomic_volume: vol,
+            kind: lat.kind(),
         })
+    }
+
+    fn hcp(lat: &Lattice) -> Self {
+        let o = lat.grid_position(0, 0, 0);
+        let nn = lat
+            .class_tables(0)
+            .neighbors
+            .iter()
+            .map(|n| sub(lat.grid_position(n.dx as i64, n.dy as i64, n.dl as i64), o))
+            .collect();
+        let a1 = sub(lat.grid_position(1, 0, 0), o);
+        // Layer 1 is layer 0 shifted by (a₁ + a₂)/3 and raised by c/2.
+        let up = sub(lat.grid_position(0, 0, 1), o);
+        let basis = [a1, [up[0], up[1], 0.0], [0.0, 0.0, up[2]]];
+        let a = lat.lattice_constant();
+        let c = 2.0 * lat.layer_spacing();
+        LatticeFrame {
+            nn,
+            basis,
+            inverse: invert(basis),
+            axes: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            atomic_volume: SQRT3 * a * a * c / 4.0,
+            kind: LatticeKind::Hcp0001,
+        }
+    }
+
+    /// True if the vector with basis coordinates `n` joins two sites: always on a Bravais
+    /// lattice; on HCP the in-layer part must be a lattice vector of its layer (n₂ ≡ 0 mod 3 on
+    /// A layers, n₂ ≡ 1 mod 3 on B layers, which are shifted by (a₁ + a₂)/3).
+    pub fn is_site(&self, n: [i32; 3]) -> bool {
+        self.kind != LatticeKind::Hcp0001 || n[1].rem_euclid(3) == n[2].rem_euclid(2)
+    }
+
+    /// The lattice kind the frame was made for.
+    pub fn kind(&self) -> LatticeKind {
+        self.kind
     }
 
     /// Integer coordinates of the lattice vector `d` in the primitive basis.
@@ -417,7 +544,7 @@ impl Particle {
         composition: &ResolvedComposition,
         rng: &mut KmcRng,
     ) -> Result<Particle> {
-        let frame = LatticeFrame::new(lat)?;
+        let frame = LatticeFrame::for_cutting(lat)?;
         Self::build_in(&frame, shape, diameter_nm, composition, rng)
     }
 
@@ -430,6 +557,7 @@ impl Particle {
         rng: &mut KmcRng,
     ) -> Result<Particle> {
         positive_of("diameter_nm", diameter_nm, "nm")?;
+        shape.check_lattice(frame.kind, "shape")?;
         let d = diameter_nm * crate::units::NM_IN_ANGSTROM;
         // Bounded before the loops below, which visit every lattice point of the particle's
         // bounding box: a 1e6 nm diameter would spin for hours and then exhaust memory.
@@ -462,6 +590,9 @@ impl Particle {
             for n1 in -range[1]..=range[1] {
                 for n2 in -range[2]..=range[2] {
                     let n = [n0, n1, n2];
+                    if !frame.is_site(n) {
+                        continue;
+                    }
                     let v = frame.vector(n);
                     let depth = shape.depth(frame.crystal(v), p);
                     if depth >= -tol {
@@ -586,8 +717,12 @@ pub struct BuildRequest {
     /// Lattice kind (sets which crystal direction is z).
     pub lattice: crate::lattice::LatticeKind,
     /// Lattice constant, Å; default: the Zhou et al. (2004) EAM value of the core element
-    /// (for an alloy, the fraction-weighted mean, Vegard's law).
+    /// (for an alloy, the fraction-weighted mean, Vegard's law): the constant whose nearest
+    /// neighbours sit at the element's r_e: √2 r_e on the FCC kinds (and Sc100, as before),
+    /// 2 r_e/√3 on the BCC kinds, r_e on Hcp0001 (at the ideal c/a all twelve are at a).
     pub lattice_constant_a: Option<f64>,
+    /// c/a of an Hcp0001 lattice (default: the ideal √(8/3)); refused on the other kinds.
+    pub c_over_a: Option<f64>,
     /// Seed of a random alloy's arrangement.
     pub seed: u64,
 }
@@ -601,20 +736,26 @@ pub fn build_standalone(req: &BuildRequest) -> Result<(Particle, Vec<String>, f6
         .into_iter()
         .map(String::from)
         .collect();
+    // r_e is the nearest-neighbour distance of each metal's own structure in the Zhou table.
+    let from_re = match req.lattice {
+        LatticeKind::Bcc100 | LatticeKind::Bcc110 => 2.0 / SQRT3,
+        LatticeKind::Hcp0001 => 1.0,
+        _ => std::f64::consts::SQRT_2,
+    };
     let a = match req.lattice_constant_a {
         Some(a) => a,
         None => match &req.composition {
             Composition::Alloy(parts) => {
                 let mut a = 0.0;
                 for (n, f) in parts {
-                    a += f * crate::md::zhou04::element(n)?.lattice_constant();
+                    a += f * crate::md::zhou04::element(n)?.re * from_re;
                 }
                 a
             }
-            _ => crate::md::zhou04::element(&names[0])?.lattice_constant(),
+            _ => crate::md::zhou04::element(&names[0])?.re * from_re,
         },
     };
-    let lat = Lattice::new(req.lattice, a, [16, 16], 8)?;
+    let lat = Lattice::with_c_over_a(req.lattice, a, req.c_over_a, [16, 16], 8)?;
     let comp = req.composition.resolve("composition", |n, f| {
         names
             .iter()
@@ -639,9 +780,17 @@ pub fn parse_lattice_kind(name: &str) -> Result<crate::lattice::LatticeKind> {
         .into_iter()
         .find(|k| format!("{k:?}").eq_ignore_ascii_case(name))
         .ok_or_else(|| {
+            let known: Vec<String> = crate::lattice::LatticeKind::ALL
+                .iter()
+                .filter(|k| !k.is_2d())
+                .map(|k| format!("{k:?}"))
+                .collect();
             Error::field(
                 "lattice",
-                format!("unknown lattice `{name}` (expected one of Fcc100, Fcc111, Fcc110, Bcc100, Sc100)"),
+                format!(
+                    "unknown lattice `{name}` (expected one of {})",
+                    known.join(", ")
+                ),
             )
         })
 }

@@ -166,8 +166,7 @@ const BOX_SPARE_STEPS: usize = 3;
 /// plus the clearance a grain needs ([`Lattice::clearance`]); returns the box's state and the
 /// box position of the particle's centre.
 pub fn particle_box(p: &Particle, film: &Lattice) -> Result<(State, Vec3)> {
-    let (kind, a) = (film.kind(), film.lattice_constant());
-    let probe = Lattice::new(kind, a, [8, 8], 8)?;
+    let probe = film.resized([8, 8], 8)?;
     let (px, py) = probe.grid();
     let [lx, ly] = probe.box_lengths();
     let (ux, uy) = (lx / px as f64, ly / py as f64);
@@ -180,7 +179,7 @@ pub fn particle_box(p: &Particle, film: &Lattice) -> Result<(State, Vec3)> {
     let nx = span(d, ux, clear[0]);
     let ny = span(d, uy, clear[1]).div_ceil(rows_per_cell);
     let nl = span(d, film.layer_spacing(), clear[2]).next_multiple_of(6);
-    let lat = Lattice::new(kind, a, [nx, ny], nl)?;
+    let lat = film.resized([nx, ny], nl)?;
     let (gx, gy) = lat.grid();
     let c = lat.site(gx / 2, gy / 2, nl / 2);
     let pc = lat.position(&c);
@@ -192,7 +191,8 @@ pub fn particle_box(p: &Particle, film: &Lattice) -> Result<(State, Vec3)> {
         let s = lat.nearest_in_layer(t[0], t[1], l);
         if norm(sub(lat.position(&s), t)) > 1e-6 || st.cell(s.idx).occupied() {
             return Err(Error::Simulation(format!(
-                "a particle atom at {t:?} Å is no free site of its {kind:?} box"
+                "a particle atom at {t:?} Å is no free site of its {:?} box",
+                film.kind()
             )));
         }
         st.place(&s, sp);

@@ -83,8 +83,13 @@ pub struct Scenario {
 pub struct LatticeSpec {
     /// Lattice kind and surface orientation.
     pub kind: LatticeKind,
-    /// Lattice constant in Å.
+    /// Lattice constant in Å (HCP: the in-layer constant a).
     pub lattice_constant_a: f64,
+    /// c/a of an `Hcp0001` lattice (default: the ideal √(8/3) = 1.633; give the potential's
+    /// own value, e.g. from `tests/data/zhou04/bulk_lammps.csv` for the Zhou 2004 metals).
+    /// The other kinds refuse it.
+    #[serde(default)]
+    pub c_over_a: Option<f64>,
     /// Lateral size; the unit depends on the kind (see `kmc info`).
     pub size: (usize, usize),
     /// Filled atomic layers at the bottom.
@@ -425,6 +430,7 @@ impl Scenario {
             hi,
             "Å",
         )?;
+        crate::lattice::check_c_over_a(l.kind, l.c_over_a)?;
         if let Some(s) = &l.substrate_species {
             self.species_id(s, "lattice.substrate_species")?;
         }
@@ -475,6 +481,19 @@ impl Scenario {
                 "lattice.kind",
                 format!("particles need a 3-D lattice, not {:?}", l.kind),
             ));
+        }
+        for (i, p) in self.particles.iter().enumerate() {
+            p.shape
+                .check_lattice(l.kind, &format!("particles[{i}].shape"))?;
+        }
+        for (i, a) in self.initial.iter().enumerate() {
+            if let InitialAtoms::Particle { shape, .. } = a {
+                shape.check_lattice(l.kind, &format!("initial[{i}].Particle.shape"))?;
+            }
+        }
+        if !self.particles.is_empty() || self.has_initial_particles() {
+            // The particle frame's own refusal, found before anything is built.
+            crate::particle::LatticeFrame::check_placeable(l.kind)?;
         }
         for (i, a) in self.initial.iter().enumerate() {
             match a {
@@ -641,7 +660,7 @@ impl Scenario {
             sub,
             format!("{} substrate layers", l.substrate_layers),
         )?;
-        let spacing = l.kind.layer_spacing(l.lattice_constant_a);
+        let spacing = l.kind.layer_spacing(l.lattice_constant_a, l.c_over_a);
         for (i, a) in self.initial.iter().enumerate() {
             match a {
                 InitialAtoms::RandomLayer {

@@ -62,9 +62,9 @@ fn errors_name_file_line_column_and_field() {
         e.starts_with("s.ron:3:") && e.contains("unknown field `colour`"),
         "{e}"
     );
-    let e = err(&GOOD.replace("kind: Fcc100", "kind: Hcp0001"));
+    let e = err(&GOOD.replace("kind: Fcc100", "kind: Hcp1010"));
     assert!(
-        e.starts_with("s.ron:6:") && e.contains("unknown variant `Hcp0001`"),
+        e.starts_with("s.ron:6:") && e.contains("unknown variant `Hcp1010`"),
         "{e}"
     );
     let e = err(&GOOD.replace("(species: \"Ag\"", "(species: \"Pt\""));

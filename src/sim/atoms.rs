@@ -204,22 +204,21 @@ impl Simulation {
     }
 
     /// Replaces the occupancy by `state`, which must be on this simulation's lattice (kind,
-    /// lattice constant and lateral grid; it may have more layers). Every rate is recomputed;
+    /// lattice constant, c/a and lateral grid; it may have more layers). Every rate is recomputed;
     /// the clock and counters are kept.
     pub fn set_state(&mut self, state: State) -> Result<()> {
         let (a, b) = (state.lattice(), self.state().lattice());
-        if a.kind() != b.kind()
-            || a.lattice_constant() != b.lattice_constant()
-            || a.grid() != b.grid()
-        {
+        if !a.same_crystal(b) || a.grid() != b.grid() {
             return Err(Error::Simulation(format!(
-                "state on a {:?} lattice, a = {} Å, grid {:?}; the simulation has {:?}, a = {} Å, \
-                 grid {:?}",
+                "state on a {:?} lattice, a = {} Å, c/a {:?}, grid {:?}; the simulation has {:?}, \
+                 a = {} Å, c/a {:?}, grid {:?}",
                 a.kind(),
                 a.lattice_constant(),
+                a.c_over_a(),
                 a.grid(),
                 b.kind(),
                 b.lattice_constant(),
+                b.c_over_a(),
                 b.grid()
             )));
         }

@@ -20,9 +20,10 @@ use std::path::Path;
 pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel, AnySampler>> {
     let l = &s.lattice;
     let layers = s.allocated_layers();
-    let lattice = Lattice::new(
+    let lattice = Lattice::with_c_over_a(
         l.kind,
         l.lattice_constant_a,
+        l.c_over_a,
         [l.size.0, l.size.1],
         layers.max(1),
     )?;

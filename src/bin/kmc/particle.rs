@@ -9,7 +9,8 @@ use std::path::PathBuf;
 pub enum ParticleCommand {
     /// Cuts a particle from the lattice and writes it as extended XYZ.
     Build {
-        /// sphere, truncated-octahedron or cuboctahedron.
+        /// sphere, truncated-octahedron, cuboctahedron, rhombic-dodecahedron (cubic lattices)
+        /// or hexagonal-prism (Hcp0001).
         #[arg(long, default_value = "sphere")]
         shape: String,
         /// Equal-volume diameter, nm.
@@ -33,9 +34,13 @@ pub enum ParticleCommand {
         /// Lattice kind (which crystal direction is z).
         #[arg(long, default_value = "Fcc100")]
         lattice: String,
-        /// Lattice constant in Å (default: Zhou 2004 EAM value of the core element).
+        /// Lattice constant in Å (default: Zhou 2004 EAM value of the core element, its
+        /// nearest neighbours at the element's r_e).
         #[arg(long)]
         a: Option<f64>,
+        /// c/a of an Hcp0001 lattice (default: the ideal √(8/3)).
+        #[arg(long = "c-over-a")]
+        c_over_a: Option<f64>,
         /// Seed of a random alloy's arrangement.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -59,6 +64,7 @@ impl ParticleCommand {
                 axis,
                 lattice,
                 a,
+                c_over_a,
                 seed,
                 out,
             } => {
@@ -87,6 +93,7 @@ impl ParticleCommand {
                     composition,
                     lattice: kmc::particle::parse_lattice_kind(&lattice)?,
                     lattice_constant_a: a,
+                    c_over_a,
                     seed,
                 };
                 let (p, names, a) = build_standalone(&req)?;

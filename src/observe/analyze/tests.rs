@@ -18,6 +18,7 @@ fn cut(shape: Shape, d_nm: f64, element: &str, a: f64, lattice: LatticeKind) -> 
         composition: Composition::Pure(element.into()),
         lattice,
         lattice_constant_a: Some(a),
+        c_over_a: None,
         seed: 1,
     };
     build_standalone(&req).unwrap().0.displacements

@@ -263,6 +263,16 @@ impl Calculator {
         neb: NebSpec,
         exchange: bool,
     ) -> Result<Self> {
+        if kind == LatticeKind::Hcp0001 {
+            // Slabs are rebuilt here from the kind and a alone, which would drop the c/a, and
+            // the event keys take one nearest-neighbour distance, which non-ideal HCP lacks.
+            return Err(Error::field(
+                "lattice.kind",
+                "the EamNeb rate model does not support Hcp0001 (its slabs carry no c/a and its \
+                 event keys assume a single nearest-neighbour distance); use BondCounting or \
+                 CoordinationMetropolis",
+            ));
+        }
         if slab.fixed_layers == 0 || slab.fixed_layers >= slab.layers_below {
             return Err(Error::field(
                 "rate_model.EamNeb.slab.fixed_layers",

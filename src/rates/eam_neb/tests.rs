@@ -443,3 +443,26 @@ fn rates_detailed_balance_and_cache_round_trip() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bcc110_keys_derive_and_hcp_is_refused_at_the_lattice_kind() {
+    // BCC(110) goes through the numerical derivation like the cubic surfaces: in-layer hops
+    // and hops up and down exist, and every key fits.
+    let lat = Lattice::new(LatticeKind::Bcc110, 3.165, [8, 8], 16).unwrap();
+    let keys = KeyTables::new(&lat, false).unwrap();
+    // Second-neighbour distance of bcc: the lattice constant.
+    assert!((keys.radius_a() - 3.165).abs() < 1e-9);
+    let hops = keys.types().iter().filter(|t| t.kind == EventKind::Hop);
+    assert!(hops.count() >= 2);
+    // HCP is refused, with the field and the models that do support it named.
+    let lat = Lattice::with_c_over_a(LatticeKind::Hcp0001, 2.512, Some(1.622), [8, 8], 16).unwrap();
+    let spec = EamNebSpec::new(EamPotential::Zhou04(vec!["Co".into()]));
+    let Err(e) = EamNeb::new(&spec, &["Co".into()], &lat, 300.0) else {
+        panic!("EamNeb accepted Hcp0001");
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("lattice.kind") && e.contains("Hcp0001") && e.contains("BondCounting"),
+        "{e}"
+    );
+}
