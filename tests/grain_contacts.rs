@@ -225,14 +225,15 @@ fn a_run_resumed_with_a_grain_contact_pending_relaxes_it_identically() {
 
 #[test]
 fn a_small_particle_that_wets_the_film_joins_it() {
-    // 1.6 nm at 600 K: in 3 ps of MD most of its atoms take the film's sites; the remnant left
-    // on the particle's lattice (fewer than relax.merge.min_atoms) joins the film too.
+    // 1.6 nm (135 atoms) at 600 K flattens onto the film in 3 ps: whether it ends in
+    // register (misorientation below 5°) or mostly on the film's sites with a remnant of
+    // fewer than relax.merge.min_atoms on its own lattice (unit test
+    // `relax::grains::tests::a_turned_grain_persists_unless_it_is_a_remnant`), it joins the
+    // film.
     let mut sim = Simulation::from_ron(&scenario(1.6, "Aligned", SHORT_MD)).unwrap();
     let total = sim.engine().grains().atoms().len();
     sim.run_events(0).unwrap();
     let row = last_contact(&sim);
-    let switched: usize = row["switched_atoms"].parse().unwrap();
-    assert!(switched > 50, "{row:?}");
     assert_eq!(row["merged"], "1", "{row:?}");
     let grains = sim.engine().grains();
     assert_eq!(grains.grain(1).state.n_atoms(), 0);

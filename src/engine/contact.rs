@@ -488,9 +488,10 @@ impl ContactTracker {
         true
     }
 
-    /// Forgets that grain pairs involving `g` had their contact (after `g` merged away).
-    pub fn forget_grain(&mut self, g: u32) {
-        self.seen_grains.retain(|&(a, b)| a != g && b != g);
+    /// True if grains `a` and `b` have had their contact.
+    #[inline]
+    pub fn had_grain_contact(&self, a: u32, b: u32) -> bool {
+        self.seen_grains.contains(&(a.min(b), a.max(b)))
     }
 
     /// Updates after an executed site event (`state` already changed).

@@ -255,7 +255,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             .collect();
         self.refresh_in(g, &ChangedSites::Many(atoms));
         self.refresh_ghosts(&ghosts);
-        self.grain_contacts(&ghosts);
+        self.grain_contacts(g, &ghosts);
         Ok(g)
     }
 
@@ -746,23 +746,29 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             .expect("atoms are clear of the box's edge (re-boxed above)");
         self.refresh_in(g, &ChangedSites::Many(sites));
         self.refresh_ghosts(&ghosts);
-        self.grain_contacts(&ghosts);
+        self.grain_contacts(g, &ghosts);
     }
 
-    /// Raises a contact for each grain pair that a new ghost bonds (an atom of one grain now
-    /// a nearest neighbour of an atom of another), once per pair. The contact point is the
-    /// mean midpoint of the pair's new bonds, so a facet landing flat is met at its middle.
-    fn grain_contacts(&mut self, ghosts: &[(usize, usize)]) {
+    /// After atoms of grain `g` changed: raises a contact for each grain h whose new ghost of
+    /// a `g` atom bonds to an atom of h (an atom of g now a nearest neighbour of an atom of
+    /// h), once per pair. The contact point is the mean midpoint of the pair's new bonds, so a
+    /// facet landing flat is met at its middle. Ghosts in g itself are not read: a foreign
+    /// atom showing in a site g's atom left was next to that atom already. The check of a
+    /// pair that had its contact comes first, so a run pays for it only at new contacts.
+    fn grain_contacts(&mut self, g: usize, ghosts: &[(usize, usize)]) {
         let Some(tracker) = self.contacts.as_mut() else {
             return;
         };
         let grains = &self.grains;
         let [lx, ly] = grains.grain(0).state.lattice().box_lengths();
-        // (h, k), the first bond's sites, the sum of midpoints (unwrapped around the first
-        // one) and the bonds.
-        type Pair = ((usize, usize), [usize; 2], crate::vec3::Vec3, f64);
-        let mut pairs: Vec<Pair> = Vec::new();
+        // Per grain h: the first bond's sites, the sum of midpoints (unwrapped around the
+        // first one) and the bonds.
+        type Bonds = (usize, [usize; 2], crate::vec3::Vec3, f64);
+        let mut pairs: Vec<Bonds> = Vec::new();
         for &(h, s) in ghosts {
+            if h == g || tracker.had_grain_contact(h as u32, g as u32) {
+                continue;
+            }
             let st = &grains.grain(h).state;
             if !st.is_ghost(s) {
                 continue;
@@ -776,18 +782,16 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             else {
                 continue;
             };
-            let Some((k, t)) = grains.ghost_source(h, s) else {
-                continue;
-            };
+            // The ghost's site stands for the atom (it lies within a cell of it).
             let (p, q) = (
                 grains.grain(h).lab_position(nb),
-                grains.grain(k).lab_position(t),
+                grains.grain(h).lab_position(s),
             );
             let mut d = crate::vec3::sub(q, p);
             d[0] -= lx * (d[0] / lx).round();
             d[1] -= ly * (d[1] / ly).round();
             let mut mid = crate::vec3::add(p, crate::vec3::scale(d, 0.5));
-            match pairs.iter_mut().find(|e| e.0 == (h, k)) {
+            match pairs.iter_mut().find(|e| e.0 == h) {
                 Some(e) => {
                     let first = crate::vec3::scale(e.2, 1.0 / e.3);
                     mid[0] -= lx * ((mid[0] - first[0]) / lx).round();
@@ -795,17 +799,17 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                     e.2 = crate::vec3::add(e.2, mid);
                     e.3 += 1.0;
                 }
-                None => pairs.push(((h, k), [nb, s], mid, 1.0)),
+                None => pairs.push((h, [nb, s], mid, 1.0)),
             }
         }
-        for ((h, k), sites, sum, n) in pairs {
+        for (h, sites, sum, n) in pairs {
             let m = crate::vec3::scale(sum, 1.0 / n);
             tracker.raise_grains(
-                [h as u32, k as u32],
+                [h as u32, g as u32],
                 sites,
                 [
                     grains.grain(h).state.n_atoms(),
-                    grains.grain(k).state.n_atoms(),
+                    grains.grain(g).state.n_atoms(),
                 ],
                 [m[0].rem_euclid(lx), m[1].rem_euclid(ly), m[2]],
                 self.time,

@@ -1038,3 +1038,7 @@ fn nearest_lattice_distance(lat: &Lattice, c: Vec3) -> f64 {
     });
     best
 }
+
+#[cfg(test)]
+#[path = "grains_tests.rs"]
+mod tests;
