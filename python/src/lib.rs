@@ -61,6 +61,7 @@ fn observables_dict<'py>(py: Python<'py>, sim: &Sim) -> PyResult<Bound<'py, PyDi
     d.set_item("mean_height_ml", o.mean_height_ml)?;
     d.set_item("roughness_ml", o.roughness_ml)?;
     d.set_item("islands", o.islands)?;
+    d.set_item("islands_ge2", o.islands_ge2)?;
     d.set_item("mean_island_size", o.mean_island_size)?;
     d.set_item("film_atoms_by_species", o.film_atoms_by_species)?;
     d.set_item("hops", c.hops)?;
