@@ -441,5 +441,29 @@ fn rates_detailed_balance_and_cache_round_trip() {
         err.contains("cu.ron") && err.contains("settings") && err.contains("images"),
         "{err}"
     );
+    // The header names the slab every entry came from (issue 17).
+    let text = std::fs::read_to_string(&cache).unwrap();
+    assert!(
+        text.contains(
+            "// Every entry was computed on one slab: 4 × 4 cells, 3 substrate layers below the \
+             event (the bottom 1 fixed), end states relaxed to 0.0001 eV/Å (2-norm), CI-NEB to \
+             0.01 eV/Å."
+        ),
+        "{}",
+        &text[..text.find("settings").unwrap()]
+    );
+    // A cache of the previous format (per-atom end-state tolerance, thinner default slab) is
+    // refused at its `format` field with how to rebuild it, not read as if it were current.
+    std::fs::write(&cache, text.replacen("format: 3,", "format: 2,", 1)).unwrap();
+    let err = EamNeb::new(&spec, &["Cu".into()], &lat, 500.0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cu.ron")
+            && err.contains("format")
+            && err.contains("older kmc")
+            && err.contains("kmc rates build"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
