@@ -250,8 +250,40 @@ type PairResult = Result<[(EnvKey, Entry); 2]>;
 /// Words of a site signature: four bits per site, up to 80 sites.
 const SIG_WORDS: usize = 5;
 
-/// The species of every site an atom's rate depends on, packed (class in the last byte).
-type Signature = [u64; SIG_WORDS + 1];
+/// Sites a signature reads (a class with fewer reads pads with the atom's own site).
+const SIG_SITES: usize = 16 * SIG_WORDS;
+
+/// The species of every site an atom's rate depends on, packed (class in the last word).
+///
+/// Equality and hash are written out: the derived ones compare the words with a `memcmp` call
+/// and hash them as a byte string, which took a fifth of a warm run's memo look-ups.
+#[derive(Debug, Clone, Copy)]
+struct Signature([u64; SIG_WORDS + 1]);
+
+impl PartialEq for Signature {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .fold(0, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+impl Eq for Signature {}
+
+impl std::hash::Hash for Signature {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // One multiply-rotate fold of the words, then one word to the map's hasher (which
+        // mixes it): distinct signatures may share the folded word, and the map compares keys.
+        let h = self.0.iter().fold(0u64, |h, &w| {
+            (h ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29)
+        });
+        state.write_u64(h);
+    }
+}
 
 /// Largest memo before it is cleared (entries are pure functions of their signature, so
 /// clearing only costs recomputation).
@@ -292,8 +324,11 @@ pub struct EamNeb {
     prefetch_on: bool,
     quiet: u32,
     /// Per class: every site an atom's rate reads (keys of all its events, support rules),
-    /// or empty if more than fit in a signature.
+    /// padded to [`SIG_SITES`] with the atom's own site; empty if more than fit.
     sig_reads: Vec<Vec<crate::lattice::Offset>>,
+    /// Per class: `sig_reads` as positions in the window `idx − sig_span.0 .. idx + sig_span.1`
+    /// around the atom (the fast, unwrapped gather).
+    sig_pos: Vec<[u16; SIG_SITES]>,
     /// Reach of `sig_reads` in x, y, layers.
     sig_margin: [usize; 3],
     /// Largest backward and forward index shift of `sig_reads` (+1).
@@ -403,6 +438,7 @@ impl EamNeb {
             prefetch_on: true,
             quiet: 0,
             sig_reads: Vec::new(),
+            sig_pos: Vec::new(),
             sig_margin: [0; 3],
             sig_span: (0, 0),
             memo: HashMap::new(),
@@ -704,9 +740,19 @@ impl EamNeb {
             }
             v.sort_unstable_by_key(|o| o.delta);
             v.dedup_by_key(|o| o.delta);
-            if v.len() > 16 * SIG_WORDS {
+            if v.len() > SIG_SITES {
                 return;
             }
+            // Padding reads the atom's own site: a function of the environment like any other
+            // read, so equal environments still give equal signatures.
+            let own = crate::lattice::Offset {
+                dx: 0,
+                dy: 0,
+                dl: 0,
+                delta: 0,
+                class: c as u8,
+            };
+            v.resize(SIG_SITES, own);
             for o in &v {
                 margin[0] = margin[0].max(o.dx.unsigned_abs() as usize);
                 margin[1] = margin[1].max(o.dy.unsigned_abs() as usize);
@@ -717,6 +763,24 @@ impl EamNeb {
         let lo = all.iter().flatten().map(|o| o.delta).min().unwrap_or(0);
         let hi = all.iter().flatten().map(|o| o.delta).max().unwrap_or(0);
         self.sig_span = ((-lo).max(0) as usize, hi.max(0) as usize + 1);
+        let at = self.sig_span.0 as isize;
+        let Ok(pos) = all
+            .iter()
+            .map(|v| {
+                let p: Vec<u16> = v
+                    .iter()
+                    .map(|o| u16::try_from(at + o.delta))
+                    .collect::<std::result::Result<_, _>>()?;
+                Ok::<_, std::num::TryFromIntError>(
+                    <[u16; SIG_SITES]>::try_from(p).expect("padded to SIG_SITES"),
+                )
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+        else {
+            // A window wider than 2^16 sites (a huge layer): no signatures, direct rates.
+            return;
+        };
+        self.sig_pos = pos;
         self.sig_reads = all;
         self.sig_margin = margin;
     }
@@ -738,23 +802,44 @@ impl EamNeb {
         let mut sig = [0u64; SIG_WORDS + 1];
         if x >= m[0] && x + m[0] < nx && y >= m[1] && y + m[1] < ny {
             let base = &cells[a.idx - self.sig_span.0..a.idx + self.sig_span.1];
-            let at = self.sig_span.0 as isize;
-            for (w, chunk) in sig.iter_mut().zip(reads.chunks(16)) {
+            let pos = &self.sig_pos[a.class as usize];
+            // Full chunks of sixteen: the inner loop unrolls with constant shifts.
+            for (w, chunk) in sig.iter_mut().zip(pos.chunks_exact(16)) {
                 let mut v = 0u64;
-                for (j, o) in chunk.iter().enumerate() {
-                    v |= (base[(at + o.delta) as usize].species() as u64) << (4 * j);
+                for (j, &p) in chunk.iter().enumerate() {
+                    v |= (base[p as usize].species() as u64) << (4 * j);
                 }
                 *w = v;
+            }
+        } else if m[0] <= nx && m[1] <= ny {
+            // Near a periodic edge: one wrap at most per axis (the reads reach less than a
+            // period), and the layer check above keeps every read inside the lattice.
+            let wrap = |v: i64, n: i64| {
+                if v < 0 {
+                    v + n
+                } else if v >= n {
+                    v - n
+                } else {
+                    v
+                }
+            };
+            let (nx, ny) = (nx as i64, ny as i64);
+            for (i, o) in reads.iter().enumerate() {
+                let xx = wrap(x as i64 + o.dx as i64, nx);
+                let yy = wrap(y as i64 + o.dy as i64, ny);
+                let ll = l as i64 + o.dl as i64;
+                let j = ((ll * ny + yy) * nx + xx) as usize;
+                // 16 four-bit species per word, as in the fast branch above.
+                sig[i / 16] |= (cells[j].species() as u64) << (4 * (i % 16));
             }
         } else {
             for (i, o) in reads.iter().enumerate() {
                 let j = key::wrapped_index(lat, a, o).ok()?;
-                // 16 four-bit species per word, as in the fast branch above.
                 sig[i / 16] |= (cells[j].species() as u64) << (4 * (i % 16));
             }
         }
         sig[SIG_WORDS] = a.class as u64;
-        Some(sig)
+        Some(Signature(sig))
     }
 
     fn site_rate_direct(&mut self, state: &State, site: &SiteRef) -> f64 {

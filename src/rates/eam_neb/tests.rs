@@ -467,3 +467,122 @@ fn rates_detailed_balance_and_cache_round_trip() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The memo's site signature is a function of the environment alone (issue 17 rewrote its
+/// gather): the same environment read in the interior (direct window) and across a periodic
+/// edge (wrapped reads) gives the same signature; changing any one site the rate reads
+/// changes it; and a rate answered from the memo equals the one summed from the keys. The
+/// barriers are a fixed function of the key put in the map, so no NEB runs.
+#[test]
+fn signatures_agree_across_the_periodic_edge_and_memo_rates_are_exact() {
+    let lat = Lattice::new(LatticeKind::Fcc100, 3.615, [16, 16], 14).unwrap();
+    let (nx, ny) = lat.grid();
+    let mut st = State::new(lat.clone());
+    st.fill_layers(5, 1).unwrap();
+    let mut rng = stream(11, Stream::Engine);
+    for idx in 4 * lat.layer_size()..7 * lat.layer_size() {
+        let s = lat.site_at(idx);
+        let u = uniform(&mut rng);
+        match s.l {
+            4 if u < 0.05 => {
+                st.remove(&s);
+            }
+            5 if u < 0.35 => st.place(&s, 1),
+            6 if u < 0.1 => st.place(&s, 1),
+            _ => {}
+        }
+    }
+    // The same film translated by (tx, ty) sites: atoms near the middle land near an edge.
+    let (tx, ty) = (nx / 2, 4);
+    let shift = |s: &SiteRef| {
+        lat.site(
+            (s.x as usize + tx) % nx,
+            (s.y as usize + ty) % ny,
+            s.l as usize,
+        )
+    };
+    let mut moved = State::new(lat.clone());
+    for idx in 0..lat.n_sites() {
+        let s = lat.site_at(idx);
+        if st.cell(idx).occupied() {
+            moved.place(&shift(&s), st.species(idx));
+        }
+    }
+    let mut m = EamNeb::new(&cu_spec(), &["Cu".into()], &lat, 300.0).unwrap();
+    assert_eq!(m.sig_reads.len(), lat.n_classes(), "signatures are on");
+    let (mut interior, mut edge) = (0, 0);
+    for idx in 0..lat.n_sites() {
+        let a = lat.site_at(idx);
+        let b = shift(&a);
+        assert_eq!(a.class, b.class);
+        let (Some(sa), Some(sb)) = (m.signature(&st, &a), m.signature(&moved, &b)) else {
+            continue;
+        };
+        assert_eq!(sa, sb, "site {a:?} and its translate {b:?}");
+        let near = |s: &SiteRef| {
+            let (x, y) = (s.x as usize, s.y as usize);
+            x < m.sig_margin[0]
+                || x + m.sig_margin[0] >= nx
+                || y < m.sig_margin[1]
+                || y + m.sig_margin[1] >= ny
+        };
+        match (near(&a), near(&b)) {
+            (false, true) | (true, false) => edge += 1,
+            (false, false) => interior += 1,
+            _ => {}
+        }
+    }
+    assert!(
+        edge > 100 && interior > 100,
+        "{edge} edge, {interior} interior pairs"
+    );
+    // Every read matters: flipping one read site changes the signature.
+    let a = lat.site(8, 8, 5);
+    let base = m.signature(&st, &a).unwrap();
+    let reads = m.sig_reads[a.class as usize].clone();
+    for o in reads.iter().filter(|o| o.delta != 0) {
+        let j = lat.site_at_offset(&a, o).unwrap();
+        let mut flipped = st.clone();
+        if flipped.cell(j.idx).occupied() {
+            flipped.remove(&j);
+        } else {
+            flipped.place(&j, 1);
+        }
+        assert_ne!(m.signature(&flipped, &a), Some(base), "read {o:?}");
+    }
+    // Memo against direct sums, with barriers a fixed function of the key.
+    let barrier =
+        |k: &EnvKey| 0.3 + 0.6 * ((k.env.wrapping_mul(0x9E37_79B9) >> 7) % 1000) as f64 / 1000.0;
+    let mut checked = 0;
+    for state in [&st, &moved] {
+        for idx in 0..lat.n_sites() {
+            let a = lat.site_at(idx);
+            let mut keys = Vec::new();
+            m.for_each_event(state, &a, |_, k| keys.push(k));
+            for k in keys {
+                let e = barrier(&k);
+                m.insert(
+                    k,
+                    Entry {
+                        status: Status::Ok,
+                        forward_ev: e,
+                        reverse_ev: e,
+                        neb_steps: 0,
+                    },
+                );
+            }
+            let memo_first = m.site_rate(state, &a);
+            let memo_again = m.site_rate(state, &a);
+            let direct = m.site_rate_direct(state, &a);
+            assert_eq!(memo_again.to_bits(), direct.to_bits(), "{a:?}");
+            assert_eq!(memo_first.to_bits(), direct.to_bits(), "{a:?}");
+            checked += (direct > 0.0) as usize;
+        }
+    }
+    assert!(
+        m.stats().memo_hits > 100 && checked > 100,
+        "{:?}, {checked}",
+        m.stats()
+    );
+    assert_eq!(m.stats().pairs_computed, 0);
+}
