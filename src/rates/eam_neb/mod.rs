@@ -289,6 +289,14 @@ impl std::hash::Hash for Signature {
 /// clearing only costs recomputation).
 const MEMO_CAP: usize = 1 << 22;
 
+/// An event of an atom relative to it: a hop along neighbour direction `k`, or exchange
+/// number `x` of its class table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum EventCode {
+    Hop(u8),
+    Exchange(u8),
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Value {
     rate: f64,
@@ -335,6 +343,9 @@ pub struct EamNeb {
     sig_span: (usize, usize),
     /// Site signature → total rate of the atom.
     memo: HashMap<Signature, f64>,
+    /// Site signature → the atom's events with their rates, as the engine asks for the picked
+    /// atom's events once per step.
+    events_memo: HashMap<Signature, Vec<(EventCode, f64)>>,
 }
 
 impl EamNeb {
@@ -442,6 +453,7 @@ impl EamNeb {
             sig_margin: [0; 3],
             sig_span: (0, 0),
             memo: HashMap::new(),
+            events_memo: HashMap::new(),
         };
         model.build_signatures(lattice);
         if let Some(p) = model.cache_path.clone() {
@@ -868,6 +880,102 @@ impl EamNeb {
         sum
     }
 
+    /// The events of the atom at `site` from their keys (no memo).
+    fn site_events_direct(&mut self, state: &State, site: &SiteRef, out: &mut Vec<(Event, f64)>) {
+        let mut found: [(Event, EnvKey); 24] = [(
+            Event::Hop {
+                from: 0,
+                to: 0,
+                dir: 0,
+            },
+            EnvKey {
+                event_type: 0,
+                mover: 0,
+                env: 0,
+            },
+        ); 24];
+        let mut n = 0;
+        let mut extra = Vec::new();
+        self.for_each_event(state, site, |e, k| {
+            if n < found.len() {
+                found[n] = (e, k);
+                n += 1;
+            } else {
+                extra.push((e, k));
+            }
+        });
+        for (e, k) in found[..n].iter().chain(&extra) {
+            let r = self.rate(*k);
+            if r > 0.0 {
+                out.push((*e, r));
+            }
+        }
+    }
+
+    /// The events of `list` (see [`EventCode`]) for the atom at `a`, appended to `out`; false
+    /// if a site they name does not resolve (then the caller computes them afresh).
+    fn replay(
+        &self,
+        state: &State,
+        a: &SiteRef,
+        list: &[(EventCode, f64)],
+        out: &mut Vec<(Event, f64)>,
+    ) -> bool {
+        let lat = state.lattice();
+        let t = lat.class_tables(a.class);
+        for &(code, r) in list {
+            let e = match code {
+                EventCode::Hop(k) => match lat.index_at(a, &t.neighbors[k as usize]) {
+                    Some(to) => Event::Hop {
+                        from: a.idx,
+                        to,
+                        dir: k,
+                    },
+                    None => return false,
+                },
+                EventCode::Exchange(x) => {
+                    let (v, to) = &t.exchanges[x as usize];
+                    match (lat.index_at(a, v), lat.index_at(a, to)) {
+                        (Some(via), Some(to)) => Event::Exchange {
+                            from: a.idx,
+                            via,
+                            to,
+                        },
+                        _ => return false,
+                    }
+                }
+            };
+            out.push((e, r));
+        }
+        true
+    }
+
+    /// `events` of the atom at `a` in the form the event memo keeps (relative to the atom).
+    fn encode(
+        &self,
+        state: &State,
+        a: &SiteRef,
+        events: &[(Event, f64)],
+    ) -> Option<Vec<(EventCode, f64)>> {
+        let lat = state.lattice();
+        let t = lat.class_tables(a.class);
+        events
+            .iter()
+            .map(|&(e, r)| {
+                let code = match e {
+                    Event::Hop { dir, .. } => EventCode::Hop(dir),
+                    Event::Exchange { via, to, .. } => {
+                        let x = t.exchanges.iter().position(|(v, o)| {
+                            lat.index_at(a, v) == Some(via) && lat.index_at(a, o) == Some(to)
+                        })?;
+                        EventCode::Exchange(x as u8)
+                    }
+                };
+                Some((code, r))
+            })
+            .collect()
+    }
+
     #[cold]
     #[inline(never)]
     fn miss(&mut self, key: EnvKey) -> f64 {
@@ -939,33 +1047,22 @@ impl RateModel for EamNeb {
 
     fn site_events(&mut self, state: &State, site: &SiteRef, out: &mut Vec<(Event, f64)>) {
         self.stats.requests += 1;
-        let mut found: [(Event, EnvKey); 24] = [(
-            Event::Hop {
-                from: 0,
-                to: 0,
-                dir: 0,
-            },
-            EnvKey {
-                event_type: 0,
-                mover: 0,
-                env: 0,
-            },
-        ); 24];
-        let mut n = 0;
-        let mut extra = Vec::new();
-        self.for_each_event(state, site, |e, k| {
-            if n < found.len() {
-                found[n] = (e, k);
-                n += 1;
-            } else {
-                extra.push((e, k));
+        let sig = self.signature(state, site);
+        if let Some(list) = sig.as_ref().and_then(|g| self.events_memo.get(g)) {
+            let start = out.len();
+            if self.replay(state, site, list, out) {
+                self.stats.memo_hits += 1;
+                return;
             }
-        });
-        for (e, k) in found[..n].iter().chain(&extra) {
-            let r = self.rate(*k);
-            if r > 0.0 {
-                out.push((*e, r));
+            out.truncate(start);
+        }
+        let start = out.len();
+        self.site_events_direct(state, site, out);
+        if let (Some(sig), Some(list)) = (sig, self.encode(state, site, &out[start..])) {
+            if self.events_memo.len() >= MEMO_CAP / 16 {
+                self.events_memo.clear();
             }
+            self.events_memo.insert(sig, list);
         }
     }
 

@@ -471,8 +471,8 @@ fn rates_detailed_balance_and_cache_round_trip() {
 /// The memo's site signature is a function of the environment alone (issue 17 rewrote its
 /// gather): the same environment read in the interior (direct window) and across a periodic
 /// edge (wrapped reads) gives the same signature; changing any one site the rate reads
-/// changes it; and a rate answered from the memo equals the one summed from the keys. The
-/// barriers are a fixed function of the key put in the map, so no NEB runs.
+/// changes it; and a rate or event list answered from the memos equals the one computed from
+/// the keys. The barriers are a fixed function of the key put in the map, so no NEB runs.
 #[test]
 fn signatures_agree_across_the_periodic_edge_and_memo_rates_are_exact() {
     let lat = Lattice::new(LatticeKind::Fcc100, 3.615, [16, 16], 14).unwrap();
@@ -576,6 +576,14 @@ fn signatures_agree_across_the_periodic_edge_and_memo_rates_are_exact() {
             let direct = m.site_rate_direct(state, &a);
             assert_eq!(memo_again.to_bits(), direct.to_bits(), "{a:?}");
             assert_eq!(memo_first.to_bits(), direct.to_bits(), "{a:?}");
+            // The events too: computed, then replayed from the event memo (for `moved`, often
+            // from an entry the untranslated film made, across the edge).
+            let (mut first, mut again, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
+            m.site_events(state, &a, &mut first);
+            m.site_events(state, &a, &mut again);
+            m.site_events_direct(state, &a, &mut fresh);
+            assert_eq!(first, fresh, "{a:?}");
+            assert_eq!(again, fresh, "{a:?}");
             checked += (direct > 0.0) as usize;
         }
     }
