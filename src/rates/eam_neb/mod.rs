@@ -336,7 +336,7 @@ pub struct EamNeb {
     sig_reads: Vec<Vec<crate::lattice::Offset>>,
     /// Per class: `sig_reads` as positions in the window `idx − sig_span.0 .. idx + sig_span.1`
     /// around the atom (the fast, unwrapped gather).
-    sig_pos: Vec<[u16; SIG_SITES]>,
+    sig_pos: Vec<[u32; SIG_SITES]>,
     /// Reach of `sig_reads` in x, y, layers.
     sig_margin: [usize; 3],
     /// Largest backward and forward index shift of `sig_reads` (+1).
@@ -779,17 +779,17 @@ impl EamNeb {
         let Ok(pos) = all
             .iter()
             .map(|v| {
-                let p: Vec<u16> = v
+                let p: Vec<u32> = v
                     .iter()
-                    .map(|o| u16::try_from(at + o.delta))
+                    .map(|o| u32::try_from(at + o.delta))
                     .collect::<std::result::Result<_, _>>()?;
                 Ok::<_, std::num::TryFromIntError>(
-                    <[u16; SIG_SITES]>::try_from(p).expect("padded to SIG_SITES"),
+                    <[u32; SIG_SITES]>::try_from(p).expect("padded to SIG_SITES"),
                 )
             })
             .collect::<std::result::Result<Vec<_>, _>>()
         else {
-            // A window wider than 2^16 sites (a huge layer): no signatures, direct rates.
+            // A window wider than 2^32 sites: no signatures, direct rates.
             return;
         };
         self.sig_pos = pos;

@@ -510,6 +510,16 @@ fn signatures_agree_across_the_periodic_edge_and_memo_rates_are_exact() {
     }
     let mut m = EamNeb::new(&cu_spec(), &["Cu".into()], &lat, 300.0).unwrap();
     assert_eq!(m.sig_reads.len(), lat.n_classes(), "signatures are on");
+    // Also where a layer holds more than 2^16 sites (the L = 256 benchmark lost its memo to
+    // 16-bit window positions once).
+    let wide = Lattice::new(LatticeKind::Fcc100, 3.615, [256, 256], 16).unwrap();
+    assert!(wide.layer_size() > 1 << 16);
+    let mw = EamNeb::new(&cu_spec(), &["Cu".into()], &wide, 300.0).unwrap();
+    assert_eq!(
+        mw.sig_reads.len(),
+        wide.n_classes(),
+        "signatures on the wide lattice"
+    );
     let (mut interior, mut edge) = (0, 0);
     for idx in 0..lat.n_sites() {
         let a = lat.site_at(idx);
