@@ -38,6 +38,12 @@
 //! function of its key, so rates — and the trajectory — do not depend on which path computed
 //! them, on the thread count, or on whether the cache was warm.
 //!
+//! Above the cache sit two memos keyed by an atom's *site signature*, the species of every
+//! site its rate reads (up to 80, four bits each, with its class): the atom's total rate, and
+//! the picked atom's event list (relative to the atom). A warm run answers nearly every request
+//! from them without forming a key; both hold pure functions of the signature, so they change
+//! no rate.
+//!
 //! # Fast pairs
 //!
 //! EAM landscapes have events far faster than terrace diffusion (an adatom rattling along a
@@ -217,7 +223,7 @@ impl EamNebSpec {
 pub struct EamNebStats {
     /// Rate requests (an atom's total rate or its events).
     pub requests: u64,
-    /// Requests answered by the per-site memo without reading keys.
+    /// Requests answered by a signature memo (rate or event list) without reading keys.
     pub memo_hits: u64,
     /// Keys computed on the spot (not found when a rate was asked for).
     pub inline_misses: u64,
