@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 // Layout version of [`KmcObservables`]; raised whenever a field is added or changed.
-#define KMC_OBSERVABLES_VERSION 2
+#define KMC_OBSERVABLES_VERSION 3
 
 // Most species a scenario may have (the length of
 // [`KmcObservables::film_atoms_by_species`]); a scenario with more is refused when loaded.
@@ -79,8 +79,10 @@ typedef struct KmcObservables {
   double mean_height_ml;
   // RMS column height (interface width), layers.
   double roughness_ml;
-  // Nearest-neighbour-connected clusters of film atoms.
+  // Nearest-neighbour-connected clusters of film atoms, monomers included.
   uint64_t islands;
+  // Clusters of two or more film atoms (the island density of nucleation theory).
+  uint64_t islands_ge2;
   // Film atoms per cluster.
   double mean_island_size;
   // Total rate of everything that can happen now, 1/s.

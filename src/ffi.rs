@@ -52,7 +52,7 @@ pub struct KmcSimulation {
 }
 
 /// Layout version of [`KmcObservables`]; raised whenever a field is added or changed.
-pub const KMC_OBSERVABLES_VERSION: u32 = 2;
+pub const KMC_OBSERVABLES_VERSION: u32 = 3;
 
 /// Most species a scenario may have (the length of
 /// [`KmcObservables::film_atoms_by_species`]); a scenario with more is refused when loaded.
@@ -76,8 +76,10 @@ pub struct KmcObservables {
     pub mean_height_ml: f64,
     /// RMS column height (interface width), layers.
     pub roughness_ml: f64,
-    /// Nearest-neighbour-connected clusters of film atoms.
+    /// Nearest-neighbour-connected clusters of film atoms, monomers included.
     pub islands: u64,
+    /// Clusters of two or more film atoms (the island density of nucleation theory).
+    pub islands_ge2: u64,
     /// Film atoms per cluster.
     pub mean_island_size: f64,
     /// Total rate of everything that can happen now, 1/s.
@@ -707,6 +709,7 @@ pub unsafe extern "C" fn kmc_get_observables(
             mean_height_ml: o.mean_height_ml,
             roughness_ml: o.roughness_ml,
             islands: o.islands as u64,
+            islands_ge2: o.islands_ge2 as u64,
             mean_island_size: o.mean_island_size,
             total_rate_hz: h.sim.total_rate(),
             atoms: h.sim.state().n_atoms(),

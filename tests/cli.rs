@@ -116,7 +116,7 @@ fn resumed_run_is_byte_identical_to_an_uninterrupted_one() {
     }
     let series = std::fs::read_to_string(whole.join("series.csv")).unwrap();
     assert!(series.starts_with(
-        "time_s,events,coverage_ml,mean_height_ml,roughness_ml,islands,mean_island_size"
+        "time_s,events,coverage_ml,mean_height_ml,roughness_ml,islands,islands_ge2,mean_island_size"
     ));
     assert!(series.lines().count() > 20);
     // Damaged checkpoints are refused with a message, never a panic.

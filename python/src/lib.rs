@@ -61,6 +61,7 @@ fn observables_dict<'py>(py: Python<'py>, sim: &Sim) -> PyResult<Bound<'py, PyDi
     d.set_item("mean_height_ml", o.mean_height_ml)?;
     d.set_item("roughness_ml", o.roughness_ml)?;
     d.set_item("islands", o.islands)?;
+    d.set_item("islands_ge2", o.islands_ge2)?;
     d.set_item("mean_island_size", o.mean_island_size)?;
     d.set_item("film_atoms_by_species", o.film_atoms_by_species)?;
     d.set_item("hops", c.hops)?;
@@ -660,7 +661,7 @@ fn eam_compute<'py>(
 /// of `adatom` (default: `species`) on a flat `surface` ("fcc100", "fcc111", "fcc110") terrace
 /// of `species`, hopping to the next in-layer site (`event="hop"`) or exchanging with a
 /// surface atom (`"exchange"`). `slab` is the lateral size in the lattice's size units (default:
-/// at least five lattice constants both ways), `setfl` a LAMMPS eam/alloy file (default:
+/// at least eight lattice constants both ways), `setfl` a LAMMPS eam/alloy file (default:
 /// Zhou04). Returns a dict: `status`, `forward_ev`, `reverse_ev` (NaN when the status is no
 /// event), `end_energies_ev`, `lattice_constant_a`, `slab`, `neb_steps`.
 #[pyfunction]

@@ -159,7 +159,7 @@ def test_eam_neb_barrier_is_the_models_number():
     # (rates/fcc100_zhou04.ron); the library test rates::eam_neb::single checks the same call
     # against the EamNeb model to the bit, and tests/cli.rs the CLI.
     r = kmc.eam_neb_barrier("Cu")
-    assert r["status"] == "Ok" and r["slab"] == (5, 5)
+    assert r["status"] == "Ok" and r["slab"] == (8, 8)
     assert abs(r["forward_ev"] - 0.4829) < 0.003, r
     assert abs(r["forward_ev"] - r["reverse_ev"]) < 1e-3
     x = kmc.eam_neb_barrier("Cu", "exchange")

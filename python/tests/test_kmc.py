@@ -38,7 +38,7 @@ def test_atoms_are_numpy_arrays_and_round_trip(small):
     rep = small.set_atoms(sp[order], pos[order] + rng.uniform(-0.1, 0.1, pos.shape))
     assert rep["off_lattice"] == [] and rep["max_residual_a"] < 0.18
     after = small.observables()
-    for k in ("coverage_ml", "islands", "film_atoms_by_species", "atoms"):
+    for k in ("coverage_ml", "islands", "islands_ge2", "film_atoms_by_species", "atoms"):
         assert after[k] == before[k], k
     np.testing.assert_array_equal(np.sort(small.sites()), np.sort(rep["sites"]))
 

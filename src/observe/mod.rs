@@ -28,8 +28,11 @@ pub struct Observables {
     pub mean_height_ml: f64,
     /// RMS deviation of the column heights (interface width), in layers.
     pub roughness_ml: f64,
-    /// Connected clusters of film atoms (nearest-neighbour connectivity).
+    /// Connected clusters of film atoms (nearest-neighbour connectivity), monomers included.
     pub islands: usize,
+    /// Clusters of two or more film atoms: the island density of nucleation theory, which
+    /// counts monomers as the mobile population, not as islands.
+    pub islands_ge2: usize,
     /// Film atoms per cluster.
     pub mean_island_size: f64,
     /// Film atoms of each species (index = species − 1).
@@ -37,7 +40,7 @@ pub struct Observables {
 }
 
 /// The columns of `series.csv`, in order.
-pub const SERIES_HEADER: &str = "time_s,events,coverage_ml,mean_height_ml,roughness_ml,islands,mean_island_size,hops,deposited,active_atoms,total_rate_hz";
+pub const SERIES_HEADER: &str = "time_s,events,coverage_ml,mean_height_ml,roughness_ml,islands,islands_ge2,mean_island_size,hops,deposited,active_atoms,total_rate_hz";
 
 impl Observables {
     /// Measures `state`, whose bottom `substrate_layers` layers are the substrate.
@@ -65,7 +68,11 @@ impl Observables {
             let m = s / n;
             (m, (s2 / n - m * m).max(0.0).sqrt())
         };
-        let (islands, by_species) = clusters(state, substrate_layers, n_species);
+        let Clusters {
+            islands,
+            islands_ge2,
+            film_atoms_by_species: by_species,
+        } = clusters(state, substrate_layers, n_species);
         Observables {
             time_s,
             events,
@@ -73,6 +80,7 @@ impl Observables {
             mean_height_ml: mean,
             roughness_ml: rough,
             islands,
+            islands_ge2,
             mean_island_size: if islands > 0 {
                 film as f64 / islands as f64
             } else {
@@ -83,13 +91,29 @@ impl Observables {
     }
 }
 
-/// Number of nearest-neighbour-connected clusters of film atoms, and film atoms per species.
-pub fn clusters(state: &State, substrate_layers: usize, n_species: usize) -> (usize, Vec<u64>) {
+/// Clusters of film atoms (nearest-neighbour connectivity) and film atoms per species.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Clusters {
+    /// All clusters, monomers included.
+    pub islands: usize,
+    /// Clusters of two or more atoms.
+    pub islands_ge2: usize,
+    /// Film atoms of each species (index = species − 1).
+    pub film_atoms_by_species: Vec<u64>,
+}
+
+/// The clusters of the film atoms of `state` above its bottom `substrate_layers` layers.
+pub fn clusters(state: &State, substrate_layers: usize, n_species: usize) -> Clusters {
     let lat = state.lattice();
     let ls = lat.layer_size();
     let top = match state.top_layer() {
         Some(t) if t >= substrate_layers => t,
-        _ => return (0, vec![0; n_species]),
+        _ => {
+            return Clusters {
+                film_atoms_by_species: vec![0; n_species],
+                ..Clusters::default()
+            };
+        }
     };
     let mut id: HashMap<usize, usize> = HashMap::new();
     let mut sites = Vec::new();
@@ -117,6 +141,18 @@ pub fn clusters(state: &State, substrate_layers: usize, n_species: usize) -> (us
     }
     let mut roots: Vec<usize> = (0..sites.len()).map(|k| uf.find(k)).collect();
     roots.sort_unstable();
+    // Sorted roots: each run of equal roots is one cluster, its length the cluster's size.
+    let islands_ge2 = roots
+        .chunk_by(|a, b| a == b)
+        .filter(|c| c.len() >= 2)
+        .count();
     roots.dedup();
-    (roots.len(), by_species)
+    Clusters {
+        islands: roots.len(),
+        islands_ge2,
+        film_atoms_by_species: by_species,
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -328,13 +328,15 @@ pub fn write_plots(dir: &Path, series: &Series, species: &[String]) -> Result<Ve
 }
 
 /// Writes `roughness.png` (interface width against time, log–log, where the growth exponent β
-/// is the slope) and `islands.png` (island count and mean island size against coverage) from a
+/// is the slope) and `islands.png` (island counts, all clusters and those of two or more atoms,
+/// and mean island size against coverage) from a
 /// growth run's series; returns the file names.
 pub fn write_growth_plots(dir: &Path, series: &Series) -> Result<Vec<String>> {
     let time = column(series, "time_s").unwrap_or_default();
     let width = column(series, "roughness_ml").unwrap_or_default();
     let coverage = column(series, "coverage_ml").unwrap_or_default();
     let islands = column(series, "islands").unwrap_or_default();
+    let islands_ge2 = column(series, "islands_ge2").unwrap_or_default();
     let size = column(series, "mean_island_size").unwrap_or_default();
     let mut files = Vec::new();
     let w: Vec<(f64, f64)> = time
@@ -356,6 +358,7 @@ pub fn write_growth_plots(dir: &Path, series: &Series) -> Result<Vec<String>> {
     })?);
     let path = dir.join("islands.png");
     let n = finite_points(&coverage, &islands);
+    let n2 = finite_points(&coverage, &islands_ge2);
     let s = finite_points(&coverage, &size);
     files.push(draw(dir, "islands", |root| {
         let title = "Islands";
@@ -389,12 +392,17 @@ pub fn write_growth_plots(dir: &Path, series: &Series) -> Result<Vec<String>> {
             .axis_desc_style((FAMILY, 20))
             .draw()
             .map_err(|e| plot_err(&path, e))?;
-        let (a, b) = (COLORS[0], COLORS[1]);
+        let (a, b, c) = (COLORS[0], COLORS[1], COLORS[2]);
         chart
             .draw_series(LineSeries::new(n.iter().copied(), a.stroke_width(2)))
             .map_err(|e| plot_err(&path, e))?
-            .label("islands (left)")
+            .label("islands incl. monomers (left)")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], a.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(n2.iter().copied(), c.stroke_width(2)))
+            .map_err(|e| plot_err(&path, e))?
+            .label("islands of ≥ 2 atoms (left)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         chart
             .draw_secondary_series(LineSeries::new(s.iter().copied(), b.stroke_width(2)))
             .map_err(|e| plot_err(&path, e))?

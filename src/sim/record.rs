@@ -381,13 +381,14 @@ fn series_row(sim: &Simulation) -> String {
     let o = sim.observables();
     let c = sim.counters();
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{}",
         o.time_s,
         o.events,
         o.coverage_ml,
         o.mean_height_ml,
         o.roughness_ml,
         o.islands,
+        o.islands_ge2,
         o.mean_island_size,
         c.hops,
         c.deposited,

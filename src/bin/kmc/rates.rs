@@ -45,7 +45,7 @@ pub enum RatesCommand {
         /// The surface.
         #[arg(long, value_enum, default_value_t = Surface::Fcc100)]
         surface: Surface,
-        /// Lateral slab size in the lattice's size units, e.g. 5x5 (default: at least five
+        /// Lateral slab size in the lattice's size units, e.g. 5x5 (default: at least eight
         /// lattice constants both ways, as the EamNeb model).
         #[arg(long, value_parser = parse_size)]
         slab: Option<(usize, usize)>,

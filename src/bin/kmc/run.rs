@@ -168,7 +168,7 @@ impl RunArgs {
         }
         let o = &summary.final_observables;
         outln!(
-            "{}: stopped ({:?}) at t = {:.6e} s after {} events ({:.3e} events/s); coverage {:.4} ML, roughness {:.3} ML, {} islands",
+            "{}: stopped ({:?}) at t = {:.6e} s after {} events ({:.3e} events/s); coverage {:.4} ML, roughness {:.3} ML, {} islands ({} of ≥ 2 atoms)",
             summary.scenario,
             summary.stop_reason,
             o.time_s,
@@ -176,7 +176,8 @@ impl RunArgs {
             summary.events_per_s,
             o.coverage_ml,
             o.roughness_ml,
-            o.islands
+            o.islands,
+            o.islands_ge2
         );
         if let Some(p) = &summary.particles {
             outln!(

@@ -3,7 +3,7 @@
 //! ```ron
 //! // kmc EamNeb barrier cache. ...
 //! (
-//!     format: 2,
+//!     format: 3,
 //!     settings: (lattice: Fcc100, lattice_constant_a: 3.615, potential: "Zhou04(Cu)",
 //!                substrate: "Cu", slab: (...), neb: (...), key_radius_a: 3.615),
 //!     species: ["Cu"],
@@ -29,8 +29,10 @@ use crate::lattice::LatticeKind;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// Format version of the file.
-pub const FORMAT: u32 = 2;
+/// Format version of the file. 3: end states relaxed to a 2-norm tolerance, and a header line
+/// naming the slab every entry was computed on. Format 2 (per-atom tolerance, 5 × 5 × 5 default
+/// slab) is refused with a message saying how to rebuild.
+pub const FORMAT: u32 = 3;
 
 /// Everything a barrier depends on besides its key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,8 +223,10 @@ pub(crate) fn write(
          // with the EAM named in `settings`, keyed by the local environment of each event.\n\
          // env: one hex digit per environment site, in the order of `types[t].env_a`\n\
          // (positions relative to the moving atom, Å); 0 = empty, i = species[i - 1].\n\
-         // Written by kmc; rebuild with `kmc rates build SCENARIO`.\n(\n",
+         // Written by kmc; rebuild with `kmc rates build SCENARIO`.\n",
     );
+    text.push_str(&slab_line(settings));
+    text.push_str("(\n");
     text.push_str(&format!("    format: {FORMAT},\n"));
     text.push_str(&format!("    settings: {},\n", ser(settings)?));
     text.push_str(&format!("    species: {},\n", ser(&species)?));
@@ -237,6 +241,24 @@ pub(crate) fn write(
     text.push_str("    ],\n)\n");
     crate::io::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
     Ok(entries.len())
+}
+
+/// The header line that says which slab made every entry (`settings.slab`, `settings.neb`).
+fn slab_line(s: &CacheSettings) -> String {
+    let size = s
+        .slab
+        .size
+        .map_or("the default size".to_string(), |(x, y)| {
+            format!("{x} × {y} cells")
+        });
+    format!(
+        "// Every entry was computed on one slab: {size}, {} substrate layers below the event \
+         (the bottom {} fixed), end states relaxed to {} eV/Å (2-norm), CI-NEB to {} eV/Å.\n",
+        s.slab.layers_below,
+        s.slab.fixed_layers,
+        s.neb.relax_tolerance_ev_a,
+        s.neb.force_tolerance_ev_a
+    )
 }
 
 /// One line of RON.
@@ -263,6 +285,18 @@ fn check(
     types: &[EventType],
 ) -> Result<Vec<RawEntry>> {
     let here = |field: &str| Location::file(path).field(field);
+    if file.format < FORMAT {
+        return Err(Error::input(
+            here("format"),
+            format!(
+                "format {}, written by an older kmc whose barriers came from a thinner default \
+                 slab with end states relaxed per atom; this kmc reads format {FORMAT}: delete \
+                 the file and rebuild it with `kmc rates build SCENARIO` (or let a run compute \
+                 the barriers it needs)",
+                file.format
+            ),
+        ));
+    }
     if file.format != FORMAT {
         return Err(Error::input(
             here("format"),
@@ -274,7 +308,8 @@ fn check(
             here("settings"),
             format!(
                 "the cache was computed with other settings: {}; its barriers do not belong to \
-                 this model (delete the file, or point `cache` to another one)",
+                 this model (delete the file and rebuild it with `kmc rates build SCENARIO`, or \
+                 point `cache` to another one)",
                 describe_difference(&file.settings, settings)
             ),
         ));

@@ -441,6 +441,30 @@ fn rates_detailed_balance_and_cache_round_trip() {
         err.contains("cu.ron") && err.contains("settings") && err.contains("images"),
         "{err}"
     );
+    // The header names the slab every entry came from (issue 17).
+    let text = std::fs::read_to_string(&cache).unwrap();
+    assert!(
+        text.contains(
+            "// Every entry was computed on one slab: 4 × 4 cells, 3 substrate layers below the \
+             event (the bottom 1 fixed), end states relaxed to 0.0001 eV/Å (2-norm), CI-NEB to \
+             0.01 eV/Å."
+        ),
+        "{}",
+        &text[..text.find("settings").unwrap()]
+    );
+    // A cache of the previous format (per-atom end-state tolerance, thinner default slab) is
+    // refused at its `format` field with how to rebuild it, not read as if it were current.
+    std::fs::write(&cache, text.replacen("format: 3,", "format: 2,", 1)).unwrap();
+    let err = EamNeb::new(&spec, &["Cu".into()], &lat, 500.0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cu.ron")
+            && err.contains("format")
+            && err.contains("older kmc")
+            && err.contains("kmc rates build"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -465,4 +489,141 @@ fn bcc110_keys_derive_and_hcp_is_refused_at_the_lattice_kind() {
         e.contains("lattice.kind") && e.contains("Hcp0001") && e.contains("BondCounting"),
         "{e}"
     );
+}
+
+/// The memo's site signature is a function of the environment alone (issue 17 rewrote its
+/// gather): the same environment read in the interior (direct window) and across a periodic
+/// edge (wrapped reads) gives the same signature; changing any one site the rate reads
+/// changes it; and a rate or event list answered from the memos equals the one computed from
+/// the keys. The barriers are a fixed function of the key put in the map, so no NEB runs.
+#[test]
+fn signatures_agree_across_the_periodic_edge_and_memo_rates_are_exact() {
+    let lat = Lattice::new(LatticeKind::Fcc100, 3.615, [16, 16], 14).unwrap();
+    let (nx, ny) = lat.grid();
+    let mut st = State::new(lat.clone());
+    st.fill_layers(5, 1).unwrap();
+    let mut rng = stream(11, Stream::Engine);
+    for idx in 4 * lat.layer_size()..7 * lat.layer_size() {
+        let s = lat.site_at(idx);
+        let u = uniform(&mut rng);
+        match s.l {
+            4 if u < 0.05 => {
+                st.remove(&s);
+            }
+            5 if u < 0.35 => st.place(&s, 1),
+            6 if u < 0.1 => st.place(&s, 1),
+            _ => {}
+        }
+    }
+    // The same film translated by (tx, ty) sites: atoms near the middle land near an edge.
+    let (tx, ty) = (nx / 2, 4);
+    let shift = |s: &SiteRef| {
+        lat.site(
+            (s.x as usize + tx) % nx,
+            (s.y as usize + ty) % ny,
+            s.l as usize,
+        )
+    };
+    let mut moved = State::new(lat.clone());
+    for idx in 0..lat.n_sites() {
+        let s = lat.site_at(idx);
+        if st.cell(idx).occupied() {
+            moved.place(&shift(&s), st.species(idx));
+        }
+    }
+    let mut m = EamNeb::new(&cu_spec(), &["Cu".into()], &lat, 300.0).unwrap();
+    assert_eq!(m.sig_reads.len(), lat.n_classes(), "signatures are on");
+    // Also where a layer holds more than 2^16 sites (the L = 256 benchmark lost its memo to
+    // 16-bit window positions once).
+    let wide = Lattice::new(LatticeKind::Fcc100, 3.615, [256, 256], 16).unwrap();
+    assert!(wide.layer_size() > 1 << 16);
+    let mw = EamNeb::new(&cu_spec(), &["Cu".into()], &wide, 300.0).unwrap();
+    assert_eq!(
+        mw.sig_reads.len(),
+        wide.n_classes(),
+        "signatures on the wide lattice"
+    );
+    let (mut interior, mut edge) = (0, 0);
+    for idx in 0..lat.n_sites() {
+        let a = lat.site_at(idx);
+        let b = shift(&a);
+        assert_eq!(a.class, b.class);
+        let (Some(sa), Some(sb)) = (m.signature(&st, &a), m.signature(&moved, &b)) else {
+            continue;
+        };
+        assert_eq!(sa, sb, "site {a:?} and its translate {b:?}");
+        let near = |s: &SiteRef| {
+            let (x, y) = (s.x as usize, s.y as usize);
+            x < m.sig_margin[0]
+                || x + m.sig_margin[0] >= nx
+                || y < m.sig_margin[1]
+                || y + m.sig_margin[1] >= ny
+        };
+        match (near(&a), near(&b)) {
+            (false, true) | (true, false) => edge += 1,
+            (false, false) => interior += 1,
+            _ => {}
+        }
+    }
+    assert!(
+        edge > 100 && interior > 100,
+        "{edge} edge, {interior} interior pairs"
+    );
+    // Every read matters: flipping one read site changes the signature.
+    let a = lat.site(8, 8, 5);
+    let base = m.signature(&st, &a).unwrap();
+    let reads = m.sig_reads[a.class as usize].clone();
+    for o in reads.iter().filter(|o| o.delta != 0) {
+        let j = lat.site_at_offset(&a, o).unwrap();
+        let mut flipped = st.clone();
+        if flipped.cell(j.idx).occupied() {
+            flipped.remove(&j);
+        } else {
+            flipped.place(&j, 1);
+        }
+        assert_ne!(m.signature(&flipped, &a), Some(base), "read {o:?}");
+    }
+    // Memo against direct sums, with barriers a fixed function of the key.
+    let barrier =
+        |k: &EnvKey| 0.3 + 0.6 * ((k.env.wrapping_mul(0x9E37_79B9) >> 7) % 1000) as f64 / 1000.0;
+    let mut checked = 0;
+    for state in [&st, &moved] {
+        for idx in 0..lat.n_sites() {
+            let a = lat.site_at(idx);
+            let mut keys = Vec::new();
+            m.for_each_event(state, &a, |_, k| keys.push(k));
+            for k in keys {
+                let e = barrier(&k);
+                m.insert(
+                    k,
+                    Entry {
+                        status: Status::Ok,
+                        forward_ev: e,
+                        reverse_ev: e,
+                        neb_steps: 0,
+                    },
+                );
+            }
+            let memo_first = m.site_rate(state, &a);
+            let memo_again = m.site_rate(state, &a);
+            let direct = m.site_rate_direct(state, &a);
+            assert_eq!(memo_again.to_bits(), direct.to_bits(), "{a:?}");
+            assert_eq!(memo_first.to_bits(), direct.to_bits(), "{a:?}");
+            // The events too: computed, then replayed from the event memo (for `moved`, often
+            // from an entry the untranslated film made, across the edge).
+            let (mut first, mut again, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
+            m.site_events(state, &a, &mut first);
+            m.site_events(state, &a, &mut again);
+            m.site_events_direct(state, &a, &mut fresh);
+            assert_eq!(first, fresh, "{a:?}");
+            assert_eq!(again, fresh, "{a:?}");
+            checked += (direct > 0.0) as usize;
+        }
+    }
+    assert!(
+        m.stats().memo_hits > 100 && checked > 100,
+        "{:?}, {checked}",
+        m.stats()
+    );
+    assert_eq!(m.stats().pairs_computed, 0);
 }

@@ -1,9 +1,10 @@
 //! Physics validation of the EamNeb barriers against independent numbers (Zhou04 EAM).
 //!
-//! Everything runs on the model's default slab (5 × 5 conventional cells, 5 substrate layers
-//! below the event, the bottom 2 fixed; `examples/eam_neb_convergence.rs` shows that bigger
-//! slabs change the (100) hop barriers by less than 1 meV).
+//! Everything runs on the model's default slab (8 × 8 conventional cells, 10 substrate layers
+//! below the event, the bottom 2 fixed) unless a test names another; `examples/
+//! eam_neb_convergence.rs` varies width, thickness and fixed layers one at a time.
 
+use super::single::{BarrierRequest, adatom_barrier};
 use super::*;
 use crate::lattice::LatticeKind;
 use crate::md::minimize::{FireOptions, relax};
@@ -40,61 +41,115 @@ fn in_layer_dir(lat: &Lattice, s: &SiteRef) -> usize {
         .unwrap()
 }
 
-/// The Cu(100) adatom hop barrier with the model's default slab and with `slab` instead.
-fn cu_hop_barrier(slab: Option<SlabSpec>) -> f64 {
-    let (m, st, s) = adatom_on_100("Cu", false);
-    let key = m.hop_key(&st, &s, in_layer_dir(st.lattice(), &s));
-    let m = match slab {
-        None => m,
-        Some(slab) => {
-            let mut spec = spec(&["Cu"], false);
-            spec.slab = slab;
-            EamNeb::new(&spec, &["Cu".to_string()], st.lattice(), 300.0).unwrap()
-        }
-    };
-    let c = m.calculator().calculate(&key).unwrap();
-    assert_eq!(c.entry.status, Status::Ok);
-    c.entry.forward_ev
+/// Forward barriers of the hop and of the exchange of an `el` adatom on a flat `el`(100)
+/// terrace, computed as a run computes them, on `slab`.
+fn hop_and_exchange(el: &str, slab: SlabSpec) -> [f64; 2] {
+    [EventKind::Hop, EventKind::Exchange].map(|event| {
+        let r = adatom_barrier(&BarrierRequest {
+            potential: EamPotential::Zhou04(vec![el.to_string()]),
+            substrate: el.to_string(),
+            adatom: el.to_string(),
+            surface: LatticeKind::Fcc100,
+            event,
+            lattice_constant_a: None,
+            slab,
+            neb: NebSpec::default(),
+            base_dir: None,
+        })
+        .unwrap();
+        assert_eq!(r.entry.status, Status::Ok, "{el} {event:?} on {slab:?}");
+        r.entry.forward_ev
+    })
 }
 
-/// The default slab (5 × 5 cells, 5 layers below the event, 2 fixed) is converged: the Cu(100)
-/// adatom hop barrier changes by less than 1 meV on the larger slabs 6 × 6 × 6 (3 fixed) and
-/// 8 × 8 × 6 (3 fixed), measured 0.0 and 0.1 meV. The criterion can fail: one substrate layer
-/// less (5 × 5 × 4, 2 fixed) moves the barrier by 2 meV. Deterministic (FIRE + NEB), not
-/// statistical; `examples/eam_neb_convergence.rs` prints the whole series.
-#[test]
-fn default_slab_is_the_converged_one() {
-    let d = SlabSpec::default();
-    assert_eq!((d.size, d.layers_below, d.fixed_layers), (None, 5, 2));
-    let (m, _, _) = adatom_on_100("Cu", false);
-    assert_eq!(m.calculator().slab().size, Some((5, 5)));
-    let slab = |n: usize, layers_below: usize, fixed_layers: usize| {
-        Some(SlabSpec {
-            size: Some((n, n)),
-            layers_below,
-            fixed_layers,
-        })
+/// `slab` with its resolved size, and the slab twice as wide and twice as thick (substrate
+/// and fixed layers both doubled).
+fn slab_and_double(el: &str, slab: SlabSpec) -> (SlabSpec, SlabSpec) {
+    let a = crate::md::zhou04::element(el).unwrap().lattice_constant();
+    let (x, y) = slab.resolved_size(LatticeKind::Fcc100, a).unwrap();
+    let double = SlabSpec {
+        size: Some((2 * x, 2 * y)),
+        layers_below: 2 * slab.layers_below,
+        fixed_layers: 2 * slab.fixed_layers,
     };
-    let default = cu_hop_barrier(None);
-    for (bigger, what) in [(slab(6, 6, 3), "6x6x6"), (slab(8, 6, 3), "8x8x6")] {
-        let e = cu_hop_barrier(bigger);
-        assert!(
-            (e - default).abs() < 1e-3,
-            "default slab {default} eV vs {what} {e} eV"
-        );
-    }
-    let thinner = cu_hop_barrier(slab(5, 4, 2));
-    assert!(
-        (thinner - default).abs() > 1e-3,
-        "a slab one layer thinner ({thinner} eV) should not pass as converged ({default} eV)"
+    (slab, double)
+}
+
+/// Largest |barrier on `slab` − barrier on the doubled slab| over the hop and the exchange of
+/// `el`(100), eV, with the table row that shows it.
+fn doubling_error(el: &str, slab: SlabSpec) -> (f64, String) {
+    let (one, two) = slab_and_double(el, slab);
+    let (e1, e2) = (hop_and_exchange(el, one), hop_and_exchange(el, two));
+    let d = [e1[0] - e2[0], e1[1] - e2[1]];
+    let row = format!(
+        "| {el} | {:.4} | {:.4} | {:+.1} | {:.4} | {:.4} | {:+.1} |",
+        e1[0],
+        e2[0],
+        1e3 * d[0],
+        e1[1],
+        e2[1],
+        1e3 * d[1]
     );
+    (d[0].abs().max(d[1].abs()), row)
+}
+
+/// Issue 17: the default slab (8 × 8 cells, 10 substrate layers below the event, the bottom 2
+/// fixed) gives the Au(100) adatom hop and exchange within 2 meV of a slab twice as wide and
+/// twice as thick (16 × 16, 20 layers, 4 fixed): measured −1.2 and +1.3 meV. The criterion can
+/// fail: the previous default (5 × 5, 5 layers, 2 fixed) misses it by 21 meV on the exchange.
+/// Deterministic (FIRE + NEB), not statistical. The seven metals: `default_slab_for_seven_
+/// metals` (ignored, about 4 min).
+#[test]
+fn default_slab_matches_one_twice_as_wide_and_thick() {
+    let d = SlabSpec::default();
+    assert_eq!((d.size, d.layers_below, d.fixed_layers), (None, 10, 2));
+    let a = crate::md::zhou04::element("Au").unwrap().lattice_constant();
+    assert_eq!(d.resolved_size(LatticeKind::Fcc100, a).unwrap(), (8, 8));
+    let (err, row) = doubling_error("Au", d);
+    assert!(err < 2e-3, "{row}");
+    let old = SlabSpec {
+        size: Some((5, 5)),
+        layers_below: 5,
+        fixed_layers: 2,
+    };
+    let (err, row) = doubling_error("Au", old);
+    assert!(
+        err > 2e-3,
+        "the old 5 × 5 × 5 slab should fail the criterion: {row}"
+    );
+}
+
+/// Issue 17's criterion for the seven FCC Zhou04 metals: hop and exchange on (100) within 2 meV
+/// of the slab twice as wide and thick. Prints the table the README quotes. Run with
+/// `cargo test --release --lib default_slab_for_seven_metals -- --ignored --nocapture`.
+#[test]
+#[ignore = "about 4 min on one core; the Au case runs in CI"]
+fn default_slab_for_seven_metals() {
+    println!("| metal | hop | hop 2× | Δ (meV) | exchange | exchange 2× | Δ (meV) |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut failed = Vec::new();
+    for el in ["Cu", "Ag", "Au", "Ni", "Pd", "Pt", "Al"] {
+        let (err, row) = doubling_error(el, SlabSpec::default());
+        println!("{row}");
+        if err >= 2e-3 {
+            failed.push(el);
+        }
+    }
+    assert!(failed.is_empty(), "not within 2 meV: {failed:?}");
 }
 
 #[test]
 fn adatom_hop_on_100_matches_the_references() {
     // Issue references (independent NEB, Zhou04): Cu 0.48, Ag 0.50, Au 0.79 eV, within 0.03 eV.
-    // Tighter: LAMMPS drag-method barriers on an 8 × 8 × 5 slab (rates/fcc100_zhou04.ron,
-    // computed by examples/fcc100_barriers.py): Cu 0.4829, Ag 0.5029, Au 0.7800 eV.
+    // Tighter: LAMMPS drag-method barriers on an 8 × 8 slab of 5 layers under the adatom, the
+    // bottom one fixed (rates/fcc100_zhou04.ron, computed by examples/fcc100_barriers.py):
+    // Cu 0.4829, Ag 0.5029, Au 0.7800 eV, compared on that slab (the default, thicker one
+    // puts Au 7 meV higher: the LAMMPS slab is not converged in thickness).
+    let lammps_slab = SlabSpec {
+        size: Some((8, 8)),
+        layers_below: 5,
+        fixed_layers: 1,
+    };
     for (el, issue, lammps) in [
         ("Cu", 0.48, 0.4829),
         ("Ag", 0.50, 0.5029),
@@ -106,7 +161,11 @@ fn adatom_hop_on_100_matches_the_references() {
         assert_eq!(c.entry.status, Status::Ok, "{el}");
         let e = c.entry.forward_ev;
         assert!((e - issue).abs() < 0.03, "{el}: {e} vs {issue}");
-        assert!((e - lammps).abs() < 0.003, "{el}: {e} vs LAMMPS {lammps}");
+        let on_lammps_slab = hop_and_exchange(el, lammps_slab)[0];
+        assert!(
+            (on_lammps_slab - lammps).abs() < 0.003,
+            "{el}: {on_lammps_slab} vs LAMMPS {lammps}"
+        );
         // A symmetric hop: the same barrier back.
         assert!((c.entry.reverse_ev - e).abs() < 1e-3, "{el}");
     }
