@@ -143,6 +143,14 @@ pub struct ContactTracker {
     seen_grains: hashbrown::HashSet<(u32, u32)>,
 }
 
+/// True if film site `m` holds a film atom: a ghost (another grain's atom showing in the
+/// film, see [`crate::grains`]) is no node of the film's graph; it has no node to find, and
+/// the contact it stands for is raised between the grains.
+#[inline(always)]
+fn real(state: &State, m: usize) -> bool {
+    state.cell(m).occupied() && !state.is_ghost(m)
+}
+
 impl ContactTracker {
     /// A tracker for `state` whose bottom `substrate_layers` layers are the substrate;
     /// contacts need components of at least `min_atoms` atoms on both sides.
@@ -346,7 +354,7 @@ impl ContactTracker {
             let Some(m) = lat.index_at(s, o) else {
                 continue;
             };
-            if !state.cell(m).occupied() {
+            if !real(state, m) {
                 continue;
             }
             if self.is_base(m) {
@@ -608,7 +616,7 @@ impl ContactTracker {
         let mut sites = [usize::MAX; 16];
         for (i, o) in nbrs.iter().enumerate() {
             if let Some(m) = lat.index_at(from, o) {
-                if !self.is_base(m) && state.cell(m).occupied() {
+                if !self.is_base(m) && real(state, m) {
                     mask |= 1 << i;
                     sites[i] = m;
                 }
@@ -739,7 +747,7 @@ impl ContactTracker {
             if !anchored && (s.l as usize) < reach {
                 anchored = lat.class_tables(s.class).neighbors.iter().any(|o| {
                     lat.index_at(&s, o)
-                        .is_some_and(|m| m < self.base_off && state.cell(m).occupied())
+                        .is_some_and(|m| m < self.base_off && real(state, m))
                 });
             }
         }
@@ -821,7 +829,7 @@ impl ContactTracker {
         let top = state.top_layer().map_or(0, |t| (t + 1) * lat.layer_size());
         let mut stack = Vec::new();
         for idx in self.base_off..top.max(self.base_off) {
-            if !state.cell(idx).occupied() || self.node_at(idx) != NONE {
+            if !real(state, idx) || self.node_at(idx) != NONE {
                 continue;
             }
             let root = self.new_node(NONE);
@@ -835,7 +843,7 @@ impl ContactTracker {
                     let Some(m) = lat.index_at(&s, o) else {
                         continue;
                     };
-                    if !state.cell(m).occupied() {
+                    if !real(state, m) {
                         continue;
                     }
                     if m < self.base_off {
@@ -857,7 +865,7 @@ impl ContactTracker {
             self.anchored[root as usize] = anchored;
         }
         for (site, p) in ids {
-            if site < n && state.cell(site).occupied() {
+            if site < n && real(state, site) {
                 self.set_identity(site, p);
             }
         }

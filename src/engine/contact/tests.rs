@@ -272,3 +272,31 @@ fn snapshot_round_trip_keeps_identities_and_partition() {
     assert_eq!(u.particle_of(to), Some(0));
     assert_eq!(u.particle_of(from), None);
 }
+
+/// Another grain's atoms showing in the film as ghosts are no film atoms: an atom that hops
+/// away from between a ghost and its own island splits nothing that is not there (a ghost has
+/// no node: reading it as an atom once ended a run on an index out of bounds), and a rebuild
+/// gives ghosts no node either.
+#[test]
+fn ghosts_in_the_film_are_no_nodes_of_its_graph() {
+    let mut st = state(LatticeKind::Fcc100, 8, 10, 2);
+    let lat = st.lattice().clone();
+    let mut t = ContactTracker::new(&st, 2, 1);
+    // A row of three adatoms in layer 2, and ghosts next to the middle one's neighbours.
+    let a = lat.site(2, 2, 2).idx;
+    let b = lat.site(3, 3, 2).idx;
+    let c = lat.site(4, 4, 2).idx;
+    place(&mut st, &mut t, &[a, b, c], 0);
+    for (x, y) in [(2, 4), (4, 2)] {
+        st.place_ghost(&lat.site(x, y, 2), 2);
+    }
+    assert!(t.verify(&st));
+    // The middle atom leaves: its neighbours a, c and the two ghosts are around the vacated
+    // site, the ghosts must not count.
+    let to = lat.site(3, 3, 3).idx;
+    hop(&mut st, &mut t, b, to, 1.0);
+    assert!(t.verify(&st));
+    t.rebuild(&st);
+    assert!(t.verify(&st));
+    assert_eq!(t.film_atoms_list().len(), 3);
+}
