@@ -25,6 +25,49 @@ pub(crate) struct Unassignable {
     pub rows: Vec<u32>,
 }
 
+/// A row that [`solve_widening`] could not serve within the largest radius.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unserved {
+    /// The row.
+    pub row: usize,
+    /// Rows that competed with it for the columns near it.
+    pub competing: usize,
+}
+
+/// [`solve`], widening candidate lists until every row is served: the rows of a failed
+/// search double their radius (`radius[i]`, at most `r_max`) and `refill(i, r, row)` lists row
+/// `i`'s candidates within `r` again, returning the number of columns then known. Starts from
+/// `edges` over `n_cols` columns; returns the columns and how many times it widened.
+pub(crate) fn solve_widening(
+    edges: &mut [Vec<(u32, f64)>],
+    mut n_cols: usize,
+    radius: &mut [f64],
+    r_max: f64,
+    mut refill: impl FnMut(usize, f64, &mut Vec<(u32, f64)>) -> usize,
+) -> Result<(Vec<u32>, usize), Unserved> {
+    let mut widenings = 0;
+    loop {
+        match solve(edges, n_cols) {
+            Ok(c) => return Ok((c, widenings)),
+            Err(e) => {
+                widenings += 1;
+                for &row in &e.rows {
+                    let i = row as usize;
+                    radius[i] *= 2.0;
+                    if radius[i] > r_max * (1.0 + 1e-12) {
+                        return Err(Unserved {
+                            row: i,
+                            competing: e.rows.len(),
+                        });
+                    }
+                    radius[i] = radius[i].min(r_max);
+                    n_cols = n_cols.max(refill(i, radius[i], &mut edges[i]));
+                }
+            }
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 struct Entry(f64, u32);
 

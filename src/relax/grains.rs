@@ -972,26 +972,18 @@ pub fn merge_plan(
     for i in 0..crystal.len() {
         fill(i, radius[i], &mut edges[i], &mut col_of, &mut col_site);
     }
-    let cols = loop {
-        match assign::solve(&edges, col_site.len()) {
-            Ok(c) => break c,
-            Err(e) => {
-                for &row in &e.rows {
-                    let i = row as usize;
-                    radius[i] *= 2.0;
-                    if radius[i] > r_max * (1.0 + 1e-12) {
-                        return Err(Error::Simulation(format!(
-                            "merging grain {gone} into grain {keep}: its atom at site {} finds no \
-                             free site within {r_max:.2} Å",
-                            sites[i]
-                        )));
-                    }
-                    radius[i] = radius[i].min(r_max);
-                    fill(i, radius[i], &mut edges[i], &mut col_of, &mut col_site);
-                }
-            }
-        }
-    };
+    let (cols, _) =
+        assign::solve_widening(&mut edges, col_site.len(), &mut radius, r_max, |i, r, e| {
+            fill(i, r, e, &mut col_of, &mut col_site);
+            col_site.len()
+        })
+        .map_err(|u| {
+            Error::Simulation(format!(
+                "merging grain {gone} into grain {keep}: its atom at site {} finds no free site \
+             within {r_max:.2} Å",
+                sites[u.row]
+            ))
+        })?;
     let (mut sum, mut max) = (0.0f64, 0.0f64);
     let mut placed = Vec::with_capacity(sites.len());
     for (i, &c) in cols.iter().enumerate() {

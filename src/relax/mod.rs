@@ -598,33 +598,24 @@ pub fn map_to_lattice(
     for i in 0..atoms.len() {
         fill(i, radius[i], &mut edges[i], &mut col_of, &mut col_site);
     }
-    let mut widenings = 0;
-    let cols = loop {
-        match assign::solve(&edges, col_site.len()) {
-            Ok(c) => break c,
-            Err(e) => {
-                widenings += 1;
-                for &row in &e.rows {
-                    let i = row as usize;
-                    radius[i] *= 2.0;
-                    if radius[i] > r_max * (1.0 + 1e-12) {
-                        let p = atoms[i].1;
-                        return Err(Error::Simulation(format!(
-                            "atom {i} at ({:.2}, {:.2}, {:.2}) Å cannot be given a free lattice site within {:.2} Å \
-                             (with {} atoms competing for the sites near it)",
-                            p[0],
-                            p[1],
-                            p[2],
-                            r_max,
-                            e.rows.len()
-                        )));
-                    }
-                    radius[i] = radius[i].min(r_max);
-                    fill(i, radius[i], &mut edges[i], &mut col_of, &mut col_site);
-                }
-            }
-        }
-    };
+    let (cols, widenings) = assign::solve_widening(
+        &mut edges,
+        col_site.len(),
+        &mut radius,
+        r_max,
+        |i, r, e| {
+            fill(i, r, e, &mut col_of, &mut col_site);
+            col_site.len()
+        },
+    )
+    .map_err(|u| {
+        let p = atoms[u.row].1;
+        Error::Simulation(format!(
+            "atom {} at ({:.2}, {:.2}, {:.2}) Å cannot be given a free lattice site within {:.2} Å \
+             (with {} atoms competing for the sites near it)",
+            u.row, p[0], p[1], p[2], r_max, u.competing
+        ))
+    })?;
 
     let [lx, ly] = lat.box_lengths();
     let off_threshold = opts.off_lattice_nn * nn;
