@@ -44,6 +44,7 @@ fn main() -> Result<(), kmc::Error> {
         count: BondCount::InLayer,
         ehrlich_schwoebel_ev: 0.08,
         exchange_barrier_ev: None,
+        grain_transfers: false,
     });
     scenario.deposition.push(AtomDepositionSpec {
         species: "Cu".into(),

@@ -55,6 +55,7 @@ fn frozen_engine(
         count: BondCount::InLayer,
         ehrlich_schwoebel_ev: 0.0,
         exchange_barrier_ev: None,
+        grain_transfers: false,
     })
     .build(&["Au".into()], st.lattice(), 300.0)
     .unwrap();

@@ -28,6 +28,7 @@ fn bond_counting(barrier_ev: f64, bond_ev: f64) -> RateModelSpec {
         count: BondCount::InLayer,
         ehrlich_schwoebel_ev: 0.0,
         exchange_barrier_ev: None,
+        grain_transfers: false,
     })
 }
 

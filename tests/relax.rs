@@ -340,6 +340,7 @@ fn relaxed_adatom_is_applied_to_a_kmc_engine() {
         count: BondCount::InLayer,
         ehrlich_schwoebel_ev: 0.0,
         exchange_barrier_ev: None,
+        grain_transfers: false,
     })
     .build(&species, state.lattice(), 600.0)
     .unwrap();

@@ -66,6 +66,7 @@ fn observables_dict<'py>(py: Python<'py>, sim: &Sim) -> PyResult<Bound<'py, PyDi
     d.set_item("film_atoms_by_species", o.film_atoms_by_species)?;
     d.set_item("hops", c.hops)?;
     d.set_item("exchanges", c.exchanges)?;
+    d.set_item("transfers", c.transfers)?;
     d.set_item("deposited", c.deposited)?;
     d.set_item("total_rate_hz", sim.total_rate())?;
     d.set_item("atoms", sim.state().n_atoms())?;

@@ -311,6 +311,18 @@ impl ContactTracker {
         self.on_place_group(state, std::slice::from_ref(s), NONE, time_s);
     }
 
+    /// The film atom at `s` left the film (a transfer to another grain; `state` already
+    /// changed): its component may split. Raises no contact.
+    pub fn on_remove_atom(&mut self, state: &State, s: &SiteRef) {
+        if self.is_base(s.idx) {
+            self.base_particle.remove(&s.idx);
+        } else {
+            self.detach(s.idx);
+            self.check_split(state, s);
+        }
+        self.maybe_compact(state);
+    }
+
     /// The atoms of a group (a particle `particle`, or `NONE`) were placed at `sites`: they join
     /// each other silently, then their bonds to the atoms already there raise contacts.
     pub fn on_place_group(&mut self, state: &State, sites: &[SiteRef], particle: u32, time_s: f64) {

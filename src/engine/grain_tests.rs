@@ -5,6 +5,7 @@
 //! trajectory, grains included.
 
 use super::*;
+use crate::grains::TransferSite;
 use crate::lattice::{Lattice, LatticeKind};
 use crate::rates::{AnyRateModel, BondCount, BondCountingSpec, HopParams, RateModelSpec};
 use crate::rng::{Stream, stream, uniform};
@@ -35,6 +36,7 @@ fn model(lat: &Lattice) -> AnyRateModel {
         count: BondCount::Broken,
         ehrlich_schwoebel_ev: 0.05,
         exchange_barrier_ev: None,
+        grain_transfers: true,
     })
     .build(&["Au".to_string()], lat, T_K)
     .unwrap()
@@ -461,6 +463,7 @@ fn no_event_ends_on_or_exchanges_with_a_ghost() {
         count: BondCount::InLayer,
         ehrlich_schwoebel_ev: 0.1,
         exchange_barrier_ev: Some(0.6),
+        grain_transfers: true,
     };
     let mut model = BondCounting::new(&spec, &["Au".into(), "Ag".into()], lat, 600.0).unwrap();
     let ghost_sites = film.ghost_sites();
@@ -486,4 +489,169 @@ fn no_event_ends_on_or_exchanges_with_a_ghost() {
             }
         }
     }
+}
+
+/// The atoms of every grain as `(grain, site)`, sorted.
+fn atom_sites(e: &TestEngine) -> Vec<(usize, usize)> {
+    let mut v: Vec<(usize, usize)> = e
+        .grains()
+        .atoms_with_sites()
+        .into_iter()
+        .map(|a| (a.0, a.1))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// The transfers the engine offers the atom at site `s` of grain `g`.
+fn transfers_of(e: &mut TestEngine, g: usize, s: usize) -> Vec<(TransferSite, f64)> {
+    let state = &e.grains.grain(g).state;
+    let site = state.lattice().site_at(s);
+    let across = Across {
+        grains: &e.grains,
+        g,
+        on: true,
+    };
+    let mut out = Vec::new();
+    with_transfers(state, &mut e.model, &site, across, 0.0, Some(&mut out));
+    out
+}
+
+/// A blob turned on the film trades atoms with it (grain-boundary migration): transfers
+/// happen both ways, each lands where the reverse transfer is offered at the rate detailed
+/// balance asks (bond counting: the ratio of the two rates is the Boltzmann factor of the
+/// two sites' bond energies), atoms are conserved, never overlap, and the cached rates stay
+/// exact — the last needs the wider refresh a transfer's reach asks. Off in the model, none.
+#[test]
+fn transfers_trade_atoms_across_a_boundary_reversibly_with_exact_rates() {
+    let setup = |seed: u64, deg: f64, on: bool| {
+        // A sphere turned by `deg` resting on the film, its lowest atom one layer above the
+        // film's top.
+        let g = crate::grains::store_tests_support::film_and_particle(7.0, deg, 2.04);
+        let mut film = g.grain(0).state.clone();
+        film.set_frozen_layers(2);
+        let lat = film.lattice().clone();
+        let mut part = g.grain(1).state.clone();
+        // One species: the support builds the particle of species 2.
+        for i in 0..part.lattice().n_sites() {
+            if part.cell(i).occupied() && !part.is_ghost(i) {
+                part.set_species(i, 1);
+            } else if part.is_ghost(i) {
+                let s = part.lattice().site_at(i);
+                part.remove_ghost(&s);
+            }
+        }
+        for i in film.ghost_sites() {
+            let s = lat.site_at(i);
+            film.remove_ghost(&s);
+        }
+        let mut e = engine_over(film, seed);
+        if !on {
+            let mut m = model(e.state().lattice());
+            if let AnyRateModel::BondCounting(b) = &mut m {
+                let spec = BondCountingSpec {
+                    species: [(
+                        "Au".to_string(),
+                        HopParams {
+                            prefactor_hz: 1e13,
+                            barrier_ev: 0.4,
+                        },
+                    )]
+                    .into_iter()
+                    .collect(),
+                    bonds_ev: vec![("Au".into(), "Au".into(), 0.15)],
+                    count: BondCount::Broken,
+                    ehrlich_schwoebel_ev: 0.05,
+                    exchange_barrier_ev: None,
+                    grain_transfers: false,
+                };
+                *b = crate::rates::BondCounting::new(&spec, &["Au".into()], &lat, T_K).unwrap();
+            }
+            e.set_model(m);
+        }
+        e.add_grain(part, g.grain(1).frame).unwrap();
+        e
+    };
+    let kt = crate::units::kt_ev(T_K);
+    let mut ways = [0usize; 2];
+    let mut total_checked = 0;
+    for (seed, deg) in [(4, 23.0), (5, 41.0)] {
+        let mut e = setup(seed, deg, true);
+        assert!(e.grains().grain(0).state.n_ghosts() > 0, "no contact");
+        let n0 = atom_sites(&e).len();
+        let mut checked = 0;
+        let boxes = |e: &TestEngine| {
+            (0..e.grains().len())
+                .map(|k| e.grains().grain(k).state.lattice().n_sites())
+                .collect::<Vec<_>>()
+        };
+        for _ in 0..4000 {
+            let before = atom_sites(&e);
+            let (t0, b0) = (e.counters().transfers, boxes(&e));
+            assert_eq!(e.step_until(f64::INFINITY), Step::Executed);
+            if e.counters().transfers == t0 {
+                continue;
+            }
+            // Re-boxing renumbers a particle grain's sites: check where none happened.
+            if boxes(&e) != b0 {
+                continue;
+            }
+            let after = atom_sites(&e);
+            let gone: Vec<_> = before.iter().filter(|a| !after.contains(a)).collect();
+            let new: Vec<_> = after.iter().filter(|a| !before.contains(a)).collect();
+            assert!(gone.len() == 1 && new.len() == 1, "{gone:?} → {new:?}");
+            let ((g, s), (h, t)) = (*gone[0], *new[0]);
+            assert_ne!(g, h, "a transfer changes grain");
+            ways[(g == 0) as usize] += 1;
+            let back = transfers_of(&mut e, h, t);
+            let Some(&(_, r_back)) = back.iter().find(|b| b.0.grain == g && b.0.site == s) else {
+                panic!("seed {seed}: no way back from ({h}, {t}) to ({g}, {s}): {back:?}");
+            };
+            // The Broken model's barrier: the bonds of neighbours the destination is not
+            // within reach of.
+            let (gh, gg) = (e.grains().grain(h), e.grains().grain(g));
+            let dest = gg.lab_position(s);
+            let [lx, ly] = e.state().lattice().box_lengths();
+            let nn = e.state().lattice().nn_distance();
+            let st = &gh.state;
+            let broken = st
+                .lattice()
+                .neighbors(&st.lattice().site_at(t))
+                .filter(|(_, u)| {
+                    let mut d = sub(gh.lab_position(u.idx), dest);
+                    d[0] -= lx * (d[0] / lx).round();
+                    d[1] -= ly * (d[1] / ly).round();
+                    st.cell(u.idx).occupied() && norm(d) > crate::grains::TRANSFER_REACH_NN * nn
+                })
+                .count();
+            let b_here = broken as f64 * 0.15;
+            let expected = 1e13 * (-(0.4 + b_here) / kt).exp();
+            assert!(
+                (r_back - expected).abs() <= 1e-12 * expected,
+                "seed {seed}: reverse rate {r_back}, bond counting gives {expected}"
+            );
+            checked += 1;
+        }
+        assert_eq!(atom_sites(&e).len(), n0, "seed {seed}: atoms made or lost");
+        total_checked += checked;
+        let (worst, ok) = e.verify();
+        assert!(
+            ok && worst == 0.0,
+            "seed {seed}: cached rates stale ({worst})"
+        );
+        // Without transfers in the model the same start trades nothing.
+        let mut off = setup(seed, deg, false);
+        for _ in 0..500 {
+            off.step_until(f64::INFINITY);
+        }
+        assert_eq!(off.counters().transfers, 0);
+    }
+    assert!(
+        ways[0] > 0 && ways[1] > 0,
+        "transfers went one way only: {ways:?} (to the film, from it)"
+    );
+    assert!(
+        total_checked >= 10,
+        "only {total_checked} transfers checked"
+    );
 }

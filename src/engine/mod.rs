@@ -12,7 +12,7 @@ pub mod contact;
 use crate::catalog::{ChangedSites, Event};
 use crate::deposit::AtomDeposition;
 use crate::engine::contact::{ContactTracker, ParticleRecord, TrackerSnapshot};
-use crate::grains::{Frame, Grains};
+use crate::grains::{Frame, Grains, TransferSite};
 use crate::lattice::SiteRef;
 use crate::particle::ParticleDeposition;
 use crate::particle::source::ParticlePlacement;
@@ -53,6 +53,9 @@ pub struct Counters {
     pub hops: u64,
     /// Executed exchanges.
     pub exchanges: u64,
+    /// Executed transfers: atoms that moved to another grain's site (grain-boundary
+    /// migration).
+    pub transfers: u64,
     /// Atoms deposited.
     pub deposited: u64,
     /// Deposition events whose atom found no site (2-D lattice locally full).
@@ -71,6 +74,7 @@ impl Counters {
     pub fn events(&self) -> u64 {
         self.hops
             + self.exchanges
+            + self.transfers
             + self.deposited
             + self.deposits_lost
             + self.particles_deposited
@@ -112,6 +116,9 @@ pub struct Engine<M, S> {
     last_event: Option<Event>,
     contacts: Option<ContactTracker>,
     unplaceable: Vec<String>,
+    /// The model offers transfers between grains ([`RateModel::offers_transfers`]).
+    transfers: bool,
+    transfer_scratch: Vec<(TransferSite, f64)>,
 }
 
 /// Everything needed to resume an engine exactly (see [`Engine::snapshot`]).
@@ -162,6 +169,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     /// An engine over `state` whose rates are computed from scratch.
     pub fn new(state: State, model: M, sampler: S, sources: Vec<Source>, rng: KmcRng) -> Self {
         let range = model.interaction_range().min(crate::lattice::MAX_RANGE);
+        let transfers = model.offers_transfers();
         let mut e = Engine {
             slot_of: vec![vec![NO_SLOT; state.lattice().n_sites()]],
             grains: Grains::single(state),
@@ -180,6 +188,8 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             last_event: None,
             contacts: None,
             unplaceable: Vec::new(),
+            transfers,
+            transfer_scratch: Vec::new(),
         };
         e.grains.state_mut(0).ensure_headroom();
         let n = e.film().lattice().n_sites();
@@ -201,14 +211,20 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         self.free_slots.clear();
         let g = self.sources.len();
         let mut leaves: Vec<f64> = self.sources.iter().map(Source::rate).collect();
+        let on = self.transfers && self.grains.len() > 1;
         for k in 0..self.grains.len() {
             let state = &self.grains.grain(k).state;
+            let across = Across {
+                grains: &self.grains,
+                g: k,
+                on,
+            };
             let slots = &mut self.slot_of[k];
             slots.clear();
             slots.resize(state.lattice().n_sites(), NO_SLOT);
             for (idx, slot) in slots.iter_mut().enumerate() {
                 let s = state.lattice().site_at(idx);
-                let r = site_rate(state, &mut self.model, &s);
+                let r = site_rate(state, &mut self.model, &s, across);
                 if r > 0.0 {
                     *slot = self.site_of.len() as u32;
                     self.site_of.push(idx as u32);
@@ -398,6 +414,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     /// rate; the clock and counters are kept, a drawn event is discarded.
     pub fn set_model(&mut self, model: M) {
         self.range = model.interaction_range().min(crate::lattice::MAX_RANGE);
+        self.transfers = model.offers_transfers();
         self.model = model;
         self.rebuild_rates();
     }
@@ -605,19 +622,39 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             let rate = self.sampler.rate(leaf);
             self.scratch.clear();
             self.model.site_events(state, &s, &mut self.scratch);
+            self.transfer_scratch.clear();
+            if self.transfers && self.grains.len() > 1 && state.n_ghosts() > 0 {
+                let across = Across {
+                    grains: &self.grains,
+                    g: grain,
+                    on: true,
+                };
+                let out = Some(&mut self.transfer_scratch);
+                with_transfers(state, &mut self.model, &s, across, 0.0, out);
+            }
             let target = uniform(&mut self.rng) * rate;
             let mut acc = 0.0;
             let mut pick = None;
-            for (i, (_, r)) in self.scratch.iter().enumerate() {
+            let rates = self.scratch.iter().map(|e| e.1);
+            for (i, r) in rates
+                .chain(self.transfer_scratch.iter().map(|t| t.1))
+                .enumerate()
+            {
                 acc += r;
-                if *r > 0.0 {
+                if r > 0.0 {
                     pick = Some(i);
                     if target < acc {
                         break;
                     }
                 }
             }
-            let ev = self.scratch[pick.expect("an active atom has events")].0;
+            let pick = pick.expect("an active atom has events");
+            if pick >= self.scratch.len() {
+                let t = self.transfer_scratch[pick - self.scratch.len()].0;
+                self.execute_transfer(grain, s, t);
+                return;
+            }
+            let ev = self.scratch[pick].0;
             self.last_event = Some(ev);
             match ev {
                 Event::Hop { .. } => self.counters.hops += 1,
@@ -635,6 +672,34 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             changed
         };
         self.refresh_with_ghosts(0, &changed);
+    }
+
+    /// A transfer: the atom at `s` of grain `g` moves to site `t.site` of grain `t.grain`.
+    /// It leaves first, so its own ghost gives way, then lands; each step updates ghosts,
+    /// rates and contacts as an event in that grain does.
+    fn execute_transfer(&mut self, g: usize, s: SiteRef, t: TransferSite) {
+        self.counters.transfers += 1;
+        self.last_event = None;
+        let sp = self.grains.state_mut(g).remove(&s);
+        if g == 0 {
+            if let Some(tr) = &mut self.contacts {
+                tr.on_remove_atom(&self.grains.grain(0).state, &s);
+            }
+        }
+        self.refresh_with_ghosts(g, &ChangedSites::Many(vec![s]));
+        let h = t.grain;
+        let st = self.grains.state_mut(h);
+        let site = st.lattice().site_at(t.site);
+        // `transfer_sites` admits a site whose only claimant is the atom itself, so no other
+        // ghost takes its place when it leaves.
+        debug_assert!(!st.cell(t.site).occupied(), "transfer onto a taken site");
+        st.place(&site, sp);
+        if h == 0 {
+            if let Some(tr) = &mut self.contacts {
+                tr.on_place_atom(&self.grains.grain(0).state, &site, self.time);
+            }
+        }
+        self.refresh_with_ghosts(h, &ChangedSites::Many(vec![site]));
     }
 
     /// An atom from source `leaf` arriving while particle grains exist: it lands on the film
@@ -746,6 +811,20 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             .expect("atoms are clear of the box's edge (re-boxed above)");
         self.refresh_in(g, &ChangedSites::Many(sites));
         self.refresh_ghosts(&ghosts);
+        if self.transfers {
+            // Transfers read other grains by position: a change need not move a ghost near
+            // every atom whose transfers it alters (the atom's own grain is covered by the
+            // four-step refresh in `refresh_in`).
+            let r = crate::grains::TRANSFER_READ_NN * self.film().lattice().nn_distance();
+            let near = self.grains.atoms_near(g, &idx, r);
+            for run in near.chunk_by(|a, b| a.0 == b.0) {
+                let (state, model, mut slots, across) = self.parts(run[0].0);
+                for &(_, i) in run {
+                    let s = state.lattice().site_at(i);
+                    refresh_site(state, model, &mut slots, &s, across);
+                }
+            }
+        }
         self.grain_contacts(g, &ghosts);
     }
 
@@ -842,7 +921,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         // The leaving atoms give up their leaves while their site numbers still hold.
         for &(g, idx) in removed {
             if g < self.grains.len() && idx < self.slot_of[g].len() {
-                let (_, _, mut slots) = self.parts(g);
+                let (_, _, mut slots, _) = self.parts(g);
                 slots.set(idx, 0.0);
             }
         }
@@ -870,8 +949,12 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         for &(g, idx, _) in &out.placed {
             by_grain[g].push(self.grains.grain(g).state.lattice().site_at(idx));
         }
+        // Transfers read other grains' sites by position, which moved frames shift without
+        // a ghost change near every reader: with transfers every rate is recomputed (a
+        // contact stage is rare and costs far more than this).
+        let all = self.transfers && self.grains.len() > 1;
         for (g, sites) in by_grain.into_iter().enumerate() {
-            if out.reboxed.iter().any(|r| r.0 == g) {
+            if all || out.reboxed.iter().any(|r| r.0 == g) {
                 self.refresh_every_site(g);
             } else if !sites.is_empty() {
                 self.refresh_in(g, &ChangedSites::Many(sites));
@@ -937,7 +1020,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
     }
 
     /// Grain `g`'s sites, the model and the sampler leaves of `g`'s sites, borrowed apart.
-    fn parts(&mut self, g: usize) -> (&State, &mut M, Slots<'_, S>) {
+    fn parts(&mut self, g: usize) -> (&State, &mut M, Slots<'_, S>, Across<'_>) {
         let Engine {
             grains,
             model,
@@ -947,6 +1030,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             grain_of,
             free_slots,
             sources,
+            transfers,
             ..
         } = self;
         let slots = Slots {
@@ -958,16 +1042,21 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             free_slots,
             g: sources.len(),
         };
-        (&grains.grain(g).state, model, slots)
+        let across = Across {
+            grains,
+            g,
+            on: *transfers && grains.len() > 1,
+        };
+        (&grains.grain(g).state, model, slots, across)
     }
 
     /// Recomputes the rate of every site of grain `k` (after a change anywhere in it).
     fn refresh_every_site(&mut self, k: usize) {
-        let (state, model, mut slots) = self.parts(k);
+        let (state, model, mut slots, across) = self.parts(k);
         for idx in 0..state.lattice().n_sites() {
             let s = state.lattice().site_at(idx);
             if state.cell(idx).occupied() {
-                refresh_site(state, model, &mut slots, &s);
+                refresh_site(state, model, &mut slots, &s, across);
             } else {
                 slots.set(idx, 0.0);
             }
@@ -993,8 +1082,15 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             }
             ChangedSites::Many(v) => v,
         };
-        let r = self.range;
-        let (state, model, mut slots) = self.parts(g);
+        // A transfer's rate reads the other grain up to 2.9 d_nn from the atom (its
+        // destination, 1.15 d_nn away, and that site's neighbours, whose ghosts lie within a
+        // cell of them): four steps on FCC and BCC.
+        let r = if self.transfers && self.grains.len() > 1 {
+            crate::lattice::MAX_RANGE
+        } else {
+            self.range
+        };
+        let (state, model, mut slots, across) = self.parts(g);
         model.prefetch(state, touched);
         // Only an atom can hold a slot, and an empty site only held one if its atom just left:
         // release those first, then the walks below skip every empty site unread.
@@ -1018,10 +1114,11 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 s,
                 &lat.class_tables(s.class).shells[r],
                 r,
+                across,
             ),
             ChangedSites::Hop { from, dir, .. } if r < crate::lattice::MAX_RANGE => {
                 let offs = &lat.class_tables(from.class).hop_shells[r][*dir as usize];
-                refresh_at(state, model, &mut slots, from, offs, r + 1)
+                refresh_at(state, model, &mut slots, from, offs, r + 1, across)
             }
             ChangedSites::Hop { from, to, .. } => {
                 let mut all = Vec::new();
@@ -1030,7 +1127,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 }
                 dedup_sites(&mut all);
                 for s in &all {
-                    refresh_site(state, model, &mut slots, s);
+                    refresh_site(state, model, &mut slots, s, across);
                 }
             }
             ChangedSites::Many(v) => {
@@ -1040,7 +1137,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 }
                 dedup_sites(&mut all);
                 for s in &all {
-                    refresh_site(state, model, &mut slots, s);
+                    refresh_site(state, model, &mut slots, s, across);
                 }
             }
         }
@@ -1179,9 +1276,14 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         }
         for (k, slots) in slot_of.iter().enumerate() {
             let state = &grains.grain(k).state;
+            let across = Across {
+                grains: &grains,
+                g: k,
+                on: self.transfers && grains.len() > 1,
+            };
             for (idx, &slot) in slots.iter().enumerate() {
                 let s = state.lattice().site_at(idx);
-                let r = site_rate(state, &mut self.model, &s);
+                let r = site_rate(state, &mut self.model, &s, across);
                 let cached = if slot == NO_SLOT {
                     0.0
                 } else {
@@ -1222,9 +1324,14 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         let mut ok = true;
         for k in 0..self.grains.len() {
             let state = &self.grains.grain(k).state;
+            let across = Across {
+                grains: &self.grains,
+                g: k,
+                on: self.transfers && self.grains.len() > 1,
+            };
             for idx in 0..state.lattice().n_sites() {
                 let s = state.lattice().site_at(idx);
-                let r = site_rate(state, &mut self.model, &s);
+                let r = site_rate(state, &mut self.model, &s, across);
                 let slot = self.slot_of[k][idx];
                 let cached = if slot == NO_SLOT {
                     0.0
@@ -1249,7 +1356,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
 /// Rate of the site's atom: zero for empty sites, frozen atoms and fully coordinated atoms (the
 /// cheap test that skips the bulk), else the model's.
 #[inline]
-fn site_rate<M: RateModel>(state: &State, model: &mut M, s: &SiteRef) -> f64 {
+fn site_rate<M: RateModel>(state: &State, model: &mut M, s: &SiteRef, across: Across<'_>) -> f64 {
     let c = state.cell(s.idx);
     if !c.occupied()
         || c.coordination() as usize == state.lattice().coordination()
@@ -1258,7 +1365,80 @@ fn site_rate<M: RateModel>(state: &State, model: &mut M, s: &SiteRef) -> f64 {
     {
         return 0.0;
     }
-    model.site_rate(state, s)
+    let r = model.site_rate(state, s);
+    if across.on && state.n_ghosts() > 0 {
+        with_transfers(state, model, s, across, r, None)
+    } else {
+        r
+    }
+}
+
+/// True if a ghost lies within `r` steps of `s`.
+fn ghost_within(state: &State, s: &SiteRef, r: usize) -> bool {
+    let lat = state.lattice();
+    let offs = &lat.class_tables(s.class).shells[r];
+    if lat.shell_is_interior(s, r) {
+        let cells = state.cells();
+        offs.iter().any(|o| {
+            let i = (s.idx as isize + o.delta) as usize;
+            cells[i].occupied() && state.is_ghost(i)
+        })
+    } else {
+        offs.iter().any(|o| {
+            lat.site_at_offset(s, o)
+                .is_some_and(|u| state.cell(u.idx).occupied() && state.is_ghost(u.idx))
+        })
+    }
+}
+
+/// What an atom's rate reads beyond its own grain `g`: the other grains, for transfers, when
+/// the model offers them and there are other grains.
+#[derive(Clone, Copy)]
+struct Across<'a> {
+    grains: &'a Grains,
+    g: usize,
+    on: bool,
+}
+
+/// `rate` plus the rates of the transfers of the atom at `s` of grain `across.g`, added one
+/// by one in order (so that picking by a running sum meets the same total); the transfers
+/// are appended to `out` if given. No atom transfers whose leaving would strand a neighbour
+/// of its own grain (the support rule of hops).
+fn with_transfers<M: RateModel>(
+    state: &State,
+    model: &mut M,
+    s: &SiteRef,
+    across: Across<'_>,
+    mut rate: f64,
+    mut out: Option<&mut Vec<(TransferSite, f64)>>,
+) -> f64 {
+    let lat = state.lattice();
+    for (_, u) in lat.neighbors(s) {
+        let c = state.cell(u.idx);
+        if c.occupied() && c.coordination() == 1 && !state.is_ghost(u.idx) && state.is_mobile(&u) {
+            return rate;
+        }
+    }
+    // A transfer needs a real atom of the other grain next to its destination, so within
+    // 2.15 d_nn of the atom, and that atom's nearest site of this grain (0.71 d_nn from it,
+    // 2.86 from the atom: at most four steps) holds a ghost: it holds no atom of this grain,
+    // since no move puts an atom into a cell another grain's atom holds. So an atom without
+    // a ghost within four steps has no transfers, and most atoms are spared the search.
+    if !ghost_within(state, s, crate::lattice::MAX_RANGE) {
+        return rate;
+    }
+    let mut sites = Vec::new();
+    across.grains.transfer_sites(across.g, s.idx, &mut sites);
+    for t in sites {
+        let r = model.transfer_rate(state, s, t.coordination, t.shared);
+        if r > 0.0 {
+            rate += r;
+            if let Some(o) = out.as_deref_mut() {
+                o.push((t, r));
+            }
+        }
+    }
+    rate
 }
 
 /// The sampler leaves of the active atoms and the site ↔ slot maps.
@@ -1315,6 +1495,7 @@ fn refresh_site<M: RateModel, S: RateSampler>(
     model: &mut M,
     slots: &mut Slots<'_, S>,
     s: &SiteRef,
+    across: Across<'_>,
 ) {
     let c = state.cell(s.idx);
     if !c.occupied() {
@@ -1326,7 +1507,12 @@ fn refresh_site<M: RateModel, S: RateSampler>(
     {
         0.0
     } else {
-        model.site_rate(state, s)
+        let r = model.site_rate(state, s);
+        if across.on && state.n_ghosts() > 0 {
+            with_transfers(state, model, s, across, r, None)
+        } else {
+            r
+        }
     };
     slots.set(s.idx, rate);
 }
@@ -1342,6 +1528,7 @@ fn refresh_at<M: RateModel, S: RateSampler>(
     origin: &SiteRef,
     offsets: &[crate::lattice::Offset],
     radius: usize,
+    across: Across<'_>,
 ) {
     let lat = state.lattice();
     if lat.shell_is_interior(origin, radius) {
@@ -1359,12 +1546,12 @@ fn refresh_at<M: RateModel, S: RateSampler>(
                 class: o.class,
                 interior: true,
             };
-            refresh_site(state, model, slots, &s);
+            refresh_site(state, model, slots, &s, across);
         }
     } else {
         for o in offsets {
             if let Some(s) = lat.site_at_offset(origin, o) {
-                refresh_site(state, model, slots, &s);
+                refresh_site(state, model, slots, &s, across);
             }
         }
     }

@@ -37,6 +37,7 @@ fn bond_counting(species: &[&str], exchange: bool) -> RateModelSpec {
         count: BondCount::InLayer,
         ehrlich_schwoebel_ev: 0.05,
         exchange_barrier_ev: exchange.then_some(0.55),
+        grain_transfers: false,
     })
 }
 

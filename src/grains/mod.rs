@@ -9,7 +9,8 @@
 
 mod store;
 pub use store::{
-    DEFAULT_GHOST_RADIUS_NN, Grain, Grains, REBOX_MARGIN, RegrainOutcome, same_lattice,
+    DEFAULT_GHOST_RADIUS_NN, Grain, Grains, REBOX_MARGIN, RegrainOutcome, TRANSFER_DISTINCT_NN,
+    TRANSFER_MIN_NN, TRANSFER_REACH_NN, TRANSFER_READ_NN, TransferSite, same_lattice,
 };
 
 use crate::error::{Error, Result};

@@ -179,43 +179,46 @@ impl Geometry {
     pub fn position(&self, x: i64, y: i64, l: i64) -> [f64; 3] {
         use LatticeKind::*;
         let a = self.a;
+        // Parities in integers: `f64::rem_euclid` is a libm call, and grain runs ask for
+        // positions in their inner loops. The values are the same.
+        let (yi, li) = (y, l);
         let (x, y, l) = (x as f64, y as f64, l as f64);
-        let odd = |v: f64| v.rem_euclid(2.0);
+        let odd = |v: i64| v.rem_euclid(2) as f64;
         match self.kind {
             Fcc100 => {
-                let s = odd(y + l);
+                let s = odd(yi + li);
                 [(2.0 * x + s) * a / 2.0, y * a / 2.0, l * a / 2.0]
             }
             Fcc111 => {
                 let d = self.nn;
-                let stack = l.rem_euclid(3.0);
+                let stack = li.rem_euclid(3) as f64;
                 [
-                    (x + 0.5 * odd(y) + 0.5 * stack) * d,
+                    (x + 0.5 * odd(yi) + 0.5 * stack) * d,
                     y * d * SQRT3 / 2.0 + stack * d * SQRT3 / 6.0,
                     l * self.layer_spacing,
                 ]
             }
             Fcc110 => {
-                let s = 0.5 * odd(l);
+                let s = 0.5 * odd(li);
                 [(x + s) * self.nn, (y + s) * a, l * self.layer_spacing]
             }
             Bcc100 => {
-                let s = 0.5 * odd(l);
+                let s = 0.5 * odd(li);
                 [(x + s) * a, (y + s) * a, l * a / 2.0]
             }
             Sc100 => [x * a, y * a, l * a],
             Square => [x * a, y * a, 0.0],
-            Triangular => [(x + 0.5 * odd(y)) * a, y * a * SQRT3 / 2.0, 0.0],
+            Triangular => [(x + 0.5 * odd(yi)) * a, y * a * SQRT3 / 2.0, 0.0],
             Bcc110 => {
                 // Layer l + 1 sits over the long-bridge sites of layer l: the shift (a/2, 0)
                 // is the one-row shift of the centred rectangular net.
-                let s = 0.5 * odd(y + l);
+                let s = 0.5 * odd(yi + li);
                 [(x + s) * a, y * self.layer_spacing, l * self.layer_spacing]
             }
             Hcp0001 => {
-                let stack = odd(l);
+                let stack = odd(li);
                 [
-                    (x + 0.5 * odd(y) + 0.5 * stack) * a,
+                    (x + 0.5 * odd(yi) + 0.5 * stack) * a,
                     y * a * SQRT3 / 2.0 + stack * a * SQRT3 / 6.0,
                     l * self.layer_spacing,
                 ]
@@ -272,8 +275,8 @@ impl Geometry {
                 let p = self.position(x, y, l);
                 let mut dx = p[0] - px;
                 let mut dy = p[1] - py;
-                dx -= lx * (dx / lx).round();
-                dy -= ly * (dy / ly).round();
+                dx -= lx * round_near_zero(dx / lx);
+                dy -= ly * round_near_zero(dy / ly);
                 let d2 = dx * dx + dy * dy;
                 if d2 < best_d2 {
                     best_d2 = d2;
@@ -494,5 +497,16 @@ impl Geometry {
             });
         }
         Ok(out)
+    }
+}
+
+/// `q.round()`, without the libm call for the common |q| < 0.5 (a minimum-image shift of a
+/// point already near): the same value, signed zero included.
+#[inline(always)]
+pub(crate) fn round_near_zero(q: f64) -> f64 {
+    if q.abs() < 0.5 {
+        0.0f64.copysign(q)
+    } else {
+        q.round()
     }
 }

@@ -12,6 +12,7 @@
 
 mod geometry;
 
+pub(crate) use geometry::round_near_zero;
 pub use geometry::{C_OVER_A_RANGE, IDEAL_C_OVER_A, LatticeKind};
 
 use crate::error::{Error, Result};
@@ -566,8 +567,8 @@ pub fn for_each_site_within(
                 let s = lat.site(x, y, l);
                 let q = lat.position(&s);
                 let mut d = crate::vec3::sub(q, p);
-                d[0] -= lx * (d[0] / lx).round();
-                d[1] -= ly * (d[1] / ly).round();
+                d[0] -= lx * geometry::round_near_zero(d[0] / lx);
+                d[1] -= ly * geometry::round_near_zero(d[1] / ly);
                 let d2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
                 if d2 <= r2 {
                     f(s, d, d2);

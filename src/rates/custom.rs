@@ -65,4 +65,12 @@ impl RateModel for CustomRateModel {
     fn prefetch(&mut self, state: &State, changed: &[SiteRef]) {
         self.0.prefetch(state, changed)
     }
+
+    fn offers_transfers(&self) -> bool {
+        self.0.offers_transfers()
+    }
+
+    fn transfer_rate(&mut self, state: &State, site: &SiteRef, n_to: usize, shared: u32) -> f64 {
+        self.0.transfer_rate(state, site, n_to, shared)
+    }
 }

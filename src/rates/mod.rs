@@ -57,6 +57,31 @@ pub trait RateModel: Send + Sync {
         v.iter().map(|e| e.1).sum()
     }
 
+    /// True if the model offers *transfers*: the atom moves to a free site of another grain
+    /// (grain-boundary migration, `docs/grains.md`), at [`RateModel::transfer_rate`]. Default:
+    /// false, no transfers.
+    fn offers_transfers(&self) -> bool {
+        false
+    }
+
+    /// Rate of one transfer of the atom at `site` to a site of another grain where it would
+    /// have `n_to` occupied neighbours; bit k of `shared` marks the atom's neighbour in
+    /// direction k as a neighbour of the destination too (a bond that need not break). It
+    /// may read what [`RateModel::site_events`] reads; it cannot read the destination's
+    /// grain, so a law must be written in the atom's own environment, `n_to` and `shared`,
+    /// with `r(a → b) / r(b → a) = exp(−(E_b − E_a) / kT)` for the model's energy (detailed
+    /// balance across the boundary). Asked only if [`RateModel::offers_transfers`].
+    /// Default: 0.
+    fn transfer_rate(
+        &mut self,
+        _state: &State,
+        _site: &SiteRef,
+        _n_to: usize,
+        _shared: u32,
+    ) -> f64 {
+        0.0
+    }
+
     /// Called by the engine after the sites `changed` changed and before it asks for the
     /// rates of the atoms within [`RateModel::interaction_range`] of them, so a model that
     /// computes rates expensively can compute what it lacks in one parallel batch. Rates must
@@ -209,6 +234,26 @@ impl RateModel for AnyRateModel {
             AnyRateModel::BarrierTable(m) => m.site_rate(state, site),
             AnyRateModel::Custom(m) => m.site_rate(state, site),
             AnyRateModel::EamNeb(m) => m.site_rate(state, site),
+        }
+    }
+
+    fn offers_transfers(&self) -> bool {
+        match self {
+            AnyRateModel::BondCounting(m) => m.offers_transfers(),
+            AnyRateModel::CoordinationMetropolis(m) => m.offers_transfers(),
+            AnyRateModel::BarrierTable(m) => m.offers_transfers(),
+            AnyRateModel::Custom(m) => m.offers_transfers(),
+            AnyRateModel::EamNeb(m) => m.offers_transfers(),
+        }
+    }
+
+    fn transfer_rate(&mut self, state: &State, site: &SiteRef, n_to: usize, shared: u32) -> f64 {
+        match self {
+            AnyRateModel::BondCounting(m) => m.transfer_rate(state, site, n_to, shared),
+            AnyRateModel::CoordinationMetropolis(m) => m.transfer_rate(state, site, n_to, shared),
+            AnyRateModel::BarrierTable(m) => m.transfer_rate(state, site, n_to, shared),
+            AnyRateModel::Custom(m) => m.transfer_rate(state, site, n_to, shared),
+            AnyRateModel::EamNeb(m) => m.transfer_rate(state, site, n_to, shared),
         }
     }
 

@@ -124,6 +124,7 @@ fn bond_counting_rates_and_support() {
         count: BondCount::InLayer,
         ehrlich_schwoebel_ev: 0.1,
         exchange_barrier_ev: None,
+        grain_transfers: false,
     };
     let t = 300.0;
     let mut m = BondCounting::new(&spec, &["Cu".into()], &lat, t).unwrap();
@@ -194,6 +195,7 @@ fn bad_specs_name_the_field() {
         count: BondCount::All,
         ehrlich_schwoebel_ev: 0.0,
         exchange_barrier_ev: None,
+        grain_transfers: false,
     };
     let e = BondCounting::new(&spec, &["Cu".into()], &lat, 300.0)
         .unwrap_err()
