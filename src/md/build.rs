@@ -24,6 +24,37 @@ pub const FCC_BASIS: [[f64; 3]; 4] = [
     [0.0, 0.5, 0.5],
 ];
 
+/// The two atoms of the conventional BCC cell, in units of the lattice constant.
+pub const BCC_BASIS: [[f64; 3]; 2] = [[0.0, 0.0, 0.0], [0.5, 0.5, 0.5]];
+
+/// A periodic BCC crystal of `cells` conventional cells, all species 0.
+pub fn bcc_crystal(a: f64, cells: [usize; 3]) -> Atoms {
+    let mut positions = Vec::with_capacity(2 * cells[0] * cells[1] * cells[2]);
+    for i in 0..cells[0] {
+        for j in 0..cells[1] {
+            for k in 0..cells[2] {
+                for b in BCC_BASIS {
+                    positions.push([
+                        (i as f64 + b[0]) * a,
+                        (j as f64 + b[1]) * a,
+                        (k as f64 + b[2]) * a,
+                    ]);
+                }
+            }
+        }
+    }
+    let n = positions.len();
+    Atoms {
+        positions,
+        species: vec![0; n],
+        simbox: SimBox::periodic([
+            cells[0] as f64 * a,
+            cells[1] as f64 * a,
+            cells[2] as f64 * a,
+        ]),
+    }
+}
+
 /// A Cartesian axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Axis {

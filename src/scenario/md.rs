@@ -123,12 +123,16 @@ pub enum PotentialSpec {
         /// The file.
         path: PathBuf,
     },
+    /// Any LAMMPS interaction, evaluated by LAMMPS itself (needs kmc built with `--features
+    /// lammps`), e.g. `Lammps((commands: ["pair_style meam", ...], elements: ["Au"], ...))`.
+    Lammps(crate::md::LammpsPotentialSpec),
 }
 
 impl PotentialSpec {
     /// Builds the potential; relative file paths are resolved against `base_dir`.
     pub fn build(&self, base_dir: &Path) -> Result<Box<dyn Potential>> {
         match self {
+            PotentialSpec::Lammps(spec) => spec.build(base_dir, "potential"),
             PotentialSpec::Zhou04 { elements } => {
                 let names: Vec<&str> = elements.iter().map(String::as_str).collect();
                 let setfl = crate::md::zhou04::setfl(&names).map_err(|e| match e {
@@ -221,6 +225,44 @@ pub enum StructureSpec {
         #[serde(default)]
         keep_velocities: bool,
     },
+    /// A periodic BCC crystal.
+    BccCrystal {
+        /// Lattice constant.
+        lattice_constant_a: f64,
+        /// Conventional cells along x, y, z.
+        cells: (usize, usize, usize),
+        /// Random-alloy composition.
+        composition: Composition,
+    },
+    /// A periodic TiO2 crystal (x, y ∥ a, z ∥ c); the potential must name `Ti` and `O`.
+    TiO2Crystal {
+        /// Rutile or anatase.
+        phase: crate::md::oxide::TiO2Phase,
+        /// Cell parameters (default: the measured ones, see
+        /// [`TiO2Phase::experimental_cell`](crate::md::oxide::TiO2Phase::experimental_cell)).
+        #[serde(default)]
+        cell: Option<crate::md::oxide::TiO2Cell>,
+        /// Conventional cells along x, y, z.
+        cells: (usize, usize, usize),
+    },
+    /// A stoichiometric TiO2 particle cut from the crystal by whole formula units (see
+    /// [`crate::md::oxide`]), in a box with `vacuum_a` of space around it.
+    TiO2Particle {
+        /// Rutile or anatase.
+        phase: crate::md::oxide::TiO2Phase,
+        /// Cell parameters (default: the measured ones).
+        #[serde(default)]
+        cell: Option<crate::md::oxide::TiO2Cell>,
+        /// Diameter of the sphere that holds the particle's Ti.
+        diameter_nm: f64,
+        /// Empty space around it.
+        #[serde(default = "default_vacuum")]
+        vacuum_a: f64,
+        /// A periodic box (what an Ewald or PPPM sum needs; the vacuum then separates the
+        /// particle from its images) instead of an open one.
+        #[serde(default)]
+        periodic_box: bool,
+    },
     /// A periodic FCC crystal.
     FccCrystal {
         /// Lattice constant.
@@ -263,6 +305,19 @@ pub enum StructureSpec {
         #[serde(default = "default_vacuum")]
         vacuum_a: f64,
     },
+}
+
+/// Checks a TiO2 cell given in a scenario (fields under `structure.cell`).
+fn tio2_cell(c: &crate::md::oxide::TiO2Cell) -> Result<()> {
+    positive("structure.cell.a_a", c.a_a)?;
+    positive("structure.cell.c_a", c.c_a)?;
+    if !(c.u > 0.0 && c.u < 0.5) {
+        return Err(Error::field(
+            "structure.cell.u",
+            format!("must lie in (0, 0.5), got {}", c.u),
+        ));
+    }
+    Ok(())
 }
 
 fn default_vacuum() -> f64 {
@@ -495,6 +550,11 @@ impl MdScenario {
                 lattice_constant_a,
                 cells,
                 ..
+            }
+            | StructureSpec::BccCrystal {
+                lattice_constant_a,
+                cells,
+                ..
             } => {
                 positive("structure.lattice_constant_a", *lattice_constant_a)?;
                 if cells.0 == 0 || cells.1 == 0 || cells.2 == 0 {
@@ -545,8 +605,40 @@ impl MdScenario {
                 non_negative("structure.vacuum_a", *vacuum_a)?;
                 finite("structure.rotation_deg", *rotation_deg)?;
             }
+            StructureSpec::TiO2Crystal { cell, cells, .. } => {
+                if let Some(c) = cell {
+                    tio2_cell(c)?;
+                }
+                if cells.0 == 0 || cells.1 == 0 || cells.2 == 0 {
+                    return Err(Error::field("structure.cells", "must be at least 1 each"));
+                }
+            }
+            StructureSpec::TiO2Particle {
+                cell,
+                diameter_nm,
+                vacuum_a,
+                ..
+            } => {
+                if let Some(c) = cell {
+                    tio2_cell(c)?;
+                }
+                positive("structure.diameter_nm", *diameter_nm)?;
+                non_negative("structure.vacuum_a", *vacuum_a)?;
+            }
         }
-        let periodic = matches!(self.structure, StructureSpec::FccCrystal { .. });
+        if let PotentialSpec::Lammps(l) = &self.potential {
+            l.validate("potential")?;
+        }
+        let periodic = matches!(
+            self.structure,
+            StructureSpec::FccCrystal { .. }
+                | StructureSpec::BccCrystal { .. }
+                | StructureSpec::TiO2Crystal { .. }
+                | StructureSpec::TiO2Particle {
+                    periodic_box: true,
+                    ..
+                }
+        );
         match &self.ensemble {
             EnsembleSpec::Nve { .. } => {}
             EnsembleSpec::Langevin { damping_fs } => {

@@ -7,12 +7,12 @@ use crate::error::Location;
 use crate::error::{Error, Result};
 use crate::io::frame::Frame as IoFrame;
 use crate::md::Potential;
-use crate::md::build;
 use crate::md::integrate::{CRescale, Md, Thermo};
 use crate::md::mc::{McOptions, McStats, MonteCarlo};
 use crate::md::minimize::{self, FireOptions, MinimizeResult};
 use crate::md::system::System;
 use crate::md::traj::{self, Frame, ThermoWriter, TrajFormat, TrajectoryWriter};
+use crate::md::{SimBox, build, oxide};
 use crate::observe::analyze::{AnalyzeOptions, Analyzer, analysis_header};
 use crate::rng::{Stream, stream};
 use crate::scenario::md::{
@@ -284,6 +284,41 @@ pub fn build_structure_at(
                 .map_err(|e| relabel(e, "structure.composition"))?;
             (atoms.positions, species, atoms.simbox)
         }
+        StructureSpec::BccCrystal {
+            lattice_constant_a,
+            cells,
+            composition,
+        } => {
+            let atoms = build::bcc_crystal(*lattice_constant_a, [cells.0, cells.1, cells.2]);
+            let comp = species_of(composition, elements, "structure.composition")?;
+            let species = build::random_species(atoms.positions.len(), &comp, rng)
+                .map_err(|e| relabel(e, "structure.composition"))?;
+            (atoms.positions, species, atoms.simbox)
+        }
+        StructureSpec::TiO2Crystal { phase, cell, cells } => {
+            let cell = cell.unwrap_or_else(|| phase.experimental_cell());
+            let atoms = oxide::tio2_crystal(*phase, &cell, [cells.0, cells.1, cells.2])
+                .map_err(|e| relabel(e, "structure"))?;
+            let species = tio2_species(&atoms.species, elements)?;
+            (atoms.positions, species, atoms.simbox)
+        }
+        StructureSpec::TiO2Particle {
+            phase,
+            cell,
+            diameter_nm,
+            vacuum_a,
+            periodic_box,
+        } => {
+            let cell = cell.unwrap_or_else(|| phase.experimental_cell());
+            let (x, s) = oxide::tio2_sphere(*phase, &cell, diameter_nm * 10.0)
+                .map_err(|e| relabel(e, "structure"))?;
+            let species = tio2_species(&s, elements)?;
+            let (x, mut b) = build::in_open_box(x, *vacuum_a);
+            if *periodic_box {
+                b = SimBox::periodic(b.lengths);
+            }
+            (x, species, b)
+        }
         StructureSpec::Sphere {
             lattice_constant_a,
             particle,
@@ -478,6 +513,27 @@ fn check_cluster(system: &System) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The potential's species of the Ti and O of [`oxide`]'s structures.
+fn tio2_species(built: &[u8], elements: &[String]) -> Result<Vec<u8>> {
+    let find = |name: &str| {
+        elements
+            .iter()
+            .position(|e| e == name)
+            .map(|k| k as u8)
+            .ok_or_else(|| {
+                Error::field(
+                    "structure",
+                    format!(
+                        "a TiO2 structure needs `{name}` in the potential's elements (it has {})",
+                        elements.join(", ")
+                    ),
+                )
+            })
+    };
+    let map = [find("Ti")?, find("O")?];
+    Ok(built.iter().map(|&s| map[s as usize]).collect())
 }
 
 fn relabel(e: Error, field: &str) -> Error {
