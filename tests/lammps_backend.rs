@@ -539,8 +539,8 @@ mod families {
     /// The backend and LAMMPS from Python give the same energy, forces and virial, to 1e-10
     /// relative, on each shipped scenario's structure with every atom displaced at random (so
     /// no force vanishes by symmetry): types, charges, box and boundaries reach LAMMPS intact.
-    /// The oxide is checked as its particle in the periodic box and as a periodic rutile
-    /// crystal.
+    /// The oxide is checked as its particle in the periodic box and as periodic rutile and
+    /// anatase crystals.
     #[test]
     fn meam_snap_and_oxide_match_lammps_from_python() {
         let mut cases: Vec<(&str, MdScenario)> = Vec::new();
@@ -553,7 +553,13 @@ mod families {
             cell: None,
             cells: (4, 4, 6),
         };
-        cases.push(("rutile crystal", crystal));
+        cases.push(("rutile crystal", crystal.clone()));
+        crystal.structure = StructureSpec::TiO2Crystal {
+            phase: kmc::md::oxide::TiO2Phase::Anatase,
+            cell: None,
+            cells: (5, 5, 2),
+        };
+        cases.push(("anatase crystal", crystal));
         let base = root().join("scenarios");
         for (name, sc) in &cases {
             let spec = lammps_spec(sc);
