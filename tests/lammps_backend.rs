@@ -8,7 +8,8 @@
 //! Matsui–Akaogi `buck/coul/long` + Ewald, `scenarios/md_rutile_particle.ron`). Each is checked
 //! against LAMMPS run from Python on the same configuration (`tests/data/lammps/evaluate.py`,
 //! reading a data file, so types and charges reach LAMMPS by another road), conserves energy in
-//! a short `kmc md` NVE run, and MEAM and SNAP run the contact relaxer. The Python reference needs
+//! a short `kmc md` NVE run, and MEAM and SNAP run the contact relaxer; a `kmc md` NVE run
+//! follows LAMMPS's own `fix nve` trajectory. The Python reference needs
 //! the venv's `python` with the `lammps` module (or `KMC_PYTHON`); without it these tests fail
 //! and say so.
 //!
@@ -401,6 +402,16 @@ mod families {
         conf: &Configuration<'_>,
         dir: &Path,
     ) -> Evaluation {
+        python_run(spec, base, conf, None, "run 0", dir).0
+    }
+
+    /// A LAMMPS data file of `conf` (with `velocities` in Å/fs if given) for `spec`'s types.
+    fn write_data(
+        spec: &LammpsPotentialSpec,
+        conf: &Configuration<'_>,
+        velocities: Option<&[[f64; 3]]>,
+        path: &Path,
+    ) {
         let charged = !spec.charges_e.is_empty();
         let b = conf.simbox;
         let mut data = String::from("kmc configuration for the Python reference\n\n");
@@ -451,8 +462,31 @@ mod families {
             }
             .unwrap();
         }
+        if let Some(v) = velocities {
+            // LAMMPS metal velocities are Å/ps.
+            data.push_str("\nVelocities\n\n");
+            for (i, v) in v.iter().enumerate() {
+                let ps = v.map(|c| c * 1000.0);
+                writeln!(data, "{} {:?} {:?} {:?}", i + 1, ps[0], ps[1], ps[2]).unwrap();
+            }
+        }
+        std::fs::write(path, data).unwrap();
+    }
+
+    /// LAMMPS from Python on `conf` (and `velocities`, Å/fs) after the input line `run`:
+    /// energy, forces and virial at the end, and the positions by ID.
+    fn python_run(
+        spec: &LammpsPotentialSpec,
+        base: &Path,
+        conf: &Configuration<'_>,
+        velocities: Option<&[[f64; 3]]>,
+        run: &str,
+        dir: &Path,
+    ) -> (Evaluation, Vec<[f64; 3]>) {
+        let charged = !spec.charges_e.is_empty();
+        let b = conf.simbox;
         let data_path = dir.join("conf.data");
-        std::fs::write(&data_path, data).unwrap();
+        write_data(spec, conf, velocities, &data_path);
         let boundary: Vec<&str> = b
             .periodic
             .iter()
@@ -468,8 +502,9 @@ mod families {
             writeln!(input, "{c}").unwrap();
         }
         input.push_str(
-            "compute ref_virial all pressure NULL virial\nthermo_style custom step pe vol\nrun 0\n",
+            "compute ref_virial all pressure NULL virial\nthermo_style custom step pe vol\n",
         );
+        writeln!(input, "{run}").unwrap();
         let in_path = dir.join("in.ref");
         std::fs::write(&in_path, input).unwrap();
         let python = std::env::var_os("KMC_PYTHON")
@@ -497,6 +532,7 @@ mod families {
             forces: vec![[f64::NAN; 3]; conf.positions.len()],
             ..Default::default()
         };
+        let mut x = vec![[f64::NAN; 3]; conf.positions.len()];
         for line in String::from_utf8(out.stdout).unwrap().lines() {
             let w: Vec<&str> = line.split_whitespace().collect();
             let num = |k: usize| w[k].parse::<f64>().unwrap();
@@ -504,10 +540,11 @@ mod families {
                 "pe" => ev.energy = num(1),
                 "virial" => ev.virial = [num(1), num(2), num(3), num(4), num(5), num(6)],
                 "f" => ev.forces[w[1].parse::<usize>().unwrap() - 1] = [num(2), num(3), num(4)],
+                "x" => x[w[1].parse::<usize>().unwrap() - 1] = [num(2), num(3), num(4)],
                 _ => panic!("unexpected line {line}"),
             }
         }
-        ev
+        (ev, x)
     }
 
     /// Largest relative differences (energy, force, virial), each relative to the largest
@@ -801,5 +838,70 @@ mod families {
         assert!(totals.relaxations >= 1, "{totals:?}");
         assert!(totals.md_time_ps > 0.1, "{totals:?}");
         assert_eq!(sim.state().n_atoms(), atoms);
+    }
+    /// `kmc md` in NVE with LAMMPS forces follows LAMMPS's own `fix nve` from the same
+    /// positions and velocities: after 20 steps of 2 fs (MEAM Au, 256 atoms, velocities up to
+    /// 2.5 Å/ps) every position agrees to 1e-7 Å, which a wrong force, mass, unit or integrator
+    /// would break by orders of magnitude (the atoms move about 0.1 Å).
+    #[test]
+    fn kmc_md_follows_lammps_fix_nve() {
+        let (mut sc, base) = scenario("md_au_meam");
+        let spec = lammps_spec(&sc).clone();
+        let lmp = Lammps::new(spec.spec(&base)).unwrap();
+        let mut rng = rng_from_seed(4);
+        let system = build_structure_at(&sc.structure, &lmp, &base, &mut rng).unwrap();
+        let velocities: Vec<[f64; 3]> = (0..system.positions.len())
+            .map(|_| [0; 3].map(|_| 5e-3 * (uniform(&mut rng) - 0.5)))
+            .collect();
+        let conf = Configuration {
+            positions: &system.positions,
+            species: &system.species,
+            simbox: &system.simbox,
+        };
+        let dir = Dir::new("traj");
+        let data = dir.0.join("start.data");
+        write_data(&spec, &conf, Some(&velocities), &data);
+        sc.structure = StructureSpec::FromFile {
+            path: data.clone(),
+            format: kmc::scenario::md::FileFormat::LammpsData,
+            types: vec!["Au".into()],
+            pbc: None,
+            keep_velocities: true,
+        };
+        sc.ensemble = EnsembleSpec::Nve {
+            scheme: Default::default(),
+        };
+        let (steps, dt_fs) = (20, 2.0);
+        sc.steps = steps;
+        sc.timestep_fs = dt_fs;
+        sc.thermo_every = steps;
+        sc.output.lammps_dump = false;
+        let out = dir.0.join("out");
+        run_scenario(&sc, &base, &out, &mut |_| {}).unwrap();
+        let ours = &kmc::io::xyz::read(&out.join("final.xyz")).unwrap()[0].positions;
+        let run = format!("timestep {}\nfix 1 all nve\nrun {steps}", dt_fs / 1000.0);
+        let (_, theirs) = python_run(&spec, &base, &conf, Some(&velocities), &run, &dir.0);
+        let l = system.simbox.lengths;
+        let d = |p: &[f64; 3], q: &[f64; 3]| {
+            (0..3)
+                .map(|k| {
+                    let v = p[k] - q[k];
+                    (v - l[k] * (v / l[k]).round()).powi(2)
+                })
+                .sum::<f64>()
+                .sqrt()
+        };
+        let (mut worst, mut moved) = (0.0f64, 0.0f64);
+        for ((a, b), x0) in ours.iter().zip(&theirs).zip(&system.positions) {
+            worst = worst.max(d(a, b));
+            moved = moved.max(d(b, x0));
+        }
+        eprintln!(
+            "kmc md vs LAMMPS fix nve, {} atoms, {steps} steps of {dt_fs} fs: largest position \
+             difference {worst:.2e} Å (largest displacement {moved:.3} Å)",
+            ours.len()
+        );
+        assert!(moved > 0.05, "{moved}");
+        assert!(worst < 1e-7, "{worst}");
     }
 }

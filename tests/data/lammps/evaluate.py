@@ -1,10 +1,11 @@
 """LAMMPS from Python on a LAMMPS input file, as the independent reference of kmc's LAMMPS
-backend (tests/lammps_backend.rs): runs the file (which ends with `run 0` and defines the
+backend (tests/lammps_backend.rs): runs the file (which ends with a `run` and defines the
 compute `ref_virial` = `compute pressure NULL virial`), then prints
 
     pe <E in eV>
     virial <W_xx W_yy W_zz W_xy W_xz W_yz in eV>   (W = P V / nktv2p)
     f <id> <fx fy fz in eV/Å>                       (one line per atom, by ID)
+    x <id> <x y z in Å>                             (one line per atom, by ID)
 
 every number as Python's repr (exact doubles).
 
@@ -28,4 +29,7 @@ f = lmp.gather_atoms("f", 1, 3)
 ids = lmp.gather_atoms("id", 0, 1)
 for i in range(n):
     print("f", ids[i], repr(f[3 * i]), repr(f[3 * i + 1]), repr(f[3 * i + 2]))
+x = lmp.gather_atoms("x", 1, 3)
+for i in range(n):
+    print("x", ids[i], repr(x[3 * i]), repr(x[3 * i + 1]), repr(x[3 * i + 2]))
 lmp.close()
