@@ -54,6 +54,7 @@ fn shipped_and_good_scenarios_validate() {
         "bench_fcc100",
         "w110_growth",
         "co0001_growth",
+        "md_hea_coalescence",
     ] {
         files.push(PathBuf::from(format!("scenarios/{f}.ron")));
     }

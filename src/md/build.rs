@@ -24,6 +24,37 @@ pub const FCC_BASIS: [[f64; 3]; 4] = [
     [0.0, 0.5, 0.5],
 ];
 
+/// The two atoms of the conventional BCC cell, in units of the lattice constant.
+pub const BCC_BASIS: [[f64; 3]; 2] = [[0.0, 0.0, 0.0], [0.5, 0.5, 0.5]];
+
+/// A periodic BCC crystal of `cells` conventional cells, all species 0.
+pub fn bcc_crystal(a: f64, cells: [usize; 3]) -> Atoms {
+    let mut positions = Vec::with_capacity(2 * cells[0] * cells[1] * cells[2]);
+    for i in 0..cells[0] {
+        for j in 0..cells[1] {
+            for k in 0..cells[2] {
+                for b in BCC_BASIS {
+                    positions.push([
+                        (i as f64 + b[0]) * a,
+                        (j as f64 + b[1]) * a,
+                        (k as f64 + b[2]) * a,
+                    ]);
+                }
+            }
+        }
+    }
+    let n = positions.len();
+    Atoms {
+        positions,
+        species: vec![0; n],
+        simbox: SimBox::periodic([
+            cells[0] as f64 * a,
+            cells[1] as f64 * a,
+            cells[2] as f64 * a,
+        ]),
+    }
+}
+
 /// A Cartesian axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Axis {
@@ -182,10 +213,10 @@ pub fn in_open_box(mut positions: Vec<[f64; 3]>, vacuum_a: f64) -> (Vec<[f64; 3]
     (positions, SimBox::open(lengths))
 }
 
-/// Species for `n` atoms with the given composition `(species, fraction)`: exact counts by
-/// largest remainder, in a random order drawn from `rng`. Fractions must be non-negative and
-/// sum to 1 (within 1e-6).
-pub fn random_species(n: usize, composition: &[(u8, f64)], rng: &mut KmcRng) -> Result<Vec<u8>> {
+/// Exact atom counts of `n` atoms with the given composition `(species, fraction)`, by largest
+/// remainder (ties to the earlier entry). Fractions must be non-negative and sum to 1 (within
+/// 1e-6).
+pub fn exact_counts(n: usize, composition: &[(u8, f64)]) -> Result<Vec<usize>> {
     if composition.is_empty() {
         return Err(Error::field("composition", "is empty"));
     }
@@ -207,9 +238,8 @@ pub fn random_species(n: usize, composition: &[(u8, f64)], rng: &mut KmcRng) -> 
     }
     let ideal: Vec<f64> = composition.iter().map(|&(_, f)| f * n as f64).collect();
     let mut counts: Vec<usize> = ideal.iter().map(|x| x.floor() as usize).collect();
-    let mut left = n - counts.iter().sum::<usize>();
+    let mut left = n.saturating_sub(counts.iter().sum::<usize>());
     let mut order: Vec<usize> = (0..composition.len()).collect();
-    // Largest remainder first; ties go to the earlier entry.
     order.sort_by(|&a, &b| {
         let ra = ideal[a] - ideal[a].floor();
         let rb = ideal[b] - ideal[b].floor();
@@ -222,11 +252,49 @@ pub fn random_species(n: usize, composition: &[(u8, f64)], rng: &mut KmcRng) -> 
         counts[k] += 1;
         left -= 1;
     }
+    Ok(counts)
+}
+
+/// Species for `n` atoms with the given composition `(species, fraction)`: exact counts
+/// ([`exact_counts`]) in a random order drawn from `rng`.
+pub fn random_species(n: usize, composition: &[(u8, f64)], rng: &mut KmcRng) -> Result<Vec<u8>> {
+    let counts = exact_counts(n, composition)?;
     let mut species = Vec::with_capacity(n);
     for (k, &(s, _)) in composition.iter().enumerate() {
         species.extend(std::iter::repeat_n(s, counts[k]));
     }
     shuffle(&mut species, rng);
+    Ok(species)
+}
+
+/// Species of the atoms at `positions` in concentric shells: exact counts ([`exact_counts`]),
+/// the first species of `composition` on the atoms nearest the centroid, the next species
+/// around it, and so on outwards (an onion; a binary is a core–shell particle). Atoms at the
+/// same distance (within 1e-6 Å; an FCC sphere has whole shells of them) are ordered at random
+/// from `rng`, so a species that only partly fills a shell takes random sites of it rather than
+/// one side.
+pub fn shell_species(
+    positions: &[[f64; 3]],
+    composition: &[(u8, f64)],
+    rng: &mut KmcRng,
+) -> Result<Vec<u8>> {
+    let counts = exact_counts(positions.len(), composition)?;
+    let c = centroid(positions);
+    let r: Vec<f64> = positions
+        .iter()
+        .map(|x| ((x[0] - c[0]).powi(2) + (x[1] - c[1]).powi(2) + (x[2] - c[2]).powi(2)).sqrt())
+        .collect();
+    let mut order: Vec<usize> = (0..positions.len()).collect();
+    shuffle(&mut order, rng);
+    // Stable: the shuffled order survives within a shell.
+    order.sort_by_key(|&i| (r[i] * 1e6).round() as i64);
+    let mut species = vec![0u8; positions.len()];
+    let mut at = order.iter();
+    for (k, &(s, _)) in composition.iter().enumerate() {
+        for &i in at.by_ref().take(counts[k]) {
+            species[i] = s;
+        }
+    }
     Ok(species)
 }
 
@@ -242,6 +310,7 @@ pub fn shuffle<T>(v: &mut [T], rng: &mut KmcRng) {
 mod tests {
     use super::*;
     use crate::rng::{Stream, stream};
+    use crate::vec3::norm;
 
     #[test]
     fn sphere_counts_match_shell_sums() {
@@ -279,5 +348,30 @@ mod tests {
         // 2.5 / 7.5: remainders tie, the first entry gets the extra atom.
         assert_eq!(s.iter().filter(|&&x| x == 0).count(), 3);
         assert!(random_species(10, &[(0, 0.5)], &mut rng).is_err());
+    }
+
+    #[test]
+    fn shells_fill_from_the_centre_outwards() {
+        let mut rng = stream(5, Stream::Md);
+        let x = fcc_sphere(4.0, 16.0);
+        let comp = [(2, 0.2), (0, 0.3), (1, 0.5)];
+        let s = shell_species(&x, &comp, &mut rng).unwrap();
+        let counts = exact_counts(x.len(), &comp).unwrap();
+        let r = |i: usize| norm(x[i]);
+        for (k, &(sp, _)) in comp.iter().enumerate() {
+            assert_eq!(s.iter().filter(|&&v| v == sp).count(), counts[k]);
+        }
+        // Every atom of an inner species is no farther out than every atom of an outer one.
+        for k in 0..comp.len() - 1 {
+            let inner = (0..x.len())
+                .filter(|&i| s[i] == comp[k].0)
+                .map(r)
+                .fold(0.0, f64::max);
+            let outer = (0..x.len())
+                .filter(|&i| s[i] == comp[k + 1].0)
+                .map(r)
+                .fold(f64::INFINITY, f64::min);
+            assert!(inner <= outer + 1e-9, "{k}: {inner} > {outer}");
+        }
     }
 }

@@ -44,6 +44,11 @@ pub struct LammpsSpec {
     pub elements: Vec<String>,
     /// Masses in amu, indexed by species.
     pub masses_amu: Vec<f64>,
+    /// Charges in units of e, indexed by species; empty for a style without charges. When
+    /// given, the atoms are `atom_style charge` and every atom of species `k` carries
+    /// `charges_e[k]` (`set type k+1 charge q`), as fixed-charge styles such as
+    /// `buck/coul/long` need.
+    pub charges_e: Vec<f64>,
     /// The pair style's cutoff in Å (for eam/alloy the setfl's `r_cut`): kmc sizes frozen
     /// shells and its own lists with it, LAMMPS does not read it.
     pub cutoff_a: f64,
@@ -163,6 +168,22 @@ impl Lammps {
             positive(format!("lammps.masses_amu[{i}]"), m)?;
         }
         positive("lammps.cutoff_a", spec.cutoff_a)?;
+        if !spec.charges_e.is_empty() && spec.charges_e.len() != spec.elements.len() {
+            return Err(Error::field(
+                "lammps.charges_e",
+                format!(
+                    "{} charges for {} elements (need one per element, or none)",
+                    spec.charges_e.len(),
+                    spec.elements.len()
+                ),
+            ));
+        }
+        if let Some(i) = spec.charges_e.iter().position(|q| !q.is_finite()) {
+            return Err(Error::field(
+                format!("lammps.charges_e[{i}]"),
+                "must be a finite number",
+            ));
+        }
         let mpi = match lib_path(&spec.mpi_library, "KMC_LIBMPI") {
             Some(p) => Some(open_lib(&p, "lammps.mpi_library")?),
             None => None,
@@ -202,11 +223,25 @@ impl Lammps {
             _lammps: lib,
             _mpi: mpi,
         };
-        // A two-atom-wide probe box checks the pair commands now, not at the first force call.
+        // A one-atom probe box checks the pair commands now, not at the first force call; it
+        // holds one atom of each species, so a style that needs every type mapped (or, with
+        // charges, a neutral box for Ewald sums) sees them all.
         let probe = SimBox::periodic([20.0; 3]);
+        let n_species = spec.elements.len().min(u8::MAX as usize + 1);
+        let positions: Vec<[f64; 3]> = (0..n_species)
+            .map(|k| {
+                [
+                    1.0 + 3.0 * (k % 6) as f64,
+                    1.0 + 3.0 * (k / 6 % 6) as f64,
+                    1.0 + 3.0 * (k / 36) as f64,
+                ]
+            })
+            .collect();
+        let species: Vec<u8> = (0..n_species).map(|k| k as u8).collect();
         let checked = {
             let _guard = lammps_lock();
-            inst.setup(&spec, &probe, &[[1.0; 3]], &[0])
+            inst.setup(&spec, &probe, &positions, &species)?;
+            inst.command("run 0")
         };
         checked?;
         inst.layout = None;
@@ -329,7 +364,11 @@ impl Instance {
         let mut cmds = vec![
             "clear".to_string(),
             "units metal".into(),
-            "atom_style atomic".into(),
+            if spec.charges_e.is_empty() {
+                "atom_style atomic".into()
+            } else {
+                "atom_style charge".into()
+            },
             "atom_modify map array".into(),
             format!("boundary {}", boundary.join(" ")),
             format!(
@@ -369,6 +408,10 @@ impl Instance {
             return Err(Error::Simulation(format!(
                 "LAMMPS created {created} of {n} atoms"
             )));
+        }
+        for (t, q) in spec.charges_e.iter().enumerate() {
+            // `{q:e}` keeps every bit of the charge through the text command.
+            self.command(&format!("set type {} charge {q:e}", t + 1))?;
         }
         self.layout = Some(Layout {
             simbox: *simbox,

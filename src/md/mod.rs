@@ -12,12 +12,14 @@ pub mod geometry;
 pub mod integrate;
 #[cfg(feature = "lammps")]
 pub mod lammps;
+pub mod lammps_config;
 pub mod lj;
 pub mod mc;
 pub mod minimize;
 pub mod morse;
 pub mod neb;
 pub mod neighbor;
+pub mod oxide;
 pub mod pair;
 pub mod system;
 pub mod traj;
@@ -28,6 +30,7 @@ use crate::error::{Error, Result};
 pub use eam::{Eam, Funcfl, Setfl};
 #[cfg(feature = "lammps")]
 pub use lammps::{Lammps, LammpsSpec};
+pub use lammps_config::LammpsPotentialSpec;
 pub use morse::Morse;
 pub use neighbor::{NeighborEntry, NeighborList};
 pub use zhou04::Zhou04;

@@ -670,7 +670,10 @@ fn relocate(e: Error, at: Location) -> Error {
 #[derive(Debug, Clone)]
 pub struct Analyzer {
     masses: Vec<f64>,
+    masses_of: Vec<f64>,
     types: Vec<u32>,
+    names: Vec<String>,
+    swaps: bool,
     ns: usize,
     ia: Vec<usize>,
     ib: Vec<usize>,
@@ -886,7 +889,10 @@ impl Analyzer {
         };
         Ok(Analyzer {
             masses,
+            masses_of,
             types: f0.types.clone(),
+            names: f0.names.clone(),
+            swaps: false,
             ns: f0.names.len(),
             ia,
             ib,
@@ -933,10 +939,38 @@ impl Analyzer {
         &self.current
     }
 
-    /// Analyses the next frame (the same atoms in the same order as the first); its time is
-    /// the frame's `time_ps` or `time_fs`, else its step, else its index.
+    /// Lets later frames exchange species between atoms (Monte Carlo swaps of a hybrid MD/MC
+    /// run): a frame may then carry any permutation of the first frame's species, and each
+    /// frame is analysed with its own species and masses.
+    pub fn allow_species_swaps(mut self) -> Self {
+        self.swaps = true;
+        self
+    }
+
+    /// Analyses the next frame (the same atoms in the same order as the first, with the same
+    /// species unless [`Self::allow_species_swaps`]); its time is the frame's `time_ps` or
+    /// `time_fs`, else its step, else its index.
     pub fn push(&mut self, f: &Frame) -> Result<FrameRow> {
         let n = self.masses.len();
+        if f.len() == n && f.types != self.types && self.swaps && f.names == self.names {
+            let count = |t: &[u32]| {
+                let mut c = vec![0usize; self.names.len()];
+                for &x in t {
+                    if let Some(v) = c.get_mut(x as usize) {
+                        *v += 1;
+                    }
+                }
+                c
+            };
+            if count(&f.types) == count(&self.types) {
+                self.types.clone_from(&f.types);
+                self.masses = f
+                    .types
+                    .iter()
+                    .map(|&t| self.masses_of[t as usize])
+                    .collect();
+            }
+        }
         if f.len() != n || f.types != self.types {
             return Err(Error::field(
                 "frame",

@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod checkpoint;
 pub mod particles;
 pub mod plot;
+pub mod segregation;
 pub mod structure;
 pub mod write;
 

@@ -3,7 +3,7 @@
 
 use super::{RelaxParams, Thermostat};
 use crate::error::{Error, Result};
-use crate::md::{Eam, Potential, zhou04};
+use crate::md::{Eam, LammpsPotentialSpec, Potential, zhou04};
 use crate::state::MAX_SPECIES;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -17,6 +17,10 @@ pub enum RelaxPotential {
     Zhou04,
     /// A LAMMPS `eam/alloy` setfl file (relative to the scenario file) providing every species.
     Setfl(PathBuf),
+    /// Any LAMMPS interaction evaluated by LAMMPS (kmc built with `--features lammps`); its
+    /// elements must name every scenario species, e.g. `Lammps((commands: ["pair_style snap",
+    /// ...], elements: ["Ta"], masses_amu: [180.88], cutoff_a: 4.8))`.
+    Lammps(LammpsPotentialSpec),
 }
 
 /// Scenario settings of the contact relaxer (`relax: Some((..))`; `relax: None` disables it).
@@ -220,6 +224,10 @@ impl RelaxSpec {
         if species.len() > MAX_SPECIES {
             return Ok(()); // reported by the scenario's own species check
         }
+        if let RelaxPotential::Lammps(l) = &self.potential {
+            l.validate("relax.potential.Lammps")?;
+            self.check_region(l.cutoff_a)?;
+        }
         if self.potential == RelaxPotential::Zhou04 {
             for (k, s) in species.iter().enumerate() {
                 if zhou04::element(s).is_err() {
@@ -242,15 +250,23 @@ impl RelaxSpec {
         Ok(())
     }
 
-    /// Builds the potential (a relative setfl path is resolved against `base_dir`).
-    pub fn build_potential(&self, species: &[String], base_dir: &Path) -> Result<Eam> {
-        match &self.potential {
+    /// Builds the potential (a relative path is resolved against `base_dir`); an EAM computes
+    /// its forces on several threads from [`RelaxSpec::parallel_threshold`] atoms.
+    pub fn build_potential(
+        &self,
+        species: &[String],
+        base_dir: &Path,
+    ) -> Result<Box<dyn Potential>> {
+        let mut eam = match &self.potential {
             RelaxPotential::Zhou04 => {
                 let names: Vec<&str> = species.iter().map(String::as_str).collect();
-                Eam::from_setfl(&zhou04::setfl(&names)?)
+                Eam::from_setfl(&zhou04::setfl(&names)?)?
             }
             RelaxPotential::Setfl(path) => Eam::read_setfl(base_dir.join(path))
-                .map_err(|e| e.in_file_named_by("relax.potential.Setfl")),
-        }
+                .map_err(|e| e.in_file_named_by("relax.potential.Setfl"))?,
+            RelaxPotential::Lammps(l) => return l.build(base_dir, "relax.potential.Lammps"),
+        };
+        eam.parallel_threshold = self.parallel_threshold.max(2);
+        Ok(Box::new(eam))
     }
 }

@@ -77,6 +77,9 @@ pub struct MdScenario {
     /// them (the same code), in `analyze.csv`.
     #[serde(default)]
     pub analyze: Option<AnalyzeSpec>,
+    /// Surface and interior composition by species every so many steps, in `segregation.csv`.
+    #[serde(default)]
+    pub segregation: Option<SegregationSpec>,
 }
 
 /// In-run analysis of a two-particle structure (see [`crate::observe::analyze`]).
@@ -123,12 +126,16 @@ pub enum PotentialSpec {
         /// The file.
         path: PathBuf,
     },
+    /// Any LAMMPS interaction, evaluated by LAMMPS itself (needs kmc built with `--features
+    /// lammps`), e.g. `Lammps((commands: ["pair_style meam", ...], elements: ["Au"], ...))`.
+    Lammps(crate::md::LammpsPotentialSpec),
 }
 
 impl PotentialSpec {
     /// Builds the potential; relative file paths are resolved against `base_dir`.
     pub fn build(&self, base_dir: &Path) -> Result<Box<dyn Potential>> {
         match self {
+            PotentialSpec::Lammps(spec) => spec.build(base_dir, "potential"),
             PotentialSpec::Zhou04 { elements } => {
                 let names: Vec<&str> = elements.iter().map(String::as_str).collect();
                 let setfl = crate::md::zhou04::setfl(&names).map_err(|e| match e {
@@ -187,6 +194,31 @@ pub struct ParticleSpec {
     /// orientation stream for this particle, so it does not change the species drawn).
     #[serde(default)]
     pub orientation: crate::grains::OrientationSpec,
+    /// How the species of `composition` are placed on the sphere's sites (default `Random`).
+    #[serde(default)]
+    pub arrangement: Arrangement,
+}
+
+/// Placement of a particle's species on its sites; counts are exact either way (largest
+/// remainder of fraction × atoms, see [`crate::md::build::exact_counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Arrangement {
+    /// A random alloy: the species in a random order from the scenario's stream.
+    #[default]
+    Random,
+    /// Chemically ordered by radius: concentric shells, the first species of `composition` at
+    /// the centre and each next one around the previous (a core–shell particle for a binary,
+    /// an onion for more species; see [`crate::md::build::shell_species`]).
+    Shells,
+}
+
+/// Surface segregation of a cluster: which atoms are at the surface and the composition there
+/// and inside, in `segregation.csv` (see [`crate::observe::segregation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegregationSpec {
+    /// A row every this many steps (and at step 0, after any minimisation).
+    pub every_steps: u64,
 }
 
 /// The format of a structure file.
@@ -220,6 +252,44 @@ pub enum StructureSpec {
         /// drawing them at `temperature_k`.
         #[serde(default)]
         keep_velocities: bool,
+    },
+    /// A periodic BCC crystal.
+    BccCrystal {
+        /// Lattice constant.
+        lattice_constant_a: f64,
+        /// Conventional cells along x, y, z.
+        cells: (usize, usize, usize),
+        /// Random-alloy composition.
+        composition: Composition,
+    },
+    /// A periodic TiO2 crystal (x, y ∥ a, z ∥ c); the potential must name `Ti` and `O`.
+    TiO2Crystal {
+        /// Rutile or anatase.
+        phase: crate::md::oxide::TiO2Phase,
+        /// Cell parameters (default: the measured ones, see
+        /// [`TiO2Phase::experimental_cell`](crate::md::oxide::TiO2Phase::experimental_cell)).
+        #[serde(default)]
+        cell: Option<crate::md::oxide::TiO2Cell>,
+        /// Conventional cells along x, y, z.
+        cells: (usize, usize, usize),
+    },
+    /// A stoichiometric TiO2 particle cut from the crystal by whole formula units (see
+    /// [`crate::md::oxide`]), in a box with `vacuum_a` of space around it.
+    TiO2Particle {
+        /// Rutile or anatase.
+        phase: crate::md::oxide::TiO2Phase,
+        /// Cell parameters (default: the measured ones).
+        #[serde(default)]
+        cell: Option<crate::md::oxide::TiO2Cell>,
+        /// Diameter of the sphere that holds the particle's Ti.
+        diameter_nm: f64,
+        /// Empty space around it.
+        #[serde(default = "default_vacuum")]
+        vacuum_a: f64,
+        /// A periodic box (what an Ewald or PPPM sum needs; the vacuum then separates the
+        /// particle from its images) instead of an open one.
+        #[serde(default)]
+        periodic_box: bool,
     },
     /// A periodic FCC crystal.
     FccCrystal {
@@ -263,6 +333,50 @@ pub enum StructureSpec {
         #[serde(default = "default_vacuum")]
         vacuum_a: f64,
     },
+}
+
+/// Checks a composition given at `field`: at least one element, each named once with a finite,
+/// non-negative fraction, the fractions summing to 1 within 1e-6 (whether the potential has
+/// the elements is checked when the structure is built).
+fn check_composition(field: &str, comp: &Composition) -> Result<()> {
+    if comp.is_empty() {
+        return Err(Error::field(field, "is empty: name at least one element"));
+    }
+    for (k, (name, f)) in comp.iter().enumerate() {
+        if !(f.is_finite() && *f >= 0.0) {
+            return Err(Error::field(
+                format!("{field}[{k}]"),
+                format!("the fraction of `{name}` must be a non-negative number, got {f}"),
+            ));
+        }
+        if comp[..k].iter().any(|(n, _)| n == name) {
+            return Err(Error::field(
+                format!("{field}[{k}]"),
+                format!("`{name}` is named twice"),
+            ));
+        }
+    }
+    let total: f64 = comp.iter().map(|(_, f)| f).sum();
+    if (total - 1.0).abs() > 1e-6 {
+        return Err(Error::field(
+            field,
+            format!("fractions sum to {total}, not 1"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a TiO2 cell given in a scenario (fields under `structure.cell`).
+fn tio2_cell(c: &crate::md::oxide::TiO2Cell) -> Result<()> {
+    positive("structure.cell.a_a", c.a_a)?;
+    positive("structure.cell.c_a", c.c_a)?;
+    if !(c.u > 0.0 && c.u < 0.5) {
+        return Err(Error::field(
+            "structure.cell.u",
+            format!("must lie in (0, 0.5), got {}", c.u),
+        ));
+    }
+    Ok(())
 }
 
 fn default_vacuum() -> f64 {
@@ -466,6 +580,9 @@ impl MdScenario {
                 ));
             }
         }
+        if let Some(g) = &self.segregation {
+            at_least("segregation.every_steps", g.every_steps, 1)?;
+        }
         let lattice =
             |field: &str, a: Option<f64>| a.map_or(Ok(()), |a| positive(field, a).map(|_| ()));
         match &self.structure {
@@ -494,8 +611,14 @@ impl MdScenario {
             StructureSpec::FccCrystal {
                 lattice_constant_a,
                 cells,
-                ..
+                composition,
+            }
+            | StructureSpec::BccCrystal {
+                lattice_constant_a,
+                cells,
+                composition,
             } => {
+                check_composition("structure.composition", composition)?;
                 positive("structure.lattice_constant_a", *lattice_constant_a)?;
                 if cells.0 == 0 || cells.1 == 0 || cells.2 == 0 {
                     return Err(Error::field("structure.cells", "must be at least 1 each"));
@@ -512,6 +635,7 @@ impl MdScenario {
                     particle.lattice_constant_a,
                 )?;
                 positive("structure.particle.diameter_nm", particle.diameter_nm)?;
+                check_composition("structure.particle.composition", &particle.composition)?;
                 particle
                     .orientation
                     .validate("structure.particle.orientation")?;
@@ -537,6 +661,8 @@ impl MdScenario {
                 )?;
                 positive("structure.first.diameter_nm", first.diameter_nm)?;
                 positive("structure.second.diameter_nm", second.diameter_nm)?;
+                check_composition("structure.first.composition", &first.composition)?;
+                check_composition("structure.second.composition", &second.composition)?;
                 first.orientation.validate("structure.first.orientation")?;
                 second
                     .orientation
@@ -545,8 +671,40 @@ impl MdScenario {
                 non_negative("structure.vacuum_a", *vacuum_a)?;
                 finite("structure.rotation_deg", *rotation_deg)?;
             }
+            StructureSpec::TiO2Crystal { cell, cells, .. } => {
+                if let Some(c) = cell {
+                    tio2_cell(c)?;
+                }
+                if cells.0 == 0 || cells.1 == 0 || cells.2 == 0 {
+                    return Err(Error::field("structure.cells", "must be at least 1 each"));
+                }
+            }
+            StructureSpec::TiO2Particle {
+                cell,
+                diameter_nm,
+                vacuum_a,
+                ..
+            } => {
+                if let Some(c) = cell {
+                    tio2_cell(c)?;
+                }
+                positive("structure.diameter_nm", *diameter_nm)?;
+                non_negative("structure.vacuum_a", *vacuum_a)?;
+            }
         }
-        let periodic = matches!(self.structure, StructureSpec::FccCrystal { .. });
+        if let PotentialSpec::Lammps(l) = &self.potential {
+            l.validate("potential")?;
+        }
+        let periodic = matches!(
+            self.structure,
+            StructureSpec::FccCrystal { .. }
+                | StructureSpec::BccCrystal { .. }
+                | StructureSpec::TiO2Crystal { .. }
+                | StructureSpec::TiO2Particle {
+                    periodic_box: true,
+                    ..
+                }
+        );
         match &self.ensemble {
             EnsembleSpec::Nve { .. } => {}
             EnsembleSpec::Langevin { damping_fs } => {

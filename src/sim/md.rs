@@ -7,17 +7,18 @@ use crate::error::Location;
 use crate::error::{Error, Result};
 use crate::io::frame::Frame as IoFrame;
 use crate::md::Potential;
-use crate::md::build;
 use crate::md::integrate::{CRescale, Md, Thermo};
 use crate::md::mc::{McOptions, McStats, MonteCarlo};
 use crate::md::minimize::{self, FireOptions, MinimizeResult};
 use crate::md::system::System;
 use crate::md::traj::{self, Frame, ThermoWriter, TrajFormat, TrajectoryWriter};
+use crate::md::{SimBox, build, oxide};
 use crate::observe::analyze::{AnalyzeOptions, Analyzer, analysis_header};
+use crate::observe::segregation::{Segregation, nn_distance, segregation_header};
 use crate::rng::{Stream, stream};
 use crate::scenario::md::{
-    AnalyzeSpec, Composition, EnsembleSpec, FileFormat, MdScenario, ParticleSpec, StructureSpec,
-    parse_md_scenario,
+    AnalyzeSpec, Arrangement, Composition, EnsembleSpec, FileFormat, MdScenario, ParticleSpec,
+    StructureSpec, parse_md_scenario,
 };
 
 /// Progress of a running scenario, reported after every MD step.
@@ -55,14 +56,15 @@ pub struct MdSummary {
 /// Species indices of a composition, in the potential's element order.
 fn species_of(comp: &Composition, elements: &[String], field: &str) -> Result<Vec<(u8, f64)>> {
     comp.iter()
-        .map(|(name, f)| {
+        .enumerate()
+        .map(|(i, (name, f))| {
             elements
                 .iter()
                 .position(|e| e == name)
                 .map(|k| (k as u8, *f))
                 .ok_or_else(|| {
                     Error::field(
-                        field,
+                        format!("{field}[{i}]"),
                         format!(
                             "element `{name}` is not in the potential (it has {})",
                             elements.join(", ")
@@ -93,6 +95,35 @@ fn lattice_constant_of(particle: &ParticleSpec, shared: Option<f64>, field: &str
         a += f * el.lattice_constant();
     }
     Ok(a)
+}
+
+/// Species of a particle's sites `x` (centred on the particle) by its composition and
+/// arrangement; `field` names the particle in errors.
+fn particle_species(
+    x: &[[f64; 3]],
+    particle: &ParticleSpec,
+    elements: &[String],
+    rng: &mut crate::rng::KmcRng,
+    field: &str,
+) -> Result<Vec<u8>> {
+    let cfield = format!("{field}.composition");
+    let comp = species_of(&particle.composition, elements, &cfield)?;
+    if x.len() < comp.len() {
+        return Err(Error::field(
+            format!("{field}.diameter_nm"),
+            format!(
+                "the sphere holds {} atom{}, fewer than the {} species of its composition",
+                x.len(),
+                if x.len() == 1 { "" } else { "s" },
+                comp.len()
+            ),
+        ));
+    }
+    match particle.arrangement {
+        Arrangement::Random => build::random_species(x.len(), &comp, rng),
+        Arrangement::Shells => build::shell_species(x, &comp, rng),
+    }
+    .map_err(|e| relabel(e, &cfield))
 }
 
 /// Builds the scenario's structure for `potential`, drawing alloy species from `rng`; a
@@ -284,6 +315,41 @@ pub fn build_structure_at(
                 .map_err(|e| relabel(e, "structure.composition"))?;
             (atoms.positions, species, atoms.simbox)
         }
+        StructureSpec::BccCrystal {
+            lattice_constant_a,
+            cells,
+            composition,
+        } => {
+            let atoms = build::bcc_crystal(*lattice_constant_a, [cells.0, cells.1, cells.2]);
+            let comp = species_of(composition, elements, "structure.composition")?;
+            let species = build::random_species(atoms.positions.len(), &comp, rng)
+                .map_err(|e| relabel(e, "structure.composition"))?;
+            (atoms.positions, species, atoms.simbox)
+        }
+        StructureSpec::TiO2Crystal { phase, cell, cells } => {
+            let cell = cell.unwrap_or_else(|| phase.experimental_cell());
+            let atoms = oxide::tio2_crystal(*phase, &cell, [cells.0, cells.1, cells.2])
+                .map_err(|e| relabel(e, "structure"))?;
+            let species = tio2_species(&atoms.species, elements)?;
+            (atoms.positions, species, atoms.simbox)
+        }
+        StructureSpec::TiO2Particle {
+            phase,
+            cell,
+            diameter_nm,
+            vacuum_a,
+            periodic_box,
+        } => {
+            let cell = cell.unwrap_or_else(|| phase.experimental_cell());
+            let (x, s) = oxide::tio2_sphere(*phase, &cell, diameter_nm * 10.0)
+                .map_err(|e| relabel(e, "structure"))?;
+            let species = tio2_species(&s, elements)?;
+            let (x, mut b) = build::in_open_box(x, *vacuum_a);
+            if *periodic_box {
+                b = SimBox::periodic(b.lengths);
+            }
+            (x, species, b)
+        }
         StructureSpec::Sphere {
             lattice_constant_a,
             particle,
@@ -292,13 +358,7 @@ pub fn build_structure_at(
             let a = lattice_constant_of(particle, *lattice_constant_a, "structure.particle")?;
             let mut x = build::fcc_sphere(a, particle.diameter_nm * 10.0);
             orient(&mut x, &particle.orientation, rng, 0, "structure.particle")?;
-            let comp = species_of(
-                &particle.composition,
-                elements,
-                "structure.particle.composition",
-            )?;
-            let species = build::random_species(x.len(), &comp, rng)
-                .map_err(|e| relabel(e, "structure.particle.composition"))?;
+            let species = particle_species(&x, particle, elements, rng, "structure.particle")?;
             let (x, b) = build::in_open_box(x, *vacuum_a);
             (x, species, b)
         }
@@ -318,18 +378,14 @@ pub fn build_structure_at(
             orient(&mut p1, &first.orientation, rng, 0, "structure.first")?;
             orient(&mut p2, &second.orientation, rng, 1, "structure.second")?;
             build::rotate(&mut p2, *axis, rotation_deg.to_radians());
-            let c1 = species_of(&first.composition, elements, "structure.first.composition")?;
-            let c2 = species_of(
-                &second.composition,
+            let mut species = particle_species(&p1, first, elements, rng, "structure.first")?;
+            species.extend(particle_species(
+                &p2,
+                second,
                 elements,
-                "structure.second.composition",
-            )?;
-            let mut species = build::random_species(p1.len(), &c1, rng)
-                .map_err(|e| relabel(e, "structure.first.composition"))?;
-            species.extend(
-                build::random_species(p2.len(), &c2, rng)
-                    .map_err(|e| relabel(e, "structure.second.composition"))?,
-            );
+                rng,
+                "structure.second",
+            )?);
             let x = build::pair_along_axis(&p1, &p2, *gap_a, *axis);
             let (x, b) = build::in_open_box(x, *vacuum_a);
             (x, species, b)
@@ -408,10 +464,11 @@ struct AnalyzeWriter {
     path: PathBuf,
     out: std::io::BufWriter<std::fs::File>,
     analyzer: Option<Analyzer>,
+    swaps: bool,
 }
 
 impl AnalyzeWriter {
-    fn create(path: PathBuf) -> Result<Self> {
+    fn create(path: PathBuf, swaps: bool) -> Result<Self> {
         let out = std::fs::File::create(&path)
             .map(std::io::BufWriter::new)
             .map_err(|e| Error::io(&path, e))?;
@@ -419,6 +476,7 @@ impl AnalyzeWriter {
             path,
             out,
             analyzer: None,
+            swaps,
         })
     }
 
@@ -435,10 +493,16 @@ impl AnalyzeWriter {
         let first = self.analyzer.is_none();
         if first {
             let opts = AnalyzeOptions::default();
-            self.analyzer = Some(Analyzer::new(&frame, labels, &opts).map_err(|e| match e {
+            let an = Analyzer::new(&frame, labels, &opts).map_err(|e| match e {
                 Error::Input { message, .. } => Error::field("analyze", message),
                 other => other,
-            })?);
+            })?;
+            // Monte Carlo swaps exchange species between atoms.
+            self.analyzer = Some(if self.swaps {
+                an.allow_species_swaps()
+            } else {
+                an
+            });
         }
         let an = self
             .analyzer
@@ -454,6 +518,48 @@ impl AnalyzeWriter {
         text.push('\n');
         self.out
             .write_all(text.as_bytes())
+            .and_then(|_| self.out.flush())
+            .map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Writes `segregation.csv` row by row (see [`crate::observe::segregation`]).
+struct SegregationWriter {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    /// Nearest-neighbour distance of the first row.
+    nn_a: Option<f64>,
+}
+
+impl SegregationWriter {
+    fn create(path: PathBuf, elements: &[String]) -> Result<Self> {
+        use std::io::Write;
+        let mut out = std::fs::File::create(&path)
+            .map(std::io::BufWriter::new)
+            .map_err(|e| Error::io(&path, e))?;
+        writeln!(out, "{}", segregation_header(elements)).map_err(|e| Error::io(&path, e))?;
+        Ok(SegregationWriter {
+            path,
+            out,
+            nn_a: None,
+        })
+    }
+
+    fn write(&mut self, system: &System, step: u64, time_fs: f64) -> Result<()> {
+        use std::io::Write;
+        let (x, b) = (&system.positions, &system.simbox);
+        let d = *self
+            .nn_a
+            .get_or_insert_with(|| nn_distance(x, b.lengths, b.periodic));
+        let g = Segregation::of(
+            x,
+            &system.species,
+            system.elements.len(),
+            b.lengths,
+            b.periodic,
+            d,
+        );
+        writeln!(self.out, "{}", g.csv(step, time_fs / 1000.0))
             .and_then(|_| self.out.flush())
             .map_err(|e| Error::io(&self.path, e))
     }
@@ -478,6 +584,27 @@ fn check_cluster(system: &System) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The potential's species of the Ti and O of [`oxide`]'s structures.
+fn tio2_species(built: &[u8], elements: &[String]) -> Result<Vec<u8>> {
+    let find = |name: &str| {
+        elements
+            .iter()
+            .position(|e| e == name)
+            .map(|k| k as u8)
+            .ok_or_else(|| {
+                Error::field(
+                    "structure",
+                    format!(
+                        "a TiO2 structure needs `{name}` in the potential's elements (it has {})",
+                        elements.join(", ")
+                    ),
+                )
+            })
+    };
+    let map = [find("Ti")?, find("O")?];
+    Ok(built.iter().map(|&s| map[s as usize]).collect())
 }
 
 fn relabel(e: Error, field: &str) -> Error {
@@ -613,7 +740,19 @@ pub fn run_scenario(
         Some(a) => {
             let p = out_dir.join("analyze.csv");
             files.push(p.clone());
-            Some((a.every_steps, AnalyzeWriter::create(p)?))
+            let swaps = sc.mc.is_some_and(|m| m.swap_fraction > 0.0);
+            Some((a.every_steps, AnalyzeWriter::create(p, swaps)?))
+        }
+        None => None,
+    };
+    let mut segregation = match &sc.segregation {
+        Some(g) => {
+            let p = out_dir.join("segregation.csv");
+            files.push(p.clone());
+            Some((
+                g.every_steps,
+                SegregationWriter::create(p, &md.system().elements)?,
+            ))
         }
         None => None,
     };
@@ -641,6 +780,9 @@ pub fn run_scenario(
             md.time_fs(),
             labels.as_deref(),
         )?;
+    }
+    if let Some((_, w)) = segregation.as_mut() {
+        w.write(md.system(), md.step_count(), md.time_fs())?;
     }
     let mut mc_total = McStats::default();
     for step in 1..=sc.steps {
@@ -670,6 +812,11 @@ pub fn run_scenario(
             && step % *every == 0
         {
             w.write(md.system(), step, md.time_fs(), labels.as_deref())?;
+        }
+        if let Some((every, w)) = segregation.as_mut()
+            && step % *every == 0
+        {
+            w.write(md.system(), step, md.time_fs())?;
         }
         progress(&MdProgress {
             step,

@@ -31,7 +31,7 @@
 use crate::engine::Engine;
 use crate::engine::contact::{Contact, ContactKind, ContactTracker};
 use crate::error::{Error, Result};
-use crate::md::{Eam, Potential};
+use crate::md::Potential;
 use crate::rates::RateModel;
 use crate::relax::{
     CONTACT_RADIUS_FACTOR, Centre, ContactRegion, GrainRegion, MergePlan, RegionSpec, RelaxParams,
@@ -42,6 +42,7 @@ use crate::sampler::RateSampler;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What one relaxation did (one row of `contacts.csv`, plus its wall time).
@@ -221,13 +222,25 @@ impl RelaxTotals {
 }
 
 /// The relaxer of a run: the potential and the settings, built once.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ContactRelaxer {
     spec: RelaxSpec,
-    eam: Eam,
+    // Shared by clones: a LAMMPS-backed potential is one LAMMPS instance.
+    potential: Arc<dyn Potential>,
     species: Vec<String>,
     temperature_k: f64,
     seed: u64,
+}
+
+impl std::fmt::Debug for ContactRelaxer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactRelaxer")
+            .field("spec", &self.spec)
+            .field("species", &self.species)
+            .field("temperature_k", &self.temperature_k)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ContactRelaxer {
@@ -241,13 +254,12 @@ impl ContactRelaxer {
         base_dir: &Path,
     ) -> Result<Self> {
         spec.validate(species)?;
-        let mut eam = spec.build_potential(species, base_dir)?;
-        spec.check_region(eam.cutoff())?;
-        eam.parallel_threshold = spec.parallel_threshold.max(2);
-        SpeciesMap::new(species, &eam)?;
+        let potential = spec.build_potential(species, base_dir)?;
+        spec.check_region(potential.cutoff())?;
+        SpeciesMap::new(species, potential.as_ref())?;
         Ok(ContactRelaxer {
             spec: spec.clone(),
-            eam,
+            potential: Arc::from(potential),
             species: species.to_vec(),
             temperature_k: spec.temperature_k.unwrap_or(temperature_k),
             seed,
@@ -255,8 +267,8 @@ impl ContactRelaxer {
     }
 
     /// The potential.
-    pub fn potential(&self) -> &Eam {
-        &self.eam
+    pub fn potential(&self) -> &dyn Potential {
+        self.potential.as_ref()
     }
 
     /// The mobile sphere's radius for `contact`: the configured radius, or one equivalent
@@ -309,7 +321,10 @@ impl ContactRelaxer {
         let [lx, ly] = lat.box_lengths();
         // Unwrapped around the contact point by the minimum image, a body is one piece while
         // every atom lies less than half a box (less one cutoff) from that point.
-        let (reach_x, reach_y) = (0.5 * lx - self.eam.cutoff(), 0.5 * ly - self.eam.cutoff());
+        let (reach_x, reach_y) = (
+            0.5 * lx - self.potential.cutoff(),
+            0.5 * ly - self.potential.cutoff(),
+        );
         let c = contact.point_a;
         let mut sites: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
         let mut fits = [true, true];
@@ -371,7 +386,8 @@ impl ContactRelaxer {
                 .region_radius_a
                 .unwrap_or_else(|| equivalent_radius_a(&lat, contact.atoms[0].max(1) as usize)),
         };
-        let mut sphere = RegionSpec::for_contact(Centre::Point(contact.point_a), 1.0, &self.eam);
+        let mut sphere =
+            RegionSpec::for_contact(Centre::Point(contact.point_a), 1.0, self.potential.as_ref());
         sphere.radius_a = radius_a;
         let region = ContactRegion {
             sphere,
@@ -383,7 +399,13 @@ impl ContactRelaxer {
             seed: stream(self.seed, Stream::ContactK(index)).random::<u64>(),
             ..self.spec.params()
         };
-        let out = relax_region(state, &self.species, &self.eam, &region, &params)?;
+        let out = relax_region(
+            state,
+            &self.species,
+            self.potential.as_ref(),
+            &region,
+            &params,
+        )?;
         // The mobile atoms, in the order the mapping lists their destinations.
         let released = &out.released;
         if released.len() != out.mapping.sites.len() {
@@ -496,7 +518,7 @@ impl ContactRelaxer {
             grains: [ga, gb],
             point_a: contact.point_a,
             radius_a,
-            frozen_shell_a: self.eam.cutoff(),
+            frozen_shell_a: self.potential.cutoff(),
             whole_max_atoms: self.spec.whole_particles_max_atoms,
         };
         let params = RelaxParams {
@@ -512,7 +534,13 @@ impl ContactRelaxer {
             c
         };
         let before = count(engine);
-        let out = relax_grains(engine.grains(), &self.species, &self.eam, &region, &params)?;
+        let out = relax_grains(
+            engine.grains(),
+            &self.species,
+            self.potential.as_ref(),
+            &region,
+            &params,
+        )?;
         engine.regrain(&out.frames, &out.removed, &out.placed, &out.film_moves)?;
         let mut grain = GrainRecord {
             misorientation_deg: out.misorientation_deg,
