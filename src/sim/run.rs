@@ -245,6 +245,9 @@ impl Simulation {
         // Contacts of the initial configuration (particles placed touching) or of a state
         // handed in between runs.
         self.handle_contacts()?;
+        if self.scenario().threads() > 1 {
+            return self.run_loop_parallel(stop, progress);
+        }
         let mut last_report = Instant::now();
         let stop_t = stop.time_limit();
         loop {
@@ -308,7 +311,7 @@ impl Simulation {
     /// layer short of the point where the lattice grows (by a quarter, as `State` grows it),
     /// once per layer count. A landing particle grows the lattice by its own height at once;
     /// its height was checked against the limit when the scenario was loaded.
-    fn check_growth(&mut self) -> Result<()> {
+    pub(super) fn check_growth(&mut self) -> Result<()> {
         let st = self.engine.state();
         let lat = st.lattice();
         let layers = lat.layers();
@@ -369,7 +372,7 @@ impl Simulation {
         Ok(())
     }
 
-    fn progress(&self, stop: &Stop) -> Progress {
+    pub(super) fn progress(&self, stop: &Stop) -> Progress {
         Progress {
             time_s: self.time(),
             events: self.counters().events(),
