@@ -335,8 +335,10 @@ impl<M: RateModel + Clone> Sector<M> {
         self.rates.set(s.idx, colour, rate);
     }
 
-    /// After `touched` changed: room above the film, and every rate within range.
-    fn refresh_around(&mut self, touched: &[SiteRef]) {
+    /// After `touched` changed: room above the film, and every rate within range. A hop
+    /// (`touched` = origin, destination and `hop_dir` its direction) walks the precomputed
+    /// union of the two shells once, as the serial engine does.
+    fn refresh_around(&mut self, touched: &[SiteRef], hop_dir: Option<u8>) {
         if self.state.ensure_headroom() {
             self.rates
                 .slot_of
@@ -347,15 +349,26 @@ impl<M: RateModel + Clone> Sector<M> {
         let mut walk = std::mem::take(&mut self.walk);
         walk.clear();
         let lat = self.state.lattice();
-        for s in touched {
-            lat.for_each_at(s, &lat.class_tables(s.class).shells[r], r, |x| {
-                if self.state.cell(x.idx).occupied() || self.rates.slot_of[x.idx] != NO_SLOT {
-                    walk.push(x);
+        let (state, slots) = (&self.state, &self.rates.slot_of);
+        let mut keep = |x: SiteRef| {
+            if state.cell(x.idx).occupied() || slots[x.idx] != NO_SLOT {
+                walk.push(x);
+            }
+        };
+        match (touched, hop_dir) {
+            ([from, _], Some(dir)) if r < crate::lattice::MAX_RANGE => {
+                let offs = &lat.class_tables(from.class).hop_shells[r][dir as usize];
+                lat.for_each_at(from, offs, r + 1, keep);
+            }
+            ([s], _) => lat.for_each_at(s, &lat.class_tables(s.class).shells[r], r, keep),
+            _ => {
+                for s in touched {
+                    lat.for_each_at(s, &lat.class_tables(s.class).shells[r], r, &mut keep);
                 }
-            });
+                walk.sort_unstable_by_key(|s| s.idx);
+                walk.dedup_by_key(|s| s.idx);
+            }
         }
-        walk.sort_unstable_by_key(|s| s.idx);
-        walk.dedup_by_key(|s| s.idx);
         for s in &walk {
             self.refresh_site(s);
         }
@@ -425,10 +438,13 @@ impl<M: RateModel + Clone> Sector<M> {
         }
         let ev = self.scratch[pick.expect("an active atom has events")].0;
         let changed = ev.execute(&mut self.state);
-        let touched: Vec<SiteRef> = match changed {
-            ChangedSites::None => Vec::new(),
-            ChangedSites::One(s) => vec![s],
-            ChangedSites::Hop { from, to, .. } => {
+        match changed {
+            ChangedSites::None => {}
+            ChangedSites::One(s) => {
+                self.changed.push(s.idx);
+                self.refresh_around(&[s], None);
+            }
+            ChangedSites::Hop { from, to, dir } => {
                 self.counts.hops += 1;
                 if self.log_hops {
                     let h = (
@@ -438,15 +454,15 @@ impl<M: RateModel + Clone> Sector<M> {
                     );
                     self.hops.push(h);
                 }
-                vec![from, to]
+                self.changed.extend([from.idx, to.idx]);
+                self.refresh_around(&[from, to], Some(dir));
             }
             ChangedSites::Many(v) => {
                 self.counts.exchanges += 1;
-                v
+                self.changed.extend(v.iter().map(|s| s.idx));
+                self.refresh_around(&v, None);
             }
-        };
-        self.changed.extend(touched.iter().map(|s| s.idx));
-        self.refresh_around(&touched);
+        }
     }
 
     fn deposit(&mut self, colour: usize, mut u: f64) {
@@ -474,7 +490,7 @@ impl<M: RateModel + Clone> Sector<M> {
                 self.state.place(&s, src.species);
                 self.counts.deposited += 1;
                 self.changed.push(s.idx);
-                self.refresh_around(&[s]);
+                self.refresh_around(&[s], None);
             }
             None => self.counts.deposits_lost += 1,
         }
@@ -531,7 +547,7 @@ impl<M: RateModel + Clone> Sector<M> {
             }
         }
         if !touched.is_empty() {
-            self.refresh_around(&touched);
+            self.refresh_around(&touched, None);
         }
     }
 }
