@@ -279,6 +279,26 @@ fn one_thread_is_serial_and_parallel_runs_repeat() {
     assert_eq!(run("threads: 1,"), serial);
     let par = run("threads: 2,");
     assert_eq!(run("threads: 2,"), par);
+    // The rates the sectors hold are the serial model's: after the run the engine's rebuilt
+    // total and active atoms equal the sectors' (series.csv reports the sectors').
+    let mut sim = Simulation::from_ron(&SCENARIO.replace("THREADS", "threads: 2,")).unwrap();
+    sim.run().unwrap();
+    let (sectors, engine) = (sim.total_rate(), sim.engine().total_rate());
+    assert!(
+        (sectors / engine - 1.0).abs() < 1e-12,
+        "{sectors} vs {engine}"
+    );
+    assert_eq!(sim.active_atoms(), sim.engine().active_atoms());
+    assert!(sim.active_atoms() > 0);
+    let rates: std::collections::BTreeSet<&str> = par
+        .0
+        .iter()
+        .map(|r| r.rsplit(',').next().unwrap())
+        .collect();
+    assert!(
+        rates.len() > 2,
+        "series total_rate_hz never changes: {rates:?}"
+    );
     assert_ne!(par.1, serial.1);
     let atoms = par.1.iter().filter(|&&s| s != 0).count();
     assert!(atoms as f64 >= 0.05 * 64.0 * 64.0, "{atoms} atoms");

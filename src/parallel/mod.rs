@@ -647,6 +647,18 @@ impl<M: RateModel + Clone> Sublattice<M> {
             .sum()
     }
 
+    /// Atoms with at least one event of nonzero rate (in every block).
+    pub fn active_atoms(&self) -> usize {
+        self.sectors
+            .iter()
+            .map(|s| {
+                (0..COLOURS)
+                    .map(|c| s.rates.site_of[c].len() - s.rates.free[c].len())
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
     /// Events executed so far.
     pub fn counts(&self) -> SectorCounts {
         let mut c = SectorCounts::default();

@@ -302,7 +302,18 @@ impl Simulation {
 
     /// Total rate of everything that can happen now, 1/s.
     pub fn total_rate(&self) -> f64 {
-        self.engine.total_rate()
+        match &self.parallel {
+            Some(p) => p.total_rate(),
+            None => self.engine.total_rate(),
+        }
+    }
+
+    /// Atoms with at least one possible event.
+    pub fn active_atoms(&self) -> usize {
+        match &self.parallel {
+            Some(p) => p.active_atoms(),
+            None => self.engine.active_atoms(),
+        }
     }
 
     /// Deposited monolayers (atoms from atom sources and from particles).

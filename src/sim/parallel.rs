@@ -27,6 +27,18 @@ pub(super) struct ParallelRun {
     base: Counters,
 }
 
+impl ParallelRun {
+    /// Total rate of the sectors, 1/s (the engine's rates are stale during a parallel run).
+    pub(super) fn total_rate(&self) -> f64 {
+        self.sub.total_rate()
+    }
+
+    /// Active atoms of the sectors.
+    pub(super) fn active_atoms(&self) -> usize {
+        self.sub.active_atoms()
+    }
+}
+
 impl Simulation {
     /// Refuses what a parallel run cannot do (a checkpoint), naming the field.
     pub(super) fn refuse_if_parallel(&self, what: &str) -> Result<()> {

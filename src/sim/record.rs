@@ -397,8 +397,8 @@ fn series_row(sim: &Simulation) -> String {
         o.mean_island_size,
         c.hops,
         c.deposited,
-        sim.engine().active_atoms(),
-        sim.engine().total_rate()
+        sim.active_atoms(),
+        sim.total_rate()
     )
 }
 
