@@ -124,7 +124,8 @@ pub struct Summary {
     /// Start of this run, seconds since the Unix epoch (UTC).
     #[serde(default)]
     pub started_unix_s: f64,
-    /// Threads of the pool that parallel work (EAM forces, barrier batches) runs on.
+    /// Threads of the pool that parallel work (EAM forces, barrier batches) runs on; for a
+    /// parallel KMC run (`threads` > 1), its threads (one sector each).
     #[serde(default)]
     pub threads: usize,
     /// CPU seconds of the process so far, user plus system (Linux; 0 elsewhere).
@@ -194,7 +195,10 @@ impl Simulation {
             scenario_path: self.loaded.path.as_ref().map(|p| p.display().to_string()),
             scenario_crc32: format!("{:08x}", crc32fast::hash(self.loaded.text.as_bytes())),
             started_unix_s,
-            threads: rayon::current_num_threads(),
+            threads: match self.scenario().threads() {
+                1 => rayon::current_num_threads(),
+                n => n,
+            },
             cpu_time_s: cpu_time_s(),
         };
         files.extend(self.write_summary(&summary)?);
