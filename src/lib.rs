@@ -26,6 +26,7 @@ pub mod io;
 pub mod lattice;
 pub mod md;
 pub mod observe;
+pub mod parallel;
 pub mod particle;
 pub mod rates;
 pub mod relax;

@@ -18,6 +18,9 @@ pub const CONTACT_SALT: u64 = 0x5245_4C41_5845_5221;
 /// Separates the orientation streams (the bytes spell `ORIENTED`).
 pub const ORIENTATION_SALT: u64 = 0x4F52_4945_4E54_4544;
 
+/// Separates the streams of parallel KMC sectors (the bytes spell `SECTORS!`).
+pub const SECTOR_SALT: u64 = 0x5345_4354_4F52_5321;
+
 /// The purpose of a random stream; [`stream`] turns a seed and a purpose into a generator.
 ///
 /// Each variant reproduces, bit for bit, the generator the crate drew from before the streams
@@ -34,6 +37,8 @@ pub const ORIENTATION_SALT: u64 = 0x4F52_4945_4E54_4544;
 /// | [`ParticleBuild`](Stream::ParticleBuild) | build seed | `seed_from_u64(seed)` |
 /// | [`Replica`](Stream::Replica)`(i)` | any seed | `seed_from_u64(mix(seed, i))` |
 /// | [`Orientation`](Stream::Orientation)`(k)` | scenario seed | `seed_from_u64(mix(seed ^ ORIENTATION_SALT, k))` |
+/// | [`Sector`](Stream::Sector)`(s)` | scenario seed | `seed_from_u64(mix(seed ^ SECTOR_SALT, s))` |
+/// | [`SectorColours`](Stream::SectorColours) | scenario seed | `seed_from_u64(mix(seed ^ SECTOR_SALT, u64::MAX))` |
 ///
 /// Deposition (landing points, particle draws) has no stream of its own: it draws from the
 /// engine's, so the order of events and depositions is one sequence. Streams of different
@@ -65,8 +70,14 @@ pub enum Stream {
     /// Orientation of crystal `k` of a structure or of the `k`-th deposited particle (only
     /// `Random` orientations draw from it).
     Orientation(u64),
-    /// Independent replica `i` of anything (benchmark sets, batches, sectors).
+    /// Independent replica `i` of anything (benchmark sets, batches).
     Replica(u64),
+    /// Sector `s` of a parallel (synchronous sublattice) run: its event selection, waiting
+    /// times and deposition, independent of how many threads run the sectors.
+    Sector(u64),
+    /// The order in which a parallel run visits the sublattices in each cycle (one stream for
+    /// all sectors: every sector runs the same sublattice at the same time).
+    SectorColours,
 }
 
 /// The generator of stream `which` for `seed` (see [`Stream`] for the derivations).
@@ -80,6 +91,8 @@ pub fn stream(seed: u64, which: Stream) -> KmcRng {
         }
         Stream::Replica(i) => KmcRng::seed_from_u64(mix(seed, i)),
         Stream::Orientation(k) => KmcRng::seed_from_u64(mix(seed ^ ORIENTATION_SALT, k)),
+        Stream::Sector(s) => KmcRng::seed_from_u64(mix(seed ^ SECTOR_SALT, s)),
+        Stream::SectorColours => KmcRng::seed_from_u64(mix(seed ^ SECTOR_SALT, u64::MAX)),
     }
 }
 

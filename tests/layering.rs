@@ -23,6 +23,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "error", "rng", "rotation", "vec3", "io", "units", "lattice", "state",
         ],
     ),
+    (
+        "parallel",
+        &[
+            "catalog", "deposit", "error", "lattice", "rates", "rng", "sampler", "state",
+        ],
+    ),
     ("units", &[]),
     ("error", &["io"]),
     ("rng", &[]),

@@ -470,6 +470,19 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         self.refresh_with_ghosts(0, &ChangedSites::Many(changed));
     }
 
+    /// The film, to be written by a parallel run that keeps the rates itself: the engine's
+    /// rates are stale until [`Engine::rebuild_rates`].
+    pub(crate) fn film_mut_unrated(&mut self) -> &mut State {
+        self.grains.state_mut(0)
+    }
+
+    /// Sets the clock and counts from a parallel run (a drawn event is discarded).
+    pub(crate) fn set_clock(&mut self, time: f64, counters: Counters) {
+        self.time = time;
+        self.counters = counters;
+        self.next_event_time = None;
+    }
+
     /// The film's lattice state (grain 0; see [`Engine::grains`] for the others).
     pub fn state(&self) -> &State {
         self.film()

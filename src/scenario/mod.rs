@@ -75,6 +75,14 @@ pub struct Scenario {
     /// What is written, and how often.
     #[serde(default)]
     pub output: OutputSpec,
+    /// Threads of a parallel run (synchronous sublattice, Shim & Amar 2005): the surface is cut
+    /// into this many sectors, run side by side. 1 (the default) is the serial algorithm, event
+    /// for event. Atom-only lattice runs only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    /// The window τ of a parallel run, s (default: 1 / the fastest single-event rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sublattice_window_s: Option<f64>,
 }
 
 /// Lattice, box and substrate.
@@ -457,6 +465,7 @@ impl Scenario {
                 "cannot freeze more layers than the substrate has",
             ));
         }
+        self.validate_threads()?;
         for (i, d) in self.deposition.iter().enumerate() {
             self.species_id(&d.species, &format!("deposition[{i}].species"))?;
             non_negative_of(
@@ -726,6 +735,69 @@ impl Scenario {
                     "{} points, more than {MAX_XRD_POINTS} (the pattern's cost grows with the points; \
                      a million points resolve 2θ far below any diffractometer's step)",
                     st.xrd_points
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Threads (sectors) of the run: 1 unless `threads` asks for more.
+    pub fn threads(&self) -> usize {
+        self.threads.unwrap_or(1)
+    }
+
+    /// What a parallel run cannot do yet is refused here, never run wrongly.
+    fn validate_threads(&self) -> Result<()> {
+        if self.threads == Some(0) {
+            return Err(Error::field("threads", "must be at least 1"));
+        }
+        if let Some(w) = self.sublattice_window_s {
+            positive_of("sublattice_window_s", w, "seconds")?;
+        }
+        let n = self.threads();
+        if n < 2 {
+            return Ok(());
+        }
+        let refuse = |why: &str| {
+            Err(Error::field(
+                "threads",
+                format!(
+                    "threads: {n} runs atom-only lattice scenarios in parallel (synchronous \
+                     sublattice); {why}: use threads: 1"
+                ),
+            ))
+        };
+        if !self.particles.is_empty() || self.has_initial_particles() {
+            return refuse(
+                "this scenario has particles, whose grains, contacts and MD relaxer run \
+                 serially only",
+            );
+        }
+        if self.contacts.always {
+            return refuse("contact tracking (contacts.always) runs serially only");
+        }
+        if matches!(self.rate_model, RateModelSpec::EamNeb(_)) {
+            return refuse(
+                "the EamNeb barrier cache is not shared between sectors (each would compute \
+                 and lose its own barriers)",
+            );
+        }
+        if let Some(i) = self.deposition.iter().position(|d| d.polar_deg != 0.0) {
+            return Err(Error::field(
+                format!("deposition[{i}].polar_deg"),
+                format!(
+                    "oblique deposition crosses sector edges: threads: {n} needs normal \
+                     incidence (polar_deg: 0), or use threads: 1"
+                ),
+            ));
+        }
+        if self.output.checkpoint_every_events.is_some() {
+            return Err(Error::field(
+                "output.checkpoint_every_events",
+                format!(
+                    "checkpoints of a parallel run (threads: {n}) are not supported yet: a \
+                     resumed run could not continue the sectors' streams exactly; use threads: 1 \
+                     to checkpoint"
                 ),
             ));
         }

@@ -239,6 +239,7 @@ impl Simulation {
         }
         self.engine
             .set_model(AnyRateModel::Custom(CustomRateModel::new(model)));
+        self.parallel = None;
         Ok(())
     }
 }

@@ -24,6 +24,7 @@ impl Simulation {
     /// The whole resumable state as checkpoint bytes (the format of `checkpoint.kmc` files:
     /// header with the scenario fingerprint and a checksum, then the payload).
     pub fn checkpoint(&self) -> Result<Vec<u8>> {
+        self.refuse_if_parallel("a checkpoint")?;
         checkpoint::to_bytes(self.scenario().physics_fingerprint(), &self.payload()).map_err(
             |message| Error::Checkpoint {
                 path: PathBuf::from(BUFFER),
@@ -34,11 +35,13 @@ impl Simulation {
 
     /// Restores checkpoint bytes taken from a simulation of the same scenario.
     pub fn restore_checkpoint(&mut self, bytes: &[u8]) -> Result<()> {
+        self.refuse_if_parallel("resuming from a checkpoint")?;
         self.restore_from(bytes, Path::new(BUFFER))
     }
 
     /// Writes a checkpoint file (atomically).
     pub fn save_checkpoint(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.refuse_if_parallel("a checkpoint")?;
         checkpoint::write(
             path.as_ref(),
             self.scenario().physics_fingerprint(),
@@ -48,6 +51,7 @@ impl Simulation {
 
     /// Restores a checkpoint file written by [`Simulation::save_checkpoint`] or `kmc run`.
     pub fn load_checkpoint(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        self.refuse_if_parallel("resuming from a checkpoint")?;
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         self.restore_from(&bytes, path)
@@ -57,6 +61,7 @@ impl Simulation {
     /// run's record is kept).
     pub fn restore(&mut self, snap: &EngineSnapshot<AnySampler>) -> Result<()> {
         self.check_snapshot(snap)?;
+        self.parallel = None;
         self.engine.restore(snap)
     }
 

@@ -72,6 +72,7 @@ mod checkpoint;
 pub mod md;
 mod observer;
 mod output;
+mod parallel;
 mod record;
 pub mod relaxer;
 mod run;
@@ -117,6 +118,9 @@ pub struct Simulation {
     observers: Observers,
     /// Layer count whose next growth is known to fit the memory limit (see `check_growth`).
     growth_checked: usize,
+    /// The sectors of a parallel run (`threads` > 1), cut from the engine's film at the first
+    /// run and dropped whenever the film is changed from outside.
+    parallel: Option<parallel::ParallelRun>,
 }
 
 impl Clone for Simulation {
@@ -134,6 +138,8 @@ impl Clone for Simulation {
             output: None,
             observers: self.observers.clone(),
             growth_checked: self.growth_checked,
+            // The sectors hold a thread pool: a clone cuts its own at its first run.
+            parallel: None,
         }
     }
 }
@@ -182,7 +188,7 @@ impl Simulation {
             );
         }
         let record = Recorder::new(sc, &stop, &series_header, relaxer.is_some());
-        Ok(Simulation {
+        let mut sim = Simulation {
             engine,
             coalescence,
             relaxer,
@@ -191,8 +197,14 @@ impl Simulation {
             output: None,
             observers: Default::default(),
             growth_checked: 0,
+            parallel: None,
             loaded,
-        })
+        };
+        if sim.scenario().threads() > 1 {
+            // The cut is checked (and its errors located) when the scenario is loaded.
+            sim.ensure_parallel()?;
+        }
+        Ok(sim)
     }
 
     /// Builds from a scenario value (its errors name the field, e.g. `deposition[0].species`).
@@ -213,6 +225,7 @@ impl Simulation {
 
     /// The engine, mutably: for code that acts on the lattice between runs.
     pub fn engine_mut(&mut self) -> &mut Engine<AnyRateModel, AnySampler> {
+        self.parallel = None;
         &mut self.engine
     }
 
@@ -289,7 +302,18 @@ impl Simulation {
 
     /// Total rate of everything that can happen now, 1/s.
     pub fn total_rate(&self) -> f64 {
-        self.engine.total_rate()
+        match &self.parallel {
+            Some(p) => p.total_rate(),
+            None => self.engine.total_rate(),
+        }
+    }
+
+    /// Atoms with at least one possible event.
+    pub fn active_atoms(&self) -> usize {
+        match &self.parallel {
+            Some(p) => p.active_atoms(),
+            None => self.engine.active_atoms(),
+        }
     }
 
     /// Deposited monolayers (atoms from atom sources and from particles).
@@ -323,6 +347,7 @@ impl Simulation {
         let mut st = self.engine.state().clone();
         st.load_species(species)?;
         self.engine.replace_state(st);
+        self.parallel = None;
         Ok(())
     }
 

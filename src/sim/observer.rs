@@ -125,6 +125,17 @@ impl Simulation {
         self.notify(|e| matches!(e.every, Every::Events(n) if events % n == 0));
     }
 
+    /// True if observers are registered.
+    pub(super) fn has_observers(&self) -> bool {
+        !self.observers.entries.is_empty()
+    }
+
+    /// Calls the event-scheduled observers whose multiple of events lies in `(before, after]`
+    /// (a parallel cycle executes many events at once).
+    pub(super) fn notify_events_crossed(&mut self, before: u64, after: u64) {
+        self.notify(|e| matches!(e.every, Every::Events(n) if after / n > before / n));
+    }
+
     /// Calls the time-scheduled observers due at `t` and advances their schedules.
     pub(super) fn notify_at_time(&mut self, t: f64) {
         self.notify(|e| match e.every {

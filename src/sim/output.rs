@@ -52,6 +52,9 @@ impl Simulation {
                 "must be at least 1 event",
             ));
         }
+        if checkpoint_every.is_some() {
+            self.refuse_if_parallel("writing checkpoints")?;
+        }
         self.output = Some(OutputDir {
             dir,
             checkpoint_every,

@@ -126,6 +126,11 @@ impl Recorder {
             .fold(f64::INFINITY, f64::min)
     }
 
+    /// The event interval of `series.csv` rows, if rows are taken by events.
+    pub fn series_every_events(&self) -> Option<u64> {
+        self.series_every_events
+    }
+
     /// True when a sample is due after event number `events`.
     pub fn due_after_event(&self, events: u64) -> bool {
         self.enabled && self.series_every_events.is_some_and(|n| events % n == 0)
@@ -392,8 +397,8 @@ fn series_row(sim: &Simulation) -> String {
         o.mean_island_size,
         c.hops,
         c.deposited,
-        sim.engine().active_atoms(),
-        sim.engine().total_rate()
+        sim.active_atoms(),
+        sim.total_rate()
     )
 }
 

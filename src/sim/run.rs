@@ -124,7 +124,8 @@ pub struct Summary {
     /// Start of this run, seconds since the Unix epoch (UTC).
     #[serde(default)]
     pub started_unix_s: f64,
-    /// Threads of the pool that parallel work (EAM forces, barrier batches) runs on.
+    /// Threads of the pool that parallel work (EAM forces, barrier batches) runs on; for a
+    /// parallel KMC run (`threads` > 1), its threads (one sector each).
     #[serde(default)]
     pub threads: usize,
     /// CPU seconds of the process so far, user plus system (Linux; 0 elsewhere).
@@ -194,7 +195,10 @@ impl Simulation {
             scenario_path: self.loaded.path.as_ref().map(|p| p.display().to_string()),
             scenario_crc32: format!("{:08x}", crc32fast::hash(self.loaded.text.as_bytes())),
             started_unix_s,
-            threads: rayon::current_num_threads(),
+            threads: match self.scenario().threads() {
+                1 => rayon::current_num_threads(),
+                n => n,
+            },
             cpu_time_s: cpu_time_s(),
         };
         files.extend(self.write_summary(&summary)?);
@@ -245,6 +249,9 @@ impl Simulation {
         // Contacts of the initial configuration (particles placed touching) or of a state
         // handed in between runs.
         self.handle_contacts()?;
+        if self.scenario().threads() > 1 {
+            return self.run_loop_parallel(stop, progress);
+        }
         let mut last_report = Instant::now();
         let stop_t = stop.time_limit();
         loop {
@@ -308,7 +315,7 @@ impl Simulation {
     /// layer short of the point where the lattice grows (by a quarter, as `State` grows it),
     /// once per layer count. A landing particle grows the lattice by its own height at once;
     /// its height was checked against the limit when the scenario was loaded.
-    fn check_growth(&mut self) -> Result<()> {
+    pub(super) fn check_growth(&mut self) -> Result<()> {
         let st = self.engine.state();
         let lat = st.lattice();
         let layers = lat.layers();
@@ -369,7 +376,7 @@ impl Simulation {
         Ok(())
     }
 
-    fn progress(&self, stop: &Stop) -> Progress {
+    pub(super) fn progress(&self, stop: &Stop) -> Progress {
         Progress {
             time_s: self.time(),
             events: self.counters().events(),

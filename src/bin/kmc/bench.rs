@@ -74,6 +74,9 @@ pub enum BenchCommand {
         /// Events to time (default: the scenario's stop condition).
         #[arg(long)]
         events: Option<u64>,
+        /// Runs on N threads (synchronous sublattice; overrides the scenario's `threads`).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
     },
     /// µs per atom-step of NVE velocity Verlet, Cu FCC crystal with the Zhou04 EAM (defaults:
     /// the LAMMPS reference system, 32,000 atoms, 600 K, 1 fs, 200 steps, 1 Å skin).
@@ -173,10 +176,14 @@ impl BenchCommand {
                 })?;
                 Ok(())
             }
-            BenchCommand::Run { scenarios, events } => {
+            BenchCommand::Run {
+                scenarios,
+                events,
+                threads,
+            } => {
                 let mut rows = Vec::new();
                 for scenario in &scenarios {
-                    rows.push((scenario, bench_run(scenario, events)?));
+                    rows.push((scenario, bench_run(scenario, events, threads)?));
                 }
                 if rows.len() > 1 {
                     outln!("\n{:>12}  scenario", "events/s");
@@ -231,8 +238,17 @@ fn bench_md(cells: usize, steps: u64, threads: &[usize], repeat: usize) -> anyho
 }
 
 /// Times one scenario's engine (`kmc bench run`); returns its events per second.
-fn bench_run(scenario: &Path, events: Option<u64>) -> anyhow::Result<f64> {
-    let loaded = LoadedScenario::from_file(scenario)?;
+fn bench_run(scenario: &Path, events: Option<u64>, threads: Option<usize>) -> anyhow::Result<f64> {
+    let mut loaded = LoadedScenario::from_file(scenario)?;
+    if let Some(n) = threads {
+        if n == 0 {
+            anyhow::bail!("--threads: must be at least 1, got 0");
+        }
+        loaded.scenario.threads = Some(n);
+        if let Err(e) = loaded.scenario.validate() {
+            anyhow::bail!("--threads {n}: {}", loaded.locate(e));
+        }
+    }
     let t0 = Instant::now();
     let mut sim = Simulation::new(loaded).context("building the simulation")?;
     let setup = t0.elapsed().as_secs_f64();

@@ -33,6 +33,11 @@ pub struct RunArgs {
     /// Writes checkpoint.kmc every N events (and at the end).
     #[arg(long)]
     checkpoint_every: Option<u64>,
+    /// Runs on N threads: the surface cut into N sectors run side by side (synchronous
+    /// sublattice, Shim & Amar 2005; overrides the scenario's `threads`). 1 is the serial
+    /// algorithm, event for event.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     /// No progress bar or log lines, only errors and the final line.
     #[arg(long, short)]
     quiet: bool,
@@ -94,6 +99,15 @@ impl RunArgs {
         let mut loaded = *boxed;
         if let Some(s) = self.seed {
             loaded.scenario.seed = s;
+        }
+        if let Some(n) = self.threads {
+            if n == 0 {
+                bail!("--threads: must be at least 1, got 0");
+            }
+            loaded.scenario.threads = Some(n);
+            if let Err(e) = loaded.scenario.validate() {
+                bail!("--threads {n}: {}", loaded.locate(e));
+            }
         }
         let out = self
             .out
