@@ -40,6 +40,7 @@ fn bond_counting(bond_ev: f64) -> RateModelSpec {
         count: BondCount::InLayer,
         ehrlich_schwoebel_ev: 0.0,
         exchange_barrier_ev: None,
+        grain_transfers: false,
     })
 }
 
