@@ -22,6 +22,11 @@ const FILM: [usize; 2] = [20, 20];
 const SUBSTRATE: usize = 3;
 
 fn model(lat: &Lattice) -> AnyRateModel {
+    model_with(lat, true)
+}
+
+/// The tests' bond-counting model, with or without transfers between grains.
+fn model_with(lat: &Lattice, transfers: bool) -> AnyRateModel {
     RateModelSpec::BondCounting(BondCountingSpec {
         species: [(
             "Au".to_string(),
@@ -36,7 +41,7 @@ fn model(lat: &Lattice) -> AnyRateModel {
         count: BondCount::Broken,
         ehrlich_schwoebel_ev: 0.05,
         exchange_barrier_ev: None,
-        grain_transfers: true,
+        grain_transfers: transfers,
     })
     .build(&["Au".to_string()], lat, T_K)
     .unwrap()
@@ -547,26 +552,7 @@ fn transfers_trade_atoms_across_a_boundary_reversibly_with_exact_rates() {
         }
         let mut e = engine_over(film, seed);
         if !on {
-            let mut m = model(e.state().lattice());
-            if let AnyRateModel::BondCounting(b) = &mut m {
-                let spec = BondCountingSpec {
-                    species: [(
-                        "Au".to_string(),
-                        HopParams {
-                            prefactor_hz: 1e13,
-                            barrier_ev: 0.4,
-                        },
-                    )]
-                    .into_iter()
-                    .collect(),
-                    bonds_ev: vec![("Au".into(), "Au".into(), 0.15)],
-                    count: BondCount::Broken,
-                    ehrlich_schwoebel_ev: 0.05,
-                    exchange_barrier_ev: None,
-                    grain_transfers: false,
-                };
-                *b = crate::rates::BondCounting::new(&spec, &["Au".into()], &lat, T_K).unwrap();
-            }
+            let m = model_with(&lat, false);
             e.set_model(m);
         }
         e.add_grain(part, g.grain(1).frame).unwrap();

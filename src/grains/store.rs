@@ -270,13 +270,7 @@ impl Grains {
                 if g == h {
                     continue;
                 }
-                let near = if g == 0 {
-                    let lat = self.grains[0].state.lattice();
-                    p[2] > -r && p[2] < lat.layers() as f64 * lat.layer_spacing() + r
-                } else {
-                    !self.images(g, p, r).is_empty()
-                };
-                if !near {
+                if !self.reaches(g, p, r) {
                     continue;
                 }
                 let st = &self.grains[g].state;
@@ -457,6 +451,17 @@ impl Grains {
             return p[2] > -self.cell_reach_a && p[2] < top + self.cell_reach_a;
         }
         !self.images(h, p, self.cell_reach_a).is_empty()
+    }
+
+    /// True if grain `h`'s lattice could hold a site within `r` of lab point `p` (the film:
+    /// its allocated layers; a particle grain: its box, for some periodic image of `p`).
+    fn reaches(&self, h: usize, p: Vec3, r: f64) -> bool {
+        if h == 0 {
+            let lat = self.grains[0].state.lattice();
+            p[2] > -r && p[2] < lat.layers() as f64 * lat.layer_spacing() + r
+        } else {
+            !self.images(h, p, r).is_empty()
+        }
     }
 
     /// The nearest site of grain `g` to the lab point `p` itself (the film: to any image; a
@@ -931,13 +936,7 @@ impl Grains {
             if h == g {
                 continue;
             }
-            let near = if h == 0 {
-                let lat = self.grains[0].state.lattice();
-                p[2] > -reach && p[2] < lat.layers() as f64 * lat.layer_spacing() + reach
-            } else {
-                !self.images(h, p, reach).is_empty()
-            };
-            if !near {
+            if !self.reaches(h, p, reach) {
                 continue;
             }
             let mut cand = Vec::new();

@@ -29,30 +29,7 @@ pub const BCC_BASIS: [[f64; 3]; 2] = [[0.0, 0.0, 0.0], [0.5, 0.5, 0.5]];
 
 /// A periodic BCC crystal of `cells` conventional cells, all species 0.
 pub fn bcc_crystal(a: f64, cells: [usize; 3]) -> Atoms {
-    let mut positions = Vec::with_capacity(2 * cells[0] * cells[1] * cells[2]);
-    for i in 0..cells[0] {
-        for j in 0..cells[1] {
-            for k in 0..cells[2] {
-                for b in BCC_BASIS {
-                    positions.push([
-                        (i as f64 + b[0]) * a,
-                        (j as f64 + b[1]) * a,
-                        (k as f64 + b[2]) * a,
-                    ]);
-                }
-            }
-        }
-    }
-    let n = positions.len();
-    Atoms {
-        positions,
-        species: vec![0; n],
-        simbox: SimBox::periodic([
-            cells[0] as f64 * a,
-            cells[1] as f64 * a,
-            cells[2] as f64 * a,
-        ]),
-    }
+    cubic_crystal(a, cells, &BCC_BASIS)
 }
 
 /// A Cartesian axis.
@@ -80,11 +57,17 @@ impl Axis {
 /// A periodic FCC crystal of `cells` conventional cells with lattice constant `a` (Å), all of
 /// species 0, cubic axes along x, y, z.
 pub fn fcc_crystal(a: f64, cells: [usize; 3]) -> Atoms {
-    let mut positions = Vec::with_capacity(4 * cells[0] * cells[1] * cells[2]);
+    cubic_crystal(a, cells, &FCC_BASIS)
+}
+
+/// A periodic crystal of `cells` cubic cells of edge `a` with `basis` (in units of `a`) in each,
+/// all species 0.
+fn cubic_crystal(a: f64, cells: [usize; 3], basis: &[[f64; 3]]) -> Atoms {
+    let mut positions = Vec::with_capacity(basis.len() * cells[0] * cells[1] * cells[2]);
     for i in 0..cells[0] {
         for j in 0..cells[1] {
             for k in 0..cells[2] {
-                for b in FCC_BASIS {
+                for b in basis {
                     positions.push([
                         (i as f64 + b[0]) * a,
                         (j as f64 + b[1]) * a,
