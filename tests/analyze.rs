@@ -7,13 +7,13 @@ use kmc::lattice::LatticeKind;
 use kmc::observe::analyze::{AnalyzeOptions, Trajectory, TrajectoryFormat, analyze, analyze_file};
 use kmc::particle::{BuildRequest, Composition, Shape, build_standalone};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::kmc;
+
+mod common;
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kmc-analyze-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch_dir("analyze", name)
 }
 
 fn sphere(element: &str, a: f64) -> Vec<[f64; 3]> {
@@ -139,10 +139,6 @@ fn an_ase_extended_xyz_is_read_and_split_by_connectivity() {
     assert_eq!(an.rows[0].surface_atoms, 24);
     assert_eq!(an.rows[0].surface_fraction, [0.5, 0.5]);
     assert_eq!(an.rows[0].neck_radius_a, 0.0);
-}
-
-fn kmc() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kmc"))
 }
 
 #[test]

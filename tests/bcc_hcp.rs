@@ -19,15 +19,12 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn kmc() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kmc"))
-}
+use common::kmc;
+
+mod common;
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kmc-bcc-hcp-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch_dir("bcc-hcp", name)
 }
 
 #[test]

@@ -2,17 +2,13 @@
 //! message and a non-zero exit, and a checkpointed run resumes byte-identically.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn kmc() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kmc"))
-}
+use common::kmc;
+
+mod common;
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kmc-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch_dir("cli", name)
 }
 
 #[test]

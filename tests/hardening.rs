@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod common;
+
 fn kmc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kmc"))
         .args(args)
@@ -13,10 +15,7 @@ fn kmc(args: &[&str]) -> Output {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kmc-harden-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch_dir("harden", name)
 }
 
 fn stderr(o: &Output) -> String {

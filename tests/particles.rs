@@ -18,19 +18,13 @@ use kmc::sim::relaxer::ContactRelaxer;
 use kmc::state::State;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
 
 mod common;
 
-fn kmc() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kmc"))
-}
+use common::kmc;
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kmc-particles-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch_dir("particles", name)
 }
 
 /// Hops so slow (1.6 eV at 300 K: ~1e-14 /s) that every event is a deposition.

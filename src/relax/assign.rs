@@ -14,8 +14,41 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::hash::Hash;
 
 const NONE: u32 = u32::MAX;
+
+/// Sites (or any keys) numbered as columns in the order first met, so that a site many atoms
+/// reach is one column.
+#[derive(Debug)]
+pub(crate) struct Columns<K> {
+    of: hashbrown::HashMap<K, u32>,
+    /// The key of each column.
+    pub keys: Vec<K>,
+}
+
+impl<K: Copy + Eq + Hash> Columns<K> {
+    pub(crate) fn new() -> Self {
+        Columns {
+            of: hashbrown::HashMap::new(),
+            keys: Vec::new(),
+        }
+    }
+
+    /// The column of `key`, numbered now if it is new.
+    pub(crate) fn id(&mut self, key: K) -> u32 {
+        let keys = &mut self.keys;
+        *self.of.entry(key).or_insert_with(|| {
+            keys.push(key);
+            keys.len() as u32 - 1
+        })
+    }
+
+    /// Number of columns.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
 
 /// Rows that could not all be given a column: a set of rows whose listed columns are fewer
 /// than the rows (Hall's condition fails); widening their candidate lists may cure it.

@@ -660,8 +660,7 @@ fn map_onto_grains(
         }
     };
     let k_of = |g: usize| usize::from(g == region.grains[1] && g != region.grains[0]);
-    let mut col_of: HashMap<(usize, usize), u32> = HashMap::new();
-    let mut col_key: Vec<(usize, usize)> = Vec::new();
+    let mut columns = assign::Columns::new();
     let mut radius = vec![opts.search_radius_nn * nn; n_mobile];
     let mut edges: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n_mobile];
     let mut geo: Vec<HashMap<u32, (f64, Vec3)>> = vec![HashMap::new(); n_mobile];
@@ -670,8 +669,7 @@ fn map_onto_grains(
                 r: f64,
                 edges: &mut [Vec<(u32, f64)>],
                 geo: &mut [Geo],
-                col_of: &mut HashMap<(usize, usize), u32>,
-                col_key: &mut Vec<(usize, usize)>| {
+                columns: &mut assign::Columns<(usize, usize)>| {
         edges[i].clear();
         geo[i].clear();
         let own = k_of(atoms[i].grain);
@@ -680,11 +678,7 @@ fn map_onto_grains(
             c.clear();
             candidates(k, x[i], r, &mut c);
             for &(site, d, v) in &c {
-                let key = (region.grains[k], site);
-                let col = *col_of.entry(key).or_insert_with(|| {
-                    col_key.push(key);
-                    col_key.len() as u32 - 1
-                });
+                let col = columns.id((region.grains[k], site));
                 let cost = d * d + if k == own { 0.0 } else { penalty };
                 edges[i].push((col, cost));
                 geo[i].insert(col, (d, v));
@@ -692,14 +686,7 @@ fn map_onto_grains(
         }
     };
     for i in 0..n_mobile {
-        fill(
-            i,
-            radius[i],
-            &mut edges,
-            &mut geo,
-            &mut col_of,
-            &mut col_key,
-        );
+        fill(i, radius[i], &mut edges, &mut geo, &mut columns);
     }
     // Two atoms put on sites of different grains closer than `min_sep` would meet the next
     // MD nearly on top of each other: the one farther from its site gives that site up and
@@ -716,7 +703,7 @@ fn map_onto_grains(
                     .collect()
             })
             .collect();
-        let cols = match assign::solve(&live, col_key.len()) {
+        let cols = match assign::solve(&live, columns.len()) {
             Ok(c) => c,
             Err(e) => {
                 for &row in &e.rows {
@@ -731,14 +718,7 @@ fn map_onto_grains(
                         )));
                     }
                     radius[i] = radius[i].min(r_max);
-                    fill(
-                        i,
-                        radius[i],
-                        &mut edges,
-                        &mut geo,
-                        &mut col_of,
-                        &mut col_key,
-                    );
+                    fill(i, radius[i], &mut edges, &mut geo, &mut columns);
                 }
                 continue;
             }
@@ -751,8 +731,8 @@ fn map_onto_grains(
         for i in 0..n_mobile {
             for j in bins.within(at[i], min_sep) {
                 let (gi, gj) = (
-                    col_key[cols[i] as usize].0,
-                    col_key[cols[j as usize] as usize].0,
+                    columns.keys[cols[i] as usize].0,
+                    columns.keys[cols[j as usize] as usize].0,
                 );
                 let j = j as usize;
                 if j <= i || gi == gj {
@@ -775,7 +755,7 @@ fn map_onto_grains(
         .iter()
         .enumerate()
         .map(|(i, &c)| {
-            let (grain, site) = col_key[c as usize];
+            let (grain, site) = columns.keys[c as usize];
             let (distance_a, to_site) = geo[i][&c];
             Mapped {
                 grain,
@@ -936,15 +916,10 @@ pub fn merge_plan(
         }
         !st.cell(idx).occupied()
     };
-    let mut col_of: HashMap<usize, u32> = HashMap::new();
-    let mut col_site: Vec<usize> = Vec::new();
+    let mut columns = assign::Columns::new();
     let mut radius = vec![opts.search_radius_nn * nn; crystal.len()];
     let mut edges: Vec<Vec<(u32, f64)>> = vec![Vec::new(); crystal.len()];
-    let fill = |i: usize,
-                r: f64,
-                e: &mut Vec<(u32, f64)>,
-                col_of: &mut HashMap<usize, u32>,
-                col_site: &mut Vec<usize>| {
+    let fill = |i: usize, r: f64, e: &mut Vec<(u32, f64)>, columns: &mut assign::Columns<usize>| {
         e.clear();
         let c = crystal[i];
         for_each_site_within(&grown, c, r, |s, _, _| {
@@ -962,20 +937,16 @@ pub fn merge_plan(
             if d2 > r * r || !free(s.idx) {
                 return;
             }
-            let col = *col_of.entry(s.idx).or_insert_with(|| {
-                col_site.push(s.idx);
-                col_site.len() as u32 - 1
-            });
-            e.push((col, d2));
+            e.push((columns.id(s.idx), d2));
         });
     };
     for i in 0..crystal.len() {
-        fill(i, radius[i], &mut edges[i], &mut col_of, &mut col_site);
+        fill(i, radius[i], &mut edges[i], &mut columns);
     }
     let (cols, _) =
-        assign::solve_widening(&mut edges, col_site.len(), &mut radius, r_max, |i, r, e| {
-            fill(i, r, e, &mut col_of, &mut col_site);
-            col_site.len()
+        assign::solve_widening(&mut edges, columns.len(), &mut radius, r_max, |i, r, e| {
+            fill(i, r, e, &mut columns);
+            columns.len()
         })
         .map_err(|u| {
             Error::Simulation(format!(
@@ -995,7 +966,7 @@ pub fn merge_plan(
         max = max.max(d);
         placed.push((
             keep,
-            col_site[c as usize],
+            columns.keys[c as usize],
             grains.grain(gone).state.species(sites[i]),
         ));
     }

@@ -574,38 +574,29 @@ pub fn map_to_lattice(
         lattice
     };
 
-    let mut col_of: HashMap<usize, u32> = HashMap::new();
-    let mut col_site: Vec<usize> = Vec::new();
+    let mut columns = assign::Columns::new();
     let mut radius = vec![opts.search_radius_nn * nn; atoms.len()];
     let mut edges: Vec<Vec<(u32, f64)>> = vec![Vec::new(); atoms.len()];
-    let fill = |i: usize,
-                r: f64,
-                e: &mut Vec<(u32, f64)>,
-                col_of: &mut HashMap<usize, u32>,
-                col_site: &mut Vec<usize>| {
+    let fill = |i: usize, r: f64, e: &mut Vec<(u32, f64)>, columns: &mut assign::Columns<usize>| {
         e.clear();
         for_each_site_within(lat, atoms[i].1, r, |s, _, d2| {
             if s.idx < allocated && blocked(s.idx) {
                 return;
             }
-            let c = *col_of.entry(s.idx).or_insert_with(|| {
-                col_site.push(s.idx);
-                col_site.len() as u32 - 1
-            });
-            e.push((c, d2));
+            e.push((columns.id(s.idx), d2));
         });
     };
     for i in 0..atoms.len() {
-        fill(i, radius[i], &mut edges[i], &mut col_of, &mut col_site);
+        fill(i, radius[i], &mut edges[i], &mut columns);
     }
     let (cols, widenings) = assign::solve_widening(
         &mut edges,
-        col_site.len(),
+        columns.len(),
         &mut radius,
         r_max,
         |i, r, e| {
-            fill(i, r, e, &mut col_of, &mut col_site);
-            col_site.len()
+            fill(i, r, e, &mut columns);
+            columns.len()
         },
     )
     .map_err(|u| {
@@ -625,7 +616,7 @@ pub fn map_to_lattice(
     let (mut sum, mut max) = (0.0f64, 0.0f64);
     let mut layers_needed = 0;
     for (i, &c) in cols.iter().enumerate() {
-        let site = col_site[c as usize];
+        let site = columns.keys[c as usize];
         let s = lat.site_at(site);
         let q = lat.position(&s);
         let p = atoms[i].1;

@@ -223,3 +223,20 @@ pub fn student_t_k(alpha: f64, df: usize) -> f64 {
         .expect("df >= 1")
         .inverse_cdf(1.0 - alpha / 2.0)
 }
+
+// ---------------------------------------------------------------------------------------------
+// The binary and scratch directories.
+
+/// The `kmc` binary of this build.
+pub fn kmc() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kmc"))
+}
+
+/// An empty scratch directory `kmc-<tag>-<pid>-<name>` under the system's temp directory
+/// (the pid keeps concurrent test runs apart).
+pub fn scratch_dir(tag: &str, name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("kmc-{tag}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
