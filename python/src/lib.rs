@@ -67,6 +67,9 @@ fn observables_dict<'py>(py: Python<'py>, sim: &Sim) -> PyResult<Bound<'py, PyDi
     d.set_item("hops", c.hops)?;
     d.set_item("exchanges", c.exchanges)?;
     d.set_item("transfers", c.transfers)?;
+    d.set_item("particle_steps", c.particle_steps)?;
+    d.set_item("particle_turns", c.particle_turns)?;
+    d.set_item("particle_moves_blocked", c.particle_moves_blocked)?;
     d.set_item("deposited", c.deposited)?;
     d.set_item("total_rate_hz", sim.total_rate())?;
     d.set_item("atoms", sim.state().n_atoms())?;

@@ -12,6 +12,7 @@ pub mod contact;
 use crate::catalog::{ChangedSites, Event};
 use crate::deposit::AtomDeposition;
 use crate::engine::contact::{ContactTracker, ParticleRecord, TrackerSnapshot};
+use crate::grains::motion::BodyRates;
 use crate::grains::{Frame, Grains, TransferSite};
 use crate::lattice::SiteRef;
 use crate::particle::ParticleDeposition;
@@ -23,6 +24,8 @@ use crate::state::State;
 use serde::{Deserialize, Serialize};
 
 const NO_SLOT: u32 = u32::MAX;
+/// `site_of` of a slot that holds a particle's whole-body events (its grain in `grain_of`).
+const BODY: u32 = u32::MAX - 1;
 
 /// A global event source: events that do not belong to one atom.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +69,13 @@ pub struct Counters {
     pub particle_atoms_deposited: u64,
     /// Particle arrivals that could not be placed (too wide for the box, no positive size).
     pub particles_unplaceable: u64,
+    /// Whole-particle steps along the surface.
+    pub particle_steps: u64,
+    /// Whole-particle turns about the surface normal.
+    pub particle_turns: u64,
+    /// Whole-particle moves drawn but blocked by another body (null events: they take time,
+    /// change nothing).
+    pub particle_moves_blocked: u64,
 }
 
 impl Counters {
@@ -79,6 +89,9 @@ impl Counters {
             + self.deposits_lost
             + self.particles_deposited
             + self.particles_unplaceable
+            + self.particle_steps
+            + self.particle_turns
+            + self.particle_moves_blocked
     }
 }
 
@@ -119,7 +132,40 @@ pub struct Engine<M, S> {
     /// The model offers transfers between grains ([`RateModel::offers_transfers`]).
     transfers: bool,
     transfer_scratch: Vec<(TransferSite, f64)>,
+    /// Whole-particle motion, if the scenario asks for it.
+    motion: Option<Motion>,
 }
+
+/// Whole-particle motion's rates and per-grain bookkeeping (see [`crate::grains::motion`]).
+#[derive(Debug, Clone)]
+struct Motion {
+    rates: BodyRates,
+    /// In-plane steps of the film's surface.
+    steps: Vec<crate::vec3::Vec3>,
+    substrate_layers: usize,
+    /// Per grain, its body slot (`NO_SLOT`: none).
+    slot: Vec<u32>,
+    /// Per grain, its bonds (to the substrate, to other bodies).
+    bonds: Vec<(u32, u32)>,
+}
+
+impl Motion {
+    /// The total rate of particle grain `k`'s whole-body events with `bonds`.
+    fn rate(&self, grains: &Grains, k: usize, bonds: (u32, u32)) -> f64 {
+        let n = grains.grain(k).state.n_atoms() as usize;
+        if k == 0 || n == 0 || !self.rates.mobile(bonds) {
+            return 0.0;
+        }
+        self.steps.len() as f64 * self.rates.step_hz(n) + 2.0 * self.rates.turn_hz(n)
+    }
+}
+
+/// A moved particle rests at one nearest-neighbour distance from the nearest atom under it.
+const REST_CONTACT_NN: f64 = 1.0;
+/// A step that would lift a particle by more than this (in nearest-neighbour distances) runs
+/// it into something: half a neighbour distance is more than the corrugation of a close-packed
+/// surface under a misoriented facet, less than a step's height.
+const MAX_LIFT_NN: f64 = 0.5;
 
 /// Everything needed to resume an engine exactly (see [`Engine::snapshot`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,6 +236,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             unplaceable: Vec::new(),
             transfers,
             transfer_scratch: Vec::new(),
+            motion: None,
         };
         e.grains.state_mut(0).ensure_headroom();
         let n = e.film().lattice().n_sites();
@@ -233,9 +280,208 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 }
             }
         }
+        if self.motion.is_some() {
+            for k in 1..self.grains.len() {
+                self.count_bonds(k);
+                let r = self.body_rate(k);
+                let m = self.motion.as_mut().expect("checked");
+                m.slot[k] = NO_SLOT;
+                if r > 0.0 {
+                    m.slot[k] = self.site_of.len() as u32;
+                    self.site_of.push(BODY);
+                    self.grain_of.push(k as u32);
+                    leaves.push(r);
+                }
+            }
+        }
         debug_assert_eq!(leaves.len(), g + self.site_of.len());
         self.sampler.assign(&leaves);
         self.next_event_time = None;
+    }
+
+    /// Lets particle grains move as bodies at `rates` (see [`crate::grains::motion`]); the
+    /// bottom `substrate_layers` layers of the film are the substrate. Every rate is
+    /// recomputed.
+    pub fn enable_particle_motion(
+        &mut self,
+        spec: &crate::grains::motion::ParticleMotionSpec,
+        kt_ev: f64,
+        substrate_layers: usize,
+    ) {
+        let steps = self.grains.surface_steps();
+        let a = steps.first().map_or(1.0, |v| crate::vec3::norm(*v));
+        self.motion = Some(Motion {
+            rates: spec.at(kt_ev, a, steps.len()),
+            steps,
+            substrate_layers,
+            slot: vec![NO_SLOT; self.grains.len()],
+            bonds: vec![(0, 0); self.grains.len()],
+        });
+        self.rebuild_rates();
+    }
+
+    /// True if particles move as bodies.
+    pub fn particle_motion(&self) -> bool {
+        self.motion.is_some()
+    }
+
+    /// Recounts the bonds of particle grain `k` to other grains.
+    fn count_bonds(&mut self, k: usize) {
+        let Some(m) = self.motion.as_mut() else {
+            return;
+        };
+        if m.bonds.len() < self.grains.len() {
+            m.bonds.resize(self.grains.len(), (0, 0));
+            m.slot.resize(self.grains.len(), NO_SLOT);
+        }
+        m.bonds[k] = self.grains.body_bonds(k, m.substrate_layers);
+    }
+
+    /// The total rate of particle grain `k`'s whole-body events, from its counted bonds.
+    fn body_rate(&self, k: usize) -> f64 {
+        match &self.motion {
+            Some(m) => m.rate(&self.grains, k, m.bonds[k]),
+            None => 0.0,
+        }
+    }
+
+    /// Recounts particle grain `k`'s bonds (if `recount`) and gives its body leaf its rate.
+    fn update_body(&mut self, k: usize, recount: bool) {
+        if self.motion.is_none() || k == 0 {
+            return;
+        }
+        if recount {
+            self.count_bonds(k);
+        }
+        let rate = self.body_rate(k);
+        let g = self.sources.len();
+        let m = self.motion.as_mut().expect("checked");
+        let slot = m.slot[k];
+        if rate > 0.0 {
+            let slot = if slot == NO_SLOT {
+                let new = match self.free_slots.pop() {
+                    Some(f) => f,
+                    None => {
+                        self.site_of.push(0);
+                        self.grain_of.push(0);
+                        self.sampler.resize(g + self.site_of.len());
+                        self.site_of.len() as u32 - 1
+                    }
+                };
+                self.site_of[new as usize] = BODY;
+                self.grain_of[new as usize] = k as u32;
+                m.slot[k] = new;
+                new
+            } else {
+                slot
+            };
+            self.sampler.set(g + slot as usize, rate);
+        } else if slot != NO_SLOT {
+            self.sampler.set(g + slot as usize, 0.0);
+            self.site_of[slot as usize] = NO_SLOT;
+            m.slot[k] = NO_SLOT;
+            self.free_slots.push(slot);
+        }
+        self.next_event_time = None;
+    }
+
+    /// After atoms of grain `g` changed at `sites` and the ghosts `ghosts` changed: the body
+    /// leaves of `g` and of every grain whose ghosts changed follow. `g`'s bonds are recounted
+    /// only if a changed site touches a ghost (its size changes the rate in any case).
+    fn update_bodies(&mut self, g: usize, sites: &[usize], ghosts: &[(usize, usize)]) {
+        if self.motion.is_none() {
+            return;
+        }
+        if g > 0 {
+            let st = &self.grains.grain(g).state;
+            let lat = st.lattice();
+            let touches = st.n_ghosts() > 0
+                && sites.iter().any(|&i| {
+                    let s = lat.site_at(i);
+                    st.is_ghost(i) || lat.neighbors(&s).any(|(_, n)| st.is_ghost(n.idx))
+                });
+            self.update_body(g, touches);
+        }
+        let mut hs: Vec<usize> = ghosts.iter().map(|x| x.0).filter(|&h| h > 0).collect();
+        hs.sort_unstable();
+        hs.dedup();
+        for h in hs {
+            if h != g {
+                self.update_body(h, true);
+            }
+        }
+    }
+
+    /// A whole-body event of particle grain `k`: one of its steps or turns, drawn by rate;
+    /// made if the particle can rest where it leads, else counted as blocked.
+    fn execute_body(&mut self, k: usize) {
+        self.last_event = None;
+        let m = self.motion.as_ref().expect("a body leaf needs motion");
+        let n = self.grains.grain(k).state.n_atoms() as usize;
+        let (step, turn) = (m.rates.step_hz(n), m.rates.turn_hz(n));
+        let total = m.steps.len() as f64 * step + 2.0 * turn;
+        let x = uniform(&mut self.rng) * total;
+        let frame = self.grains.grain(k).frame;
+        let nn = self.film().lattice().nn_distance();
+        let (moved, turned) = if x < m.steps.len() as f64 * step {
+            let i = ((x / step) as usize).min(m.steps.len() - 1);
+            let v = m.steps[i];
+            let mut f = frame;
+            f.origin = crate::vec3::add(f.origin, v);
+            (f, false)
+        } else {
+            let sign = if x - m.steps.len() as f64 * step < turn {
+                1.0
+            } else {
+                -1.0
+            };
+            let q = crate::rotation::from_axis_angle_deg([0.0, 0.0, 1.0], sign * m.rates.step_deg)
+                .expect("a unit axis");
+            let c = self.grains.centre(k);
+            (frame.moved(q, c, [0.0; 3]), true)
+        };
+        let Some(dz) = self
+            .grains
+            .resting_shift(k, moved, REST_CONTACT_NN * nn, MAX_LIFT_NN * nn)
+        else {
+            self.counters.particle_moves_blocked += 1;
+            return;
+        };
+        let mut f = moved;
+        f.origin[2] += dz;
+        // Keep the centre over the film's cell: whole periods change nothing but the numbers.
+        let c = f.to_lab(frame.to_crystal(self.grains.centre(k)));
+        let [lx, ly] = self.film().lattice().box_lengths();
+        f.origin[0] -= lx * (c[0] / lx).floor();
+        f.origin[1] -= ly * (c[1] / ly).floor();
+        if turned {
+            self.counters.particle_turns += 1;
+        } else {
+            self.counters.particle_steps += 1;
+        }
+        let ghosts = self.grains.move_grain(k, f);
+        // Every atom of the particle moved against every other grain: its own rates follow
+        // its ghosts, and with transfers (which read positions) all of them are recomputed.
+        if self.transfers {
+            self.refresh_every_site(k);
+            let r = crate::grains::TRANSFER_READ_NN * nn;
+            let st = &self.grains.grain(k).state;
+            let atoms: Vec<usize> = (0..st.lattice().n_sites())
+                .filter(|&i| st.cell(i).occupied() && !st.is_ghost(i))
+                .collect();
+            let near = self.grains.atoms_near(k, &atoms, r);
+            for run in near.chunk_by(|a, b| a.0 == b.0) {
+                let (state, model, mut slots, across) = self.parts(run[0].0);
+                for &(_, i) in run {
+                    let s = state.lattice().site_at(i);
+                    refresh_site(state, model, &mut slots, &s, across);
+                }
+            }
+        }
+        self.refresh_ghosts(&ghosts);
+        self.update_body(k, true);
+        self.update_bodies(k, &[], &ghosts);
+        self.grain_contacts(k, &ghosts);
     }
 
     /// Replaces the state (e.g. atoms handed over by an MD code) and recomputes every rate;
@@ -271,6 +517,11 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             .collect();
         self.refresh_in(g, &ChangedSites::Many(atoms));
         self.refresh_ghosts(&ghosts);
+        if self.motion.is_some() {
+            self.count_bonds(g);
+            self.update_body(g, false);
+            self.update_bodies(g, &[], &ghosts);
+        }
         self.grain_contacts(g, &ghosts);
         Ok(g)
     }
@@ -628,6 +879,10 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 }
             }
         } else {
+            if self.site_of[leaf - g] == BODY {
+                self.execute_body(self.grain_of[leaf - g] as usize);
+                return;
+            }
             let site = self.site_of[leaf - g] as usize;
             let grain = self.grain_of[leaf - g] as usize;
             let state = &self.grains.grain(grain).state;
@@ -838,6 +1093,7 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 }
             }
         }
+        self.update_bodies(g, &idx, &ghosts);
         self.grain_contacts(g, &ghosts);
     }
 
@@ -974,6 +1230,9 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             }
         }
         self.refresh_ghosts(&out.ghosts);
+        for k in 1..self.grains.len() {
+            self.update_body(k, true);
+        }
         self.last_event = None;
         self.next_event_time = None;
         Ok(())
@@ -1029,6 +1288,9 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         self.slot_of[g] = slots;
         for k in 0..self.grains.len() {
             self.refresh_every_site(k);
+        }
+        for k in 1..self.grains.len() {
+            self.update_body(k, true);
         }
     }
 
@@ -1251,11 +1513,20 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
             .collect();
         // A crafted snapshot (valid checksum, wrong content) must be refused here, not panic
         // later: a free slot with a rate would be selected and name no site.
+        let mut body_slot = vec![NO_SLOT; n_grains];
         for (slot, (&site, &k)) in snap.site_of_slot.iter().zip(&grain_of).enumerate() {
             if site == NO_SLOT {
                 if snap.sampler.rate(g + slot) != 0.0 {
                     return Err(bad(format!("free slot {slot} has a rate")));
                 }
+                continue;
+            }
+            if site == BODY {
+                let k = k as usize;
+                if self.motion.is_none() || k == 0 || k >= n_grains || body_slot[k] != NO_SLOT {
+                    return Err(bad(format!("slot {slot} names an invalid body {k}")));
+                }
+                body_slot[k] = slot as u32;
                 continue;
             }
             let (site, k) = (site as usize, k as usize);
@@ -1310,6 +1581,26 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 }
             }
         }
+        let mut bonds = vec![(0, 0); n_grains];
+        if let Some(m) = &self.motion {
+            for k in 1..n_grains {
+                bonds[k] = grains.body_bonds(k, m.substrate_layers);
+                let r = m.rate(&grains, k, bonds[k]);
+                let cached = match body_slot[k] {
+                    NO_SLOT => 0.0,
+                    slot => snap.sampler.rate(g + slot as usize),
+                };
+                if r != cached {
+                    return Err(bad(format!(
+                        "body rate of grain {k} is {cached} in the snapshot but {r} recomputed"
+                    )));
+                }
+            }
+        }
+        if let Some(m) = &mut self.motion {
+            m.slot = body_slot;
+            m.bonds = bonds;
+        }
         self.grains = grains;
         self.slot_of = slot_of;
         self.site_of = snap.site_of_slot.clone();
@@ -1357,6 +1648,24 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
                 {
                     ok = false;
                 }
+                if r != cached {
+                    worst = worst.max((r - cached).abs() / r.abs().max(cached.abs()));
+                }
+            }
+        }
+        if let Some(m) = &self.motion {
+            for k in 1..self.grains.len() {
+                let bonds = self.grains.body_bonds(k, m.substrate_layers);
+                ok &= bonds == m.bonds[k];
+                let r = m.rate(&self.grains, k, bonds);
+                let slot = m.slot[k];
+                let cached = if slot == NO_SLOT {
+                    0.0
+                } else {
+                    ok &= self.site_of[slot as usize] == BODY
+                        && self.grain_of[slot as usize] as usize == k;
+                    self.sampler.rate(g + slot as usize)
+                };
                 if r != cached {
                     worst = worst.max((r - cached).abs() / r.abs().max(cached.abs()));
                 }

@@ -7,6 +7,7 @@
 //! [`crate::rotation`]'s convention: active rotations carrying the crystal's cube axes into the
 //! lab.
 
+pub mod motion;
 mod store;
 pub use store::{
     DEFAULT_GHOST_RADIUS_NN, Grain, Grains, REBOX_MARGIN, RegrainOutcome, TRANSFER_DISTINCT_NN,

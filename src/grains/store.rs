@@ -26,7 +26,7 @@ use super::Frame;
 use crate::error::{Error, Result};
 use crate::lattice::{Lattice, MAX_RANGE, SiteRef, for_each_site_within, round_near_zero};
 use crate::state::{Species, State};
-use crate::vec3::{Vec3, norm, sub};
+use crate::vec3::{Vec3, add, norm, scale, sub};
 use std::collections::BTreeSet;
 
 /// Default ghost radius in nearest-neighbour distances: the whole Wigner–Seitz cell of an FCC
@@ -286,6 +286,25 @@ impl Grains {
         out
     }
 
+    /// Compares every ghost with a rebuild from the rule (tests and debugging: the
+    /// incremental updates must end where a rebuild does); the first differences if not.
+    pub fn check_ghosts(&self) -> std::result::Result<(), String> {
+        let mut c = self.clone();
+        c.rebuild_ghosts();
+        let (a, b): (BTreeSet<_>, BTreeSet<_>) = (
+            self.ghost_list().into_iter().collect(),
+            c.ghost_list().into_iter().collect(),
+        );
+        if a == b {
+            return Ok(());
+        }
+        let extra: Vec<_> = a.difference(&b).take(5).collect();
+        let missing: Vec<_> = b.difference(&a).take(5).collect();
+        Err(format!(
+            "ghosts (grain, site, species) not in a rebuild: {extra:?}; missing: {missing:?}"
+        ))
+    }
+
     /// Removes every ghost and writes them again from the rule (after a restore or a bulk
     /// change); returns the number of ghost sites.
     pub fn rebuild_ghosts(&mut self) -> usize {
@@ -493,27 +512,351 @@ impl Grains {
     /// For each atom site `c` of grain `h` (occupied or just vacated), refreshes the site of
     /// every other grain that the atom's position falls in.
     fn cast(&mut self, h: usize, sites: &[usize]) -> Vec<(usize, usize)> {
+        let cand = self.cast_sites(h, sites);
         let mut out = Vec::new();
+        for (g, s) in cand {
+            if self.refresh(g, s) {
+                out.push((g, s));
+            }
+        }
+        out
+    }
+
+    /// The sites of other grains whose cell the positions of sites `sites` of grain `h` could
+    /// fall in, sorted: every site whose ghost an atom there casts, or cast before it left.
+    fn cast_sites(&self, h: usize, sites: &[usize]) -> Vec<(usize, usize)> {
+        let mut cand = Vec::new();
         for &c in sites {
             let p = self.grains[h].lab_position(c);
             for g in 0..self.grains.len() {
                 if g == h || !self.within_reach(g, p) {
                     continue;
                 }
-                // Every site of g whose cell the position could fall in, so that a vacated
-                // position releases its ghost as well.
-                let mut cand = Vec::new();
-                self.sites_near(g, p, self.cell_reach_a, &mut |s, _| cand.push(s.idx));
-                for s in cand {
-                    if self.refresh(g, s) {
-                        out.push((g, s));
+                self.sites_near(g, p, self.cell_reach_a, &mut |s, _| cand.push((g, s.idx)));
+            }
+        }
+        cand.sort_unstable();
+        cand.dedup();
+        cand
+    }
+
+    /// Moves particle grain `g` rigidly to `frame` (its atoms keep their sites): the ghosts
+    /// it cast where it was and casts where it is now, and those it receives, follow the rule.
+    /// Returns every `(grain, site)` whose ghost appeared, vanished or changed species.
+    pub fn move_grain(&mut self, g: usize, frame: Frame) -> Vec<(usize, usize)> {
+        assert!(
+            g > 0 && g < self.grains.len(),
+            "grain {g} is no particle grain"
+        );
+        let atoms = occupied(&self.grains[g].state);
+        let mut cand = self.cast_sites(g, &atoms);
+        let shift = sub(frame.origin, self.grains[g].frame.origin);
+        // A move along the surface at the same height (up to rounding): the film looks the same
+        // from where it lands, but where it differs one step behind.
+        if frame.rotation == self.grains[g].frame.rotation && shift[2].abs() < 1e-9 {
+            // Sites of g that other particles' atoms cover, before and after.
+            let near = self.particle_atoms_near(g, shift);
+            let mut own = self.covered_sites(g, &near);
+            self.grains[g].frame = frame;
+            own.extend(self.covered_sites(g, &near));
+            cand.extend(self.cast_sites(g, &atoms));
+            cand.sort_unstable();
+            cand.dedup();
+            let mut out = Vec::new();
+            for (h, s) in cand {
+                if self.refresh(h, s) {
+                    out.push((h, s));
+                }
+            }
+            out.extend(self.receive_shifted(g, shift, own));
+            out.sort_unstable();
+            out.dedup();
+            return out;
+        }
+        let before: Vec<(usize, Species)> = {
+            let st = &mut self.grains[g].state;
+            let mut v: Vec<(usize, Species)> = st
+                .ghost_sites()
+                .into_iter()
+                .map(|i| (i, st.species(i)))
+                .collect();
+            v.sort_unstable();
+            for &(i, _) in &v {
+                let s = st.lattice().site_at(i);
+                st.remove_ghost(&s);
+            }
+            v
+        };
+        self.grains[g].frame = frame;
+        cand.extend(self.cast_sites(g, &atoms));
+        cand.sort_unstable();
+        cand.dedup();
+        let mut out = Vec::new();
+        for (h, s) in cand {
+            if self.refresh(h, s) {
+                out.push((h, s));
+            }
+        }
+        self.receive(g);
+        let st = &self.grains[g].state;
+        let mut after: Vec<(usize, Species)> = st
+            .ghost_sites()
+            .into_iter()
+            .map(|i| (i, st.species(i)))
+            .collect();
+        after.sort_unstable();
+        let before: BTreeSet<_> = before.into_iter().collect();
+        let after: BTreeSet<_> = after.into_iter().collect();
+        out.extend(before.symmetric_difference(&after).map(|&(i, _)| (g, i)));
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The lab positions of the atoms of particle grains other than `g` whose boxes come
+    /// within a cell's reach of `g`'s box, where it is or `shift` away.
+    fn particle_atoms_near(&self, g: usize, shift: Vec3) -> Vec<Vec3> {
+        let [lx, ly] = self.grains[0].state.lattice().box_lengths();
+        let (c0, r) = self.grains[g].bounds();
+        let c1 = add(c0, shift);
+        let mut out = Vec::new();
+        for h in (1..self.grains.len()).filter(|&h| h != g) {
+            let (ch, rh) = self.grains[h].bounds();
+            let near = [c0, c1].iter().any(|c| {
+                let dx = ch[0] - c[0] - lx * ((ch[0] - c[0]) / lx).round();
+                let dy = ch[1] - c[1] - ly * ((ch[1] - c[1]) / ly).round();
+                (dx * dx + dy * dy + (ch[2] - c[2]).powi(2)).sqrt()
+                    <= r + rh + 2.0 * self.cell_reach_a
+            });
+            if near {
+                out.extend(
+                    occupied(&self.grains[h].state)
+                        .into_iter()
+                        .map(|i| self.grains[h].lab_position(i)),
+                );
+            }
+        }
+        out
+    }
+
+    /// The sites of grain `g` within a cell's reach of the lab points `points`.
+    fn covered_sites(&self, g: usize, points: &[Vec3]) -> Vec<usize> {
+        let mut out = Vec::new();
+        for &p in points {
+            self.sites_near(g, p, self.cell_reach_a, &mut |s, _| out.push(s.idx));
+        }
+        out
+    }
+
+    /// After particle grain `g` moved by `shift`, a vector of the film's lattice: a film atom
+    /// at `p` now stands to `g` as the film atom at `p − shift` stood before, so `g`'s ghosts
+    /// are what they were except near film sites whose atom differs from the one `shift`
+    /// behind and at `others`, the sites other particles' atoms covered before or cover now;
+    /// those sites are brought to the rule (the others equal it up to rounding, which decides
+    /// only exact ties of distance). Returns the sites of `g` whose ghost changed.
+    fn receive_shifted(
+        &mut self,
+        g: usize,
+        shift: Vec3,
+        others: Vec<usize>,
+    ) -> Vec<(usize, usize)> {
+        let (c, rad) = self.grains[g].bounds();
+        let reach = rad + self.cell_reach_a;
+        let mut cand = others;
+        {
+            let st = &self.grains[0].state;
+            let lat = st.lattice();
+            let [lx, ly] = lat.box_lengths();
+            let ls = lat.layer_size();
+            let h = lat.layer_spacing();
+            let slack = lat.nn_distance();
+            let l0 = ((c[2] - reach) / h).floor().max(0.0) as usize;
+            // Above the highest atom every site is empty before and after.
+            let top = st.column_tops().iter().copied().max().unwrap_or(-1).max(0) as usize;
+            let l1 = (((c[2] + reach) / h).ceil().max(0.0) as usize).min(top);
+            let atom = |i: usize| {
+                let cell = st.cell(i);
+                if cell.occupied() && !st.is_ghost(i) {
+                    cell.species()
+                } else {
+                    0
+                }
+            };
+            for col in 0..ls {
+                let p = lat.position_of(col);
+                let dx = p[0] - c[0] - lx * ((p[0] - c[0]) / lx).round();
+                let dy = p[1] - c[1] - ly * ((p[1] - c[1]) / ly).round();
+                if dx.hypot(dy) > reach + slack {
+                    continue;
+                }
+                for l in l0..=l1 {
+                    let t = lat.site_at(l * ls + col);
+                    let pt = lat.position(&t);
+                    // The site `shift` behind: an in-plane neighbour.
+                    let behind = lat.neighbors(&t).find(|(_, n)| {
+                        let mut d = sub(lat.position(n), pt);
+                        d[0] -= lx * round_near_zero(d[0] / lx);
+                        d[1] -= ly * round_near_zero(d[1] / ly);
+                        norm(add(d, shift)) < 1e-6
+                    });
+                    let before = behind.map_or(u8::MAX, |(_, n)| atom(n.idx));
+                    if before != atom(t.idx) {
+                        self.sites_near(g, pt, self.cell_reach_a, &mut |s, _| cand.push(s.idx));
                     }
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        cand.sort_unstable();
+        cand.dedup();
+        let mut out = Vec::new();
+        for s in cand {
+            if self.refresh(g, s) {
+                out.push((g, s));
+            }
+        }
         out
+    }
+
+    /// Bonds of particle grain `g`'s atoms to other grains' atoms, as its rate model counts
+    /// them (a ghost on a neighbour site of an atom is one bond): `(to substrate atoms, to
+    /// everything else)`, the substrate being the film's bottom `substrate_layers` layers.
+    pub fn body_bonds(&self, g: usize, substrate_layers: usize) -> (u32, u32) {
+        let st = &self.grains[g].state;
+        let lat = st.lattice();
+        let film_layer = self.grains[0].state.lattice().layer_size();
+        let (mut sub_b, mut other) = (0u32, 0u32);
+        for idx in st.ghost_sites() {
+            let s = lat.site_at(idx);
+            let c = lat
+                .neighbors(&s)
+                .filter(|(_, n)| st.cell(n.idx).occupied() && !st.is_ghost(n.idx))
+                .count() as u32;
+            if c == 0 {
+                continue;
+            }
+            match self.ghost_source(g, idx) {
+                Some((0, t)) if t / film_layer < substrate_layers => sub_b += c,
+                Some(_) => other += c,
+                None => {}
+            }
+        }
+        (sub_b, other)
+    }
+
+    /// Centre of particle grain `g`'s atoms in the lab (its frame's origin if it has none).
+    pub fn centre(&self, g: usize) -> Vec3 {
+        let atoms = occupied(&self.grains[g].state);
+        if atoms.is_empty() {
+            return self.grains[g].frame.origin;
+        }
+        let mut c = [0.0; 3];
+        for &i in &atoms {
+            c = add(c, self.grains[g].lab_position(i));
+        }
+        scale(c, 1.0 / atoms.len() as f64)
+    }
+
+    /// The in-plane nearest-neighbour vectors of the film's surface (the steps of a particle
+    /// gliding on it), in a fixed order.
+    pub fn surface_steps(&self) -> Vec<Vec3> {
+        let lat = self.grains[0].state.lattice();
+        let [lx, ly] = lat.box_lengths();
+        let s = lat.site(2, 2, 2.min(lat.layers() - 1));
+        let p = lat.position(&s);
+        let mut v: Vec<Vec3> = lat
+            .neighbors(&s)
+            .filter(|(_, n)| n.l == s.l)
+            .map(|(_, n)| {
+                let mut d = sub(lat.position(&n), p);
+                d[0] -= lx * round_near_zero(d[0] / lx);
+                d[1] -= ly * round_near_zero(d[1] / ly);
+                d[2] = 0.0;
+                d
+            })
+            .collect();
+        v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+        v.dedup();
+        v
+    }
+
+    /// How far particle grain `g` must rise (positive) or sink to rest on what lies under it,
+    /// if it sat at `frame`: the vertical shift after which its nearest pair with another
+    /// grain's atom, among pairs closer laterally than `contact_a`, is `contact_a` apart.
+    /// `None` if that shift is a rise of more than `max_lift_a` (the body would run into
+    /// something) or nothing lies under it.
+    pub fn resting_shift(
+        &self,
+        g: usize,
+        frame: Frame,
+        contact_a: f64,
+        max_lift_a: f64,
+    ) -> Option<f64> {
+        let st = &self.grains[g].state;
+        let lat = st.lattice();
+        // Only atoms with a missing neighbour can meet anything.
+        let surface: Vec<Vec3> = occupied(st)
+            .into_iter()
+            .filter(|&i| {
+                let s = lat.site_at(i);
+                lat.neighbors(&s)
+                    .any(|(_, n)| !st.cell(n.idx).occupied() || st.is_ghost(n.idx))
+            })
+            .map(|i| frame.to_lab(lat.position_of(i)))
+            .collect();
+        let r = 2.0 * contact_a;
+        let c2 = contact_a * contact_a;
+        let others: Vec<usize> = {
+            let mut c = [0.0; 3];
+            for p in &surface {
+                c = add(c, *p);
+            }
+            let c = scale(c, 1.0 / surface.len().max(1) as f64);
+            let rad = surface.iter().map(|p| norm(sub(*p, c))).fold(0.0, f64::max);
+            (0..self.grains.len())
+                .filter(|&h| h != g && self.reaches(h, c, rad + r))
+                .collect()
+        };
+        let mut best: Option<f64> = None;
+        for &p in &surface {
+            for &h in &others {
+                let sh = &self.grains[h].state;
+                self.sites_near(h, p, r, &mut |t, _| {
+                    if !sh.cell(t.idx).occupied() || sh.is_ghost(t.idx) {
+                        return;
+                    }
+                    let q = self.image_nearest(self.grains[h].lab_position(t.idx), p);
+                    let rho2 = (q[0] - p[0]).powi(2) + (q[1] - p[1]).powi(2);
+                    if rho2 < c2 {
+                        let dz = q[2] + (c2 - rho2).sqrt() - p[2];
+                        if best.is_none_or(|b| dz > b) {
+                            best = Some(dz);
+                        }
+                    }
+                });
+            }
+        }
+        // An atom outside the spheres searched lies more than √(r² − c²) above or below the
+        // surface atom it is under: it could set a shift no larger than c − √(r² − c²).
+        let unseen = contact_a - (r * r - c2).sqrt();
+        let shift = match best {
+            Some(dz) if dz >= unseen => Some(dz),
+            _ => {
+                // The body would sink farther than the search reaches: lower it from where it
+                // is over everything under it.
+                let n = surface.len().max(1) as f64;
+                let axis = [
+                    surface.iter().map(|p| p[0]).sum::<f64>() / n,
+                    surface.iter().map(|p| p[1]).sum::<f64>() / n,
+                ];
+                let offsets: Vec<Vec3> = surface
+                    .iter()
+                    .map(|p| [p[0] - axis[0], p[1] - axis[1], p[2]])
+                    .collect();
+                self.first_contact_skip(&offsets, axis, contact_a, true, Some(g))
+                    .map(|b| b.0)
+            }
+        }?;
+        (shift <= max_lift_a).then_some(shift)
     }
 
     /// Makes site `s` of grain `g` follow the ghost rule; true if its ghost changed.
@@ -789,6 +1132,18 @@ impl Grains {
         contact_a: f64,
         with_film: bool,
     ) -> Option<(f64, usize, [f64; 2])> {
+        self.first_contact_skip(offsets, axis, contact_a, with_film, None)
+    }
+
+    /// [`Grains::first_contact`] with the atoms of grain `skip` (the body itself) left out.
+    fn first_contact_skip(
+        &self,
+        offsets: &[Vec3],
+        axis: [f64; 2],
+        contact_a: f64,
+        with_film: bool,
+        skip: Option<usize>,
+    ) -> Option<(f64, usize, [f64; 2])> {
         let [lx, ly] = self.grains[0].state.lattice().box_lengths();
         let near = |x: f64, y: f64| -> [f64; 2] {
             [
@@ -826,6 +1181,9 @@ impl Grains {
             }
         }
         for h in 1..self.grains.len() {
+            if skip == Some(h) {
+                continue;
+            }
             let (c, rad) = self.grains[h].bounds();
             let q = near(c[0], c[1]);
             if (q[0] - axis[0]).hypot(q[1] - axis[1]) > reach + rad {

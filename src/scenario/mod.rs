@@ -83,6 +83,10 @@ pub struct Scenario {
     /// The window τ of a parallel run, s (default: 1 / the fastest single-event rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sublattice_window_s: Option<f64>,
+    /// Particle grains glide and turn on the surface as bodies while they are bonded to no
+    /// other body (see `kmc info` and the README's "Particles as grains").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub particle_motion: Option<crate::grains::motion::ParticleMotionSpec>,
 }
 
 /// Lattice, box and substrate.
@@ -466,6 +470,17 @@ impl Scenario {
             ));
         }
         self.validate_threads()?;
+        if let Some(m) = &self.particle_motion {
+            m.validate()?;
+            if !self.uses_grains() {
+                return Err(Error::field(
+                    "particle_motion",
+                    "moves particle grains, and this scenario has none: give its particles an \
+                     orientation (particles[].orientation, or orientation of an initial \
+                     Particle)",
+                ));
+            }
+        }
         for (i, d) in self.deposition.iter().enumerate() {
             self.species_id(&d.species, &format!("deposition[{i}].species"))?;
             non_negative_of(

@@ -186,5 +186,8 @@ pub fn build_engine(s: &Scenario, base_dir: &Path) -> Result<Engine<AnyRateModel
             ));
         }
     }
+    if let Some(m) = &s.particle_motion {
+        engine.enable_particle_motion(m, crate::units::kt_ev(s.temperature_k), l.substrate_layers);
+    }
     Ok(engine)
 }

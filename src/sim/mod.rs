@@ -405,8 +405,8 @@ impl Simulation {
                 "particles with an orientation are grains of their own: contacts between grains \
                  are relaxed by MD over the grains and grains merge when they come into \
                  register, but particles.csv and necks do not include them yet (grains.csv, \
-                 contacts.csv and the snapshots do), and no atom hops from one grain to another \
-                 in KMC"
+                 contacts.csv and the snapshots do), and atoms hop from one grain to another \
+                 in KMC only with the rate model's grain_transfers"
                     .into(),
             );
         }

@@ -193,6 +193,15 @@ impl RunArgs {
             o.islands,
             o.islands_ge2
         );
+        if sim.engine().particle_motion() {
+            let k = &summary.counters;
+            outln!(
+                "particle motion: {} steps, {} turns, {} blocked",
+                k.particle_steps,
+                k.particle_turns,
+                k.particle_moves_blocked
+            );
+        }
         if let Some(p) = &summary.particles {
             outln!(
                 "particles: {} deposited, {} unplaceable, {} contacts, {} aggregates, {} necks, covered {:.3}, percolating x {} y {}",
