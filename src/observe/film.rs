@@ -113,13 +113,12 @@ impl FilmAtoms {
                 let s = lat.nearest_in_layer(p[0], p[1], ll);
                 (l, s.y as usize * nx + s.x as usize)
             };
-            if l < substrate_layers {
-                continue;
-            }
             out.atoms.positions.push(p);
             out.atoms.species.push(sp as usize - 1);
             out.grain.push(g as u32);
-            out.layer.push((l - substrate_layers) as u32);
+            // A particle atom is never below the substrate's top; if one were, it would count
+            // in the first film layer (every particle atom is a film atom, as in g(r) and XRD).
+            out.layer.push(l.saturating_sub(substrate_layers) as u32);
             out.column.push(col as u32);
         }
         out
@@ -236,11 +235,17 @@ pub const SIZE_CSV_HEADER: &str = "size_atoms,count,density_per_site,s_over_mean
 /// The `(s / <s>, n_s <s>² / θ)` points of a `sizes_<snapshot>.csv` file (for plots that
 /// overlay the snapshots of a run).
 pub fn read_scaled(text: &str) -> Vec<(f64, f64)> {
+    read_xy(text, 3, 4)
+}
+
+/// Columns `x` and `y` (0-based) of the numeric rows of one of these CSV files (comment and
+/// header lines skipped, as are rows where either does not parse).
+pub fn read_xy(text: &str, x: usize, y: usize) -> Vec<(f64, f64)> {
     text.lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with("size_atoms"))
+        .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            Some((f.get(3)?.parse().ok()?, f.get(4)?.parse().ok()?))
+            Some((f.get(x)?.parse().ok()?, f.get(y)?.parse().ok()?))
         })
         .collect()
 }
@@ -424,8 +429,8 @@ pub struct Onset {
     pub time_s: f64,
     /// Events executed.
     pub events: u64,
-    /// Film atoms per layer site, ML.
-    pub coverage_ml: f64,
+    /// Atoms deposited so far (particles' included) per layer site, ML: the nominal coverage.
+    pub deposited_ml: f64,
 }
 
 /// The first samples at which the film percolated along x and along y.
@@ -458,7 +463,7 @@ impl PercolationOnset {
         let one = |o: &Option<Onset>| match o {
             Some(o) => format!(
                 "at t = {:.4e} s ({:.4} ML, {} events)",
-                o.time_s, o.coverage_ml, o.events
+                o.time_s, o.deposited_ml, o.events
             ),
             None => "not reached".into(),
         };

@@ -193,6 +193,7 @@ impl RunArgs {
             o.islands,
             o.islands_ge2
         );
+        outln!("percolation: {}", summary.percolation.describe());
         if let Some(p) = &summary.particles {
             outln!(
                 "particles: {} deposited, {} unplaceable, {} contacts, {} aggregates, {} necks, covered {:.3}, percolating x {} y {}",

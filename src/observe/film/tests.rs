@@ -212,7 +212,7 @@ fn percolation_onset_is_the_first_sample_of_each_direction() {
             Onset {
                 time_s: k as f64,
                 events: k,
-                coverage_ml: cov,
+                deposited_ml: cov,
             },
         );
     };
@@ -222,7 +222,7 @@ fn percolation_onset_is_the_first_sample_of_each_direction() {
     }
     let x = onset.x.expect("the row wraps along x");
     assert_eq!((x.time_s, x.events), (12.0, 12));
-    assert!((x.coverage_ml - 12.0 / 144.0).abs() < 1e-15);
+    assert!((x.deposited_ml - 12.0 / 144.0).abs() < 1e-15);
     assert!(onset.y.is_none() && !onset.complete());
     // A break and a repair do not move the onset.
     st.remove(&lat.site(3, 5, 1));
@@ -245,7 +245,7 @@ fn percolation_onset_is_the_first_sample_of_each_direction() {
     assert_eq!(placed, 11);
     let y = onset.y.unwrap();
     assert_eq!((y.time_s, y.events), (26.0, 26));
-    assert!((y.coverage_ml - 23.0 / 144.0).abs() < 1e-15);
+    assert!((y.deposited_ml - 23.0 / 144.0).abs() < 1e-15);
     assert!(onset.complete());
     let before = onset;
     onset.observe([false, false], y);
