@@ -429,9 +429,9 @@ pub fn write_growth_plots(dir: &Path, series: &Series) -> Result<Vec<String>> {
     Ok(files)
 }
 
-/// Writes the film plots: `size_distribution.png` (the scaled island size distributions
-/// `n_s <s>² / θ` against `s / <s>` of the snapshots in `sizes`, log–log: curves that fall on
-/// one another are the scaling collapse), `density_profile.png` (fill fraction against height
+/// Writes the film plots: `size_distribution.png` (the scaled island size distributions of
+/// the snapshots in `sizes`, `(s / <s>, binned n_s <s>² / θ)` with a label each: curves that
+/// fall on one another are the scaling collapse), `density_profile.png` (fill fraction against height
 /// above the substrate, Å) when `profile` is given, and `saxs.png` (I(q), log–log) when `saxs`
 /// is given; returns the file names.
 pub fn write_film_plots(
@@ -448,24 +448,48 @@ pub fn write_film_plots(
     };
     let mut files = Vec::new();
     let path = dir.join("size_distribution.png");
-    let pts: Vec<(String, Vec<(f64, f64)>)> = sizes
-        .iter()
-        .take(COLORS.len())
-        .map(|(l, v)| (l.clone(), positive(v)))
-        .collect();
-    let series: Vec<(&str, &[(f64, f64)])> = pts
-        .iter()
-        .map(|(l, v)| (l.as_str(), v.as_slice()))
-        .collect();
     files.push(draw(dir, "size_distribution", |root| {
-        loglog(
-            root,
-            &path,
-            ("Island sizes", "no islands of two or more atoms"),
-            "Scaled island size distribution",
-            ("s / <s>", "n_s <s>^2 / theta"),
-            &series,
-        )
+        let title = "Island sizes";
+        let all = || sizes.iter().take(COLORS.len()).flat_map(|s| s.1.iter());
+        let (Some(xb), Some(yb)) = (bounds(all().map(|p| p.0)), bounds(all().map(|p| p.1)))
+        else {
+            return note(root, title, "no islands of two or more atoms", &path);
+        };
+        let mut chart = ChartBuilder::on(root)
+            .caption("Scaled island size distribution", (FAMILY, 28))
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(75)
+            .build_cartesian_2d(0.0..xb.1 * 1.05 + 0.1, 0.0..yb.1.max(0.1) * 1.1)
+            .map_err(|e| plot_err(&path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc("s / <s>")
+            .y_desc("n_s <s>² / θ (binned in s / <s>)")
+            .label_style((FAMILY, 18))
+            .axis_desc_style((FAMILY, 20))
+            .draw()
+            .map_err(|e| plot_err(&path, e))?;
+        for (k, (label, data)) in sizes.iter().take(COLORS.len()).enumerate() {
+            let c = COLORS[k];
+            chart
+                .draw_series(LineSeries::new(data.iter().copied(), c.stroke_width(2)))
+                .map_err(|e| plot_err(&path, e))?
+                .label(label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
+            chart
+                .draw_series(data.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                .map_err(|e| plot_err(&path, e))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font((FAMILY, 18))
+            .draw()
+            .map_err(|e| plot_err(&path, e))
     })?);
     if let Some(profile) = profile {
         let path = dir.join("density_profile.png");

@@ -158,7 +158,7 @@ impl Simulation {
     /// five snapshots spread over the run and the final state, the final density profile and
     /// the final small-angle curve.
     fn write_film_plots(&self, dir: &Path) -> Result<Vec<String>> {
-        use crate::observe::film::{read_scaled, read_xy};
+        use crate::observe::film::{read_xy, scaled_binned};
         let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
         let n = self.record.snapshots as usize;
         let mut picks: Vec<String> = (1..=5)
@@ -179,7 +179,7 @@ impl Simulation {
                     .and_then(|r| r.split_whitespace().next())
                     .and_then(|v| v.parse::<f64>().ok())
                     .unwrap_or(f64::NAN);
-                Some((format!("{name}: θ = {theta:.3} ML"), read_scaled(&text)))
+                Some((format!("{name}: θ = {theta:.3} ML"), scaled_binned(&text, SIZE_BIN)))
             })
             .collect();
         let [_, profile_file, ..] = film_files("final");
@@ -499,6 +499,9 @@ impl Simulation {
         Ok(files)
     }
 }
+
+/// Bin width in s / <s> of the plotted size distributions.
+const SIZE_BIN: f64 = 0.25;
 
 /// The file snapshot `name` takes in format `f`.
 fn snapshot_file(name: &str, f: &SnapshotFormat) -> String {

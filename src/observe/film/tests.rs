@@ -72,6 +72,13 @@ fn size_distribution_of_a_hand_built_film() {
     let pts = read_scaled(&text);
     assert_eq!(pts.len(), 3);
     assert!((pts[0].1 - 1.8).abs() < 1e-12);
+    // Binned in x = s / <s> (0.5 wide: 2/3 | 4/3 | 5/3): unit integral, each bin holding its
+    // fraction of the islands (the three dimers: 3 of 5).
+    let bins = scaled_binned(&text, 0.5);
+    assert_eq!(bins.len(), 4);
+    assert!((bins.iter().map(|b| b.1 * 0.5).sum::<f64>() - 1.0).abs() < 1e-12);
+    assert!((bins[1].1 * 0.5 - 3.0 / 5.0).abs() < 1e-12, "{bins:?}");
+    assert_eq!(bins[0], (0.25, 0.0));
     // No islands: NaN mean, no rows.
     let empty = SizeDistribution::new(&[1, 1], 400);
     assert!(empty.mean_size.is_nan() && empty.rows().is_empty());
