@@ -164,7 +164,14 @@ fn loglog(
         .x_desc(x_desc)
         .y_desc(y_desc)
         .x_label_formatter(&|v| format!("{v:.0e}"))
-        .y_label_formatter(&|v| format!("{v}"))
+        // Long integers ran into the axis description; powers of ten stay short.
+        .y_label_formatter(&|v| {
+            if (1e-2..1e4).contains(v) {
+                format!("{v}")
+            } else {
+                format!("{v:.0e}")
+            }
+        })
         .label_style((FAMILY, 18))
         .axis_desc_style((FAMILY, 20))
         .draw()
@@ -451,8 +458,7 @@ pub fn write_film_plots(
     files.push(draw(dir, "size_distribution", |root| {
         let title = "Island sizes";
         let all = || sizes.iter().take(COLORS.len()).flat_map(|s| s.1.iter());
-        let (Some(xb), Some(yb)) = (bounds(all().map(|p| p.0)), bounds(all().map(|p| p.1)))
-        else {
+        let (Some(xb), Some(yb)) = (bounds(all().map(|p| p.0)), bounds(all().map(|p| p.1))) else {
             return note(root, title, "no islands of two or more atoms", &path);
         };
         let mut chart = ChartBuilder::on(root)

@@ -179,7 +179,10 @@ impl Simulation {
                     .and_then(|r| r.split_whitespace().next())
                     .and_then(|v| v.parse::<f64>().ok())
                     .unwrap_or(f64::NAN);
-                Some((format!("{name}: θ = {theta:.3} ML"), scaled_binned(&text, SIZE_BIN)))
+                Some((
+                    format!("{name}: θ = {theta:.3} ML"),
+                    scaled_binned(&text, SIZE_BIN),
+                ))
             })
             .collect();
         let [_, profile_file, ..] = film_files("final");
