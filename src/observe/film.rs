@@ -5,9 +5,10 @@
 //! Definitions ("film atoms" are every atom above the substrate layers, particle grains'
 //! included; S is the number of sites per layer):
 //!
-//! * **island**: a connected set of film atoms, two atoms being connected when they are closer
-//!   than 1.15 nearest-neighbour distances (1.077 on BCC, halfway to its second shell): the
-//!   bonds of the lattice, and across grain boundaries the same distance. Islands of fewer than
+//! * **island**: a connected set of film atoms, two atoms being connected by a bond: a
+//!   nearest-neighbour pair of the film's lattice, or, for an atom of a particle grain, any atom
+//!   closer than 1.15 nearest-neighbour distances (1.077 on BCC, halfway to its second shell),
+//!   which is the same bond across a grain boundary. Islands of fewer than
 //!   [`MIN_ISLAND`] atoms are the mobile population of nucleation theory, not islands.
 //! * **size distribution**: `n_s` = islands of s atoms per site (count / S); the mean island
 //!   size `<s> = Σ s n_s / Σ n_s` and `θ = Σ s n_s` the coverage held by islands (ML), both over
@@ -30,8 +31,9 @@
 
 use super::structure::{AtomSet, CellList};
 use crate::grains::Grains;
-use crate::lattice::LatticeKind;
+use crate::lattice::{Lattice, LatticeKind};
 use crate::rotation::cubic_misorientation_deg;
+use hashbrown::HashMap;
 use petgraph::unionfind::UnionFind;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -55,6 +57,9 @@ fn bond_factor(kind: LatticeKind) -> f64 {
     }
 }
 
+/// [`FilmAtoms::site`] of an atom of a particle grain.
+pub const NO_SITE: usize = usize::MAX;
+
 /// The film atoms of a snapshot with their grain, film layer and column.
 #[derive(Debug, Clone, Default)]
 pub struct FilmAtoms {
@@ -66,6 +71,8 @@ pub struct FilmAtoms {
     pub layer: Vec<u32>,
     /// Column (`y · nx + x` of the global lattice) of each atom.
     pub column: Vec<u32>,
+    /// Site on the global lattice of each film-grain atom ([`NO_SITE`] for particle grains').
+    pub site: Vec<usize>,
     /// Sites per layer of the global lattice.
     pub sites_per_layer: usize,
     /// Bond distance: halfway between the first and second neighbour shells, Å.
@@ -90,12 +97,12 @@ impl FilmAtoms {
             ..Default::default()
         };
         for (g, idx, p, sp) in super::write::atoms(grains) {
-            let (l, col) = if g == 0 {
+            let (l, col, site) = if g == 0 {
                 if idx < substrate_layers * ls {
                     continue;
                 }
                 let s = lat.site_at(idx);
-                (s.l as usize, s.y as usize * nx + s.x as usize)
+                (s.l as usize, s.y as usize * nx + s.x as usize, idx)
             } else {
                 let l = if d > 0.0 {
                     (p[2] / d).round().max(0.0) as usize
@@ -111,7 +118,7 @@ impl FilmAtoms {
                     l
                 };
                 let s = lat.nearest_in_layer(p[0], p[1], ll);
-                (l, s.y as usize * nx + s.x as usize)
+                (l, s.y as usize * nx + s.x as usize, NO_SITE)
             };
             out.atoms.positions.push(p);
             out.atoms.species.push(sp as usize - 1);
@@ -120,27 +127,53 @@ impl FilmAtoms {
             // in the first film layer (every particle atom is a film atom, as in g(r) and XRD).
             out.layer.push(l.saturating_sub(substrate_layers) as u32);
             out.column.push(col as u32);
+            out.site.push(site);
         }
         out
     }
 
     /// Islands (connected sets, see the module documentation) and the pairs of particle grains
-    /// that touch, from one pass over neighbour pairs.
-    pub fn islands(&self) -> Islands {
+    /// that touch. Film atoms are joined by the bonds of `lat` (the film's lattice: O(N) without
+    /// geometry, so a film of 10⁷ atoms costs what the series' cluster count does); atoms of
+    /// particle grains by distance, to any film atom.
+    pub fn islands(&self, lat: &Lattice) -> Islands {
         let n = self.atoms.positions.len();
         let mut uf = UnionFind::<usize>::new(n);
+        let index: HashMap<usize, usize> = self
+            .site
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s != NO_SITE)
+            .map(|(i, &s)| (s, i))
+            .collect();
+        for (i, &s) in self.site.iter().enumerate() {
+            if s == NO_SITE {
+                continue;
+            }
+            for (_, m) in lat.neighbors(&lat.site_at(s)) {
+                if m.idx > s {
+                    if let Some(&j) = index.get(&m.idx) {
+                        uf.union(i, j);
+                    }
+                }
+            }
+        }
         let mut touching = Vec::new();
-        let cells = CellList::new(&self.atoms, self.bond_cutoff_a);
-        for i in 0..n {
-            cells.for_neighbors(&self.atoms, i, self.bond_cutoff_a, |j, _| {
-                if j > i {
+        if self.site.contains(&NO_SITE) {
+            let cells = CellList::new(&self.atoms, self.bond_cutoff_a);
+            for i in (0..n).filter(|&i| self.site[i] == NO_SITE) {
+                cells.for_neighbors(&self.atoms, i, self.bond_cutoff_a, |j, _| {
+                    // A pair of particle atoms is met from both ends: take it once.
+                    if self.site[j] == NO_SITE && j < i {
+                        return;
+                    }
                     uf.union(i, j);
                     let (a, b) = (self.grain[i], self.grain[j]);
                     if a != b && a > 0 && b > 0 {
                         touching.push((a.min(b), a.max(b)));
                     }
-                }
-            });
+                });
+            }
         }
         let mut roots: Vec<usize> = (0..n).map(|k| uf.find(k)).collect();
         roots.sort_unstable();

@@ -356,7 +356,7 @@ impl Simulation {
     fn write_film(&self, dir: &Path, name: &str, film: &FilmAtoms) -> Result<Vec<String>> {
         let lat = self.state().lattice();
         let [sizes_file, profile_file, grain_file, mis_file] = film_files(name);
-        let islands = film.islands();
+        let islands = film.islands(lat);
         let dist = SizeDistribution::new(&islands.sizes, film.sites_per_layer);
         write_atomic(&dir.join(&sizes_file), |w| dist.write_csv(w))?;
         let mut files = vec![sizes_file];

@@ -41,7 +41,7 @@ fn size_distribution_of_a_hand_built_film() {
         st.place(&lat.site(x, y, 0), 1);
     }
     let film = FilmAtoms::of(&Grains::single(st.clone()), 0);
-    let islands = film.islands();
+    let islands = film.islands(&lat);
     assert_eq!(islands.sizes, vec![5, 4, 2, 2, 2, 1]);
     // The lattice's own cluster count agrees (monomer included, and without it).
     let c = crate::observe::clusters(&st, 0, 1);
@@ -182,7 +182,7 @@ fn grain_sizes_and_misorientations_of_two_particles() {
             .flat_map(|a| pos(2).into_iter().map(move |b| norm(sub(*a, b))))
             .fold(f64::INFINITY, f64::min);
         assert_eq!(closest < film.bond_cutoff_a, touching, "closest {closest}");
-        let islands = film.islands();
+        let islands = film.islands(g.grain(0).state.lattice());
         assert_eq!(islands.sizes.len(), if touching { 1 } else { 2 });
         let stats = GrainStatistics::new(&g, &film, &islands.touching);
         assert_eq!(stats.sizes, vec![(1, n1), (2, n1)]);
