@@ -288,7 +288,14 @@ fn summary_records_the_run_and_its_snapshots() {
     }
     assert!(!files.iter().any(|f| f == "snapshot_0999.xyz"));
     // A growth run plots its roughness and islands (issue 16: growth runs wrote no plots).
-    for plot in ["roughness.png", "islands.png"] {
+    // Issue 14: and its scaled island size distribution and density profile, from the
+    // tables written with every snapshot.
+    for plot in [
+        "roughness.png",
+        "islands.png",
+        "size_distribution.png",
+        "density_profile.png",
+    ] {
         assert!(files.iter().any(|f| f == plot), "{plot} not in {files:?}");
         let bytes = std::fs::read(out.join(plot)).unwrap();
         assert!(
@@ -296,6 +303,17 @@ fn summary_records_the_run_and_its_snapshots() {
             "{plot}"
         );
     }
+    for f in &snaps {
+        if let Some(n) = f.strip_suffix(".xyz") {
+            for t in ["sizes", "profile"] {
+                assert!(
+                    files.contains(&format!("{t}_{n}.csv")),
+                    "{t}_{n}.csv: {files:?}"
+                );
+            }
+        }
+    }
+    assert!(s["percolation"].get("x").is_some(), "{}", s["percolation"]);
     let notes = s["notes"].to_string();
     assert!(notes.contains("snapshot_0999.xyz"), "{notes}");
 }

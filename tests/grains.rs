@@ -469,5 +469,25 @@ fn a_run_with_grains_resumes_byte_identically_and_writes_them() {
     assert_eq!(last[1].parse::<usize>().unwrap(), grains.len() - 1);
     let q: Vec<f64> = last[8..12].iter().map(|x| x.parse().unwrap()).collect();
     assert!((q.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-9);
+    // Issue 14: the grain size and misorientation distributions of the final state count
+    // every particle grain with atoms once, each against the substrate.
+    let with_atoms = (1..grains.len())
+        .filter(|&g| grains.grain(g).state.n_atoms() > 0)
+        .count();
+    let sizes = std::fs::read_to_string(dir.join("grain_sizes_final.csv")).unwrap();
+    assert_eq!(sizes.lines().nth(1), Some("atoms,grains,diameter_nm"));
+    let counted: usize = sizes
+        .lines()
+        .skip(2)
+        .map(|l| l.split(',').nth(1).unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(counted, with_atoms, "{sizes}");
+    let mis = std::fs::read_to_string(dir.join("misorientation_final.csv")).unwrap();
+    let to_substrate: usize = mis
+        .lines()
+        .skip(2)
+        .map(|l| l.split(',').nth(3).unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(to_substrate, with_atoms, "{mis}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

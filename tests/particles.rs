@@ -192,6 +192,9 @@ fn particle_run_writes_its_files_and_resumes_byte_identically() {
         "final.xyz",
         "gr_final.csv",
         "xrd_final.csv",
+        "saxs_final.csv",
+        "sizes_final.csv",
+        "profile_final.csv",
     ] {
         let a = std::fs::read(whole.join(f)).unwrap();
         let b = std::fs::read(split.join(f)).unwrap();
@@ -204,10 +207,34 @@ fn particle_run_writes_its_files_and_resumes_byte_identically() {
         "neck_radius.png",
         "particles_coverage.png",
         "surface_fraction.png",
+        "size_distribution.png",
+        "density_profile.png",
+        "saxs.png",
     ] {
         let bytes = std::fs::read(whole.join(f)).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
     }
+    // Issue 14: the film tables of the final state. The film holds at least the two initial
+    // particles as one island; its density profile ends in a partly filled layer.
+    let sizes = std::fs::read_to_string(whole.join("sizes_final.csv")).unwrap();
+    assert_eq!(
+        sizes.lines().nth(1),
+        Some("size_atoms,count,density_per_site,s_over_mean,scaled_density")
+    );
+    assert!(sizes.lines().count() >= 3, "{sizes}");
+    let profile = std::fs::read_to_string(whole.join("profile_final.csv")).unwrap();
+    let fill: Vec<f64> = profile
+        .lines()
+        .skip(2)
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        !fill.is_empty() && fill.iter().all(|&f| (0.0..=1.0).contains(&f)),
+        "{profile}"
+    );
+    assert!(profile.starts_with("# mean height h = ") && profile.contains("porosity"));
+    let saxs = std::fs::read_to_string(whole.join("saxs_final.csv")).unwrap();
+    assert_eq!(saxs.lines().nth(1), Some("q_inv_a,intensity"));
     // The two initial particles touch each other and the substrate at t = 0.
     let contacts = std::fs::read_to_string(whole.join("contacts.csv")).unwrap();
     let first: Vec<&str> = contacts.lines().skip(1).take(2).collect();

@@ -9,7 +9,7 @@ use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"KMCCKPT\0";
 /// Format version; bumped whenever the payload layout changes.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 const HEADER: usize = 8 + 4 + 4 + 8 + 4;
 
 /// Writes `payload` to `path` (atomically).

@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod checkpoint;
+pub mod film;
 pub mod particles;
 pub mod plot;
 pub mod segregation;

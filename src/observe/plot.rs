@@ -76,12 +76,21 @@ fn draw(
     Ok(file)
 }
 
-/// Ticks 1, 2, 5 × 10^k inside `[lo, hi]` (log axes spanning less than a decade get labels).
+/// Ticks 1, 2, 5 × 10^k inside `[lo, hi]` (log axes spanning less than a decade get labels);
+/// where fewer than two of those fall inside (a narrow range), every integer mantissa.
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let coarse = log_ticks_with(lo, hi, &[1.0, 2.0, 5.0]);
+    if coarse.len() >= 2 {
+        return coarse;
+    }
+    log_ticks_with(lo, hi, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+}
+
+fn log_ticks_with(lo: f64, hi: f64, mantissas: &[f64]) -> Vec<f64> {
     let mut out = Vec::new();
     let mut k = lo.log10().floor() as i32 - 1;
     while 10f64.powi(k) <= hi * 10.0 && out.len() < 64 {
-        for m in [1.0, 2.0, 5.0] {
+        for &m in mantissas {
             let v = m * 10f64.powi(k);
             if v >= lo && v <= hi {
                 out.push(v);
@@ -155,7 +164,14 @@ fn loglog(
         .x_desc(x_desc)
         .y_desc(y_desc)
         .x_label_formatter(&|v| format!("{v:.0e}"))
-        .y_label_formatter(&|v| format!("{v}"))
+        // Long integers ran into the axis description; powers of ten stay short.
+        .y_label_formatter(&|v| {
+            if (1e-2..1e4).contains(v) {
+                format!("{v}")
+            } else {
+                format!("{v:.0e}")
+            }
+        })
         .label_style((FAMILY, 18))
         .axis_desc_style((FAMILY, 20))
         .draw()
@@ -417,6 +433,116 @@ pub fn write_growth_plots(dir: &Path, series: &Series) -> Result<Vec<String>> {
             .draw()
             .map_err(|e| plot_err(&path, e))
     })?);
+    Ok(files)
+}
+
+/// Writes the film plots: `size_distribution.png` (the scaled island size distributions of
+/// the snapshots in `sizes`, `(s / <s>, binned n_s <s>² / θ)` with a label each: curves that
+/// fall on one another are the scaling collapse), `density_profile.png` (fill fraction against height
+/// above the substrate, Å) when `profile` is given, and `saxs.png` (I(q), log–log) when `saxs`
+/// is given; returns the file names.
+pub fn write_film_plots(
+    dir: &Path,
+    sizes: &[(String, Vec<(f64, f64)>)],
+    profile: Option<&[(f64, f64)]>,
+    saxs: Option<&[(f64, f64)]>,
+) -> Result<Vec<String>> {
+    let positive = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        v.iter()
+            .copied()
+            .filter(|p| p.0 > 0.0 && p.1 > 0.0 && p.0.is_finite() && p.1.is_finite())
+            .collect()
+    };
+    let mut files = Vec::new();
+    let path = dir.join("size_distribution.png");
+    files.push(draw(dir, "size_distribution", |root| {
+        let title = "Island sizes";
+        let all = || sizes.iter().take(COLORS.len()).flat_map(|s| s.1.iter());
+        let (Some(xb), Some(yb)) = (bounds(all().map(|p| p.0)), bounds(all().map(|p| p.1))) else {
+            return note(root, title, "no islands of two or more atoms", &path);
+        };
+        let mut chart = ChartBuilder::on(root)
+            .caption("Scaled island size distribution", (FAMILY, 28))
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(75)
+            .build_cartesian_2d(0.0..xb.1 * 1.05 + 0.1, 0.0..yb.1.max(0.1) * 1.1)
+            .map_err(|e| plot_err(&path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc("s / <s>")
+            .y_desc("n_s <s>² / θ (binned in s / <s>)")
+            .label_style((FAMILY, 18))
+            .axis_desc_style((FAMILY, 20))
+            .draw()
+            .map_err(|e| plot_err(&path, e))?;
+        for (k, (label, data)) in sizes.iter().take(COLORS.len()).enumerate() {
+            let c = COLORS[k];
+            chart
+                .draw_series(LineSeries::new(data.iter().copied(), c.stroke_width(2)))
+                .map_err(|e| plot_err(&path, e))?
+                .label(label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
+            chart
+                .draw_series(data.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                .map_err(|e| plot_err(&path, e))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font((FAMILY, 18))
+            .draw()
+            .map_err(|e| plot_err(&path, e))
+    })?);
+    if let Some(profile) = profile {
+        let path = dir.join("density_profile.png");
+        files.push(draw(dir, "density_profile", |root| {
+            let title = "Density profile";
+            let Some(zb) = bounds(profile.iter().map(|p| p.0)) else {
+                return note(root, title, "no film", &path);
+            };
+            let mut chart = ChartBuilder::on(root)
+                .caption("Density profile along z", (FAMILY, 28))
+                .margin(20)
+                .x_label_area_size(55)
+                .y_label_area_size(75)
+                .build_cartesian_2d(0.0..zb.1 * 1.05, 0.0..1.05)
+                .map_err(|e| plot_err(&path, e))?;
+            chart
+                .configure_mesh()
+                .x_desc("height above the substrate (Å)")
+                .y_desc("fill fraction (atoms / sites per layer)")
+                .label_style((FAMILY, 18))
+                .axis_desc_style((FAMILY, 20))
+                .draw()
+                .map_err(|e| plot_err(&path, e))?;
+            let c = COLORS[0];
+            chart
+                .draw_series(LineSeries::new(profile.iter().copied(), c.stroke_width(2)))
+                .map_err(|e| plot_err(&path, e))?;
+            chart
+                .draw_series(profile.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                .map_err(|e| plot_err(&path, e))?;
+            Ok(())
+        })?);
+    }
+    if let Some(saxs) = saxs {
+        let path = dir.join("saxs.png");
+        let pts = positive(saxs);
+        files.push(draw(dir, "saxs", |root| {
+            loglog(
+                root,
+                &path,
+                ("Small-angle scattering", "no intensity"),
+                "Small-angle scattering (Debye sum)",
+                ("q (1/Å)", "I(q) per atom (electrons²)"),
+                &[("I(q)", &pts)],
+            )
+        })?);
+    }
     Ok(files)
 }
 

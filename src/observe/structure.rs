@@ -219,7 +219,7 @@ pub fn pair_distribution(
 }
 
 /// A cell list over an [`AtomSet`] (periodic in x, y if the set is).
-struct CellList {
+pub(crate) struct CellList {
     origin: [f64; 3],
     size: [f64; 3],
     dims: [usize; 3],
@@ -228,7 +228,7 @@ struct CellList {
 }
 
 impl CellList {
-    fn new(atoms: &AtomSet, cutoff: f64) -> Self {
+    pub(crate) fn new(atoms: &AtomSet, cutoff: f64) -> Self {
         let mut lo = [f64::INFINITY; 3];
         let mut hi = [f64::NEG_INFINITY; 3];
         for p in &atoms.positions {
@@ -293,7 +293,13 @@ impl CellList {
         c
     }
 
-    fn for_neighbors(&self, atoms: &AtomSet, i: usize, cutoff: f64, mut f: impl FnMut(usize, f64)) {
+    pub(crate) fn for_neighbors(
+        &self,
+        atoms: &AtomSet,
+        i: usize,
+        cutoff: f64,
+        mut f: impl FnMut(usize, f64),
+    ) {
         let c = self.cell_of(atoms.positions[i]);
         let c2 = cutoff * cutoff;
         let range = |k: usize| -> Vec<usize> {
@@ -350,6 +356,79 @@ pub struct XrdPattern {
 /// Bin width of pair distances in the Debye sum, Å.
 pub const DEBYE_BIN_A: f64 = 1e-4;
 
+/// Pair distances of an [`AtomSet`] binned at [`DEBYE_BIN_A`] per unordered species pair: the
+/// O(N²) part of every Debye sum, built once and shared by the XRD and small-angle patterns.
+#[derive(Debug, Clone)]
+pub struct PairHistogram {
+    /// Atoms of each species.
+    n_of: Vec<usize>,
+    /// `(distance Å, pairs)` per unordered species pair ([`pair_index`]), sorted by distance.
+    lists: Vec<Vec<(f64, f64)>>,
+}
+
+impl PairHistogram {
+    /// Bins every pair of `atoms` (minimum image where the set is periodic); `n_species`
+    /// species.
+    pub fn new(atoms: &AtomSet, n_species: usize) -> Self {
+        let ns = n_species;
+        let n = atoms.positions.len();
+        let mut hist: Vec<hashbrown::HashMap<u32, u64>> =
+            vec![hashbrown::HashMap::new(); ns * (ns + 1) / 2];
+        for i in 0..n {
+            for j in i + 1..n {
+                let d = atoms.delta(i, j);
+                let r = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+                let k = (r / DEBYE_BIN_A).round() as u32;
+                *hist[pair_index(atoms.species[i], atoms.species[j], ns)]
+                    .entry(k)
+                    .or_insert(0) += 1;
+            }
+        }
+        // Sorted, so the sums below never depend on hash-map order.
+        let lists = hist
+            .into_iter()
+            .map(|h| {
+                let mut v: Vec<(f64, f64)> = h
+                    .into_iter()
+                    .map(|(k, c)| (k as f64 * DEBYE_BIN_A, c as f64))
+                    .collect();
+                v.sort_by(|a, b| a.0.total_cmp(&b.0));
+                v
+            })
+            .collect();
+        let mut n_of = vec![0usize; ns];
+        for &s in &atoms.species {
+            n_of[s] += 1;
+        }
+        PairHistogram { n_of, lists }
+    }
+
+    /// Atoms binned.
+    pub fn atoms(&self) -> usize {
+        self.n_of.iter().sum()
+    }
+
+    /// The Debye intensity per atom at scattering vector `q` (Å⁻¹) with form factor `f[a]`
+    /// of species a: `(Σ_a N_a f_a² + 2 Σ_{i<j} f_i f_j sin(q r_ij) / (q r_ij)) / N`.
+    pub fn intensity(&self, q: f64, f: &[f64]) -> f64 {
+        let ns = self.n_of.len();
+        let mut total: f64 = (0..ns).map(|a| self.n_of[a] as f64 * f[a] * f[a]).sum();
+        let mut pidx = 0;
+        for a in 0..ns {
+            for b in a..ns {
+                let mut sum = 0.0;
+                for &(r, c) in &self.lists[pidx] {
+                    let x = q * r;
+                    sum += c * if x > 1e-12 { x.sin() / x } else { 1.0 };
+                }
+                total += 2.0 * f[a] * f[b] * sum;
+                pidx += 1;
+            }
+        }
+        total / self.atoms().max(1) as f64
+    }
+}
+
 /// The Debye pattern of `atoms` at `points` angles 2θ from `two_theta_deg.0` to `.1` for
 /// wavelength `wavelength_a`, with one form factor per species.
 pub fn debye_pattern(
@@ -359,36 +438,18 @@ pub fn debye_pattern(
     two_theta_deg: (f64, f64),
     points: usize,
 ) -> XrdPattern {
-    let ns = form_factors.len();
-    let np = ns * (ns + 1) / 2;
-    let n = atoms.positions.len();
-    // Histogram of pair distances per unordered species pair (each pair once).
-    let mut hist: Vec<hashbrown::HashMap<u32, u64>> = vec![hashbrown::HashMap::new(); np];
-    for i in 0..n {
-        for j in i + 1..n {
-            let d = atoms.delta(i, j);
-            let r = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
-            let k = (r / DEBYE_BIN_A).round() as u32;
-            *hist[pair_index(atoms.species[i], atoms.species[j], ns)]
-                .entry(k)
-                .or_insert(0) += 1;
-        }
-    }
-    let mut lists: Vec<Vec<(f64, f64)>> = hist
-        .into_iter()
-        .map(|h| {
-            let mut v: Vec<(f64, f64)> = h
-                .into_iter()
-                .map(|(k, c)| (k as f64 * DEBYE_BIN_A, c as f64))
-                .collect();
-            v.sort_by(|a, b| a.0.total_cmp(&b.0));
-            v
-        })
-        .collect();
-    let mut n_of = vec![0usize; ns];
-    for &s in &atoms.species {
-        n_of[s] += 1;
-    }
+    let hist = PairHistogram::new(atoms, form_factors.len());
+    debye_pattern_of(&hist, form_factors, wavelength_a, two_theta_deg, points)
+}
+
+/// [`debye_pattern`] from pair distances already binned.
+pub fn debye_pattern_of(
+    hist: &PairHistogram,
+    form_factors: &[FormFactor],
+    wavelength_a: f64,
+    two_theta_deg: (f64, f64),
+    points: usize,
+) -> XrdPattern {
     let points = points.max(2);
     let mut tt = Vec::with_capacity(points);
     let mut qs = Vec::with_capacity(points);
@@ -400,31 +461,52 @@ pub fn debye_pattern(
         let s = theta.sin() / wavelength_a;
         let q = 4.0 * PI * s;
         let f: Vec<f64> = form_factors.iter().map(|ff| ff.at(s)).collect();
-        let mut total: f64 = (0..ns).map(|a| n_of[a] as f64 * f[a] * f[a]).sum();
-        let mut pidx = 0;
-        for a in 0..ns {
-            for b in a..ns {
-                let ff = 2.0 * f[a] * f[b];
-                let mut sum = 0.0;
-                for &(r, c) in &lists[pidx] {
-                    let x = q * r;
-                    sum += c * if x > 1e-12 { x.sin() / x } else { 1.0 };
-                }
-                total += ff * sum;
-                pidx += 1;
-            }
-        }
         tt.push(t);
         qs.push(q);
-        out.push(total / n.max(1) as f64);
+        out.push(hist.intensity(q, &f));
     }
-    lists.clear();
     XrdPattern {
         wavelength_a,
         two_theta_deg: tt,
         q: qs,
         intensity: out,
     }
+}
+
+/// A small-angle scattering curve.
+#[derive(Debug, Clone)]
+pub struct SaxsCurve {
+    /// Scattering vector, Å⁻¹ (log-spaced).
+    pub q: Vec<f64>,
+    /// Intensity per atom, electrons².
+    pub intensity: Vec<f64>,
+}
+
+/// The small-angle curve I(q) of the binned atoms: the same Debye sum as the XRD pattern, at
+/// `points` log-spaced q from `q_range.0` to `.1` (Å⁻¹), each species scattering with its
+/// form factor at s = q / 4π (within 1 % of f(0) = Z below q = 0.5 Å⁻¹).
+pub fn saxs_curve(
+    hist: &PairHistogram,
+    form_factors: &[FormFactor],
+    q_range: (f64, f64),
+    points: usize,
+) -> SaxsCurve {
+    let points = points.max(2);
+    let (l0, l1) = (q_range.0.ln(), q_range.1.ln());
+    let q: Vec<f64> = (0..points)
+        .map(|p| (l0 + (l1 - l0) * p as f64 / (points - 1) as f64).exp())
+        .collect();
+    let intensity = q
+        .iter()
+        .map(|&q| {
+            let f: Vec<f64> = form_factors
+                .iter()
+                .map(|ff| ff.at(q / (4.0 * PI)))
+                .collect();
+            hist.intensity(q, &f)
+        })
+        .collect();
+    SaxsCurve { q, intensity }
 }
 
 #[cfg(test)]

@@ -287,6 +287,16 @@ pub struct StructureSpec {
     /// the summary).
     #[serde(default = "default_xrd_max_atoms")]
     pub xrd_max_atoms: usize,
+    /// Range of q of the small-angle curve `saxs_<name>.csv`, Å⁻¹ (log-spaced points).
+    #[serde(default = "default_saxs_q")]
+    pub saxs_q_inv_a: (f64, f64),
+    /// Points of the small-angle curve.
+    #[serde(default = "default_saxs_points")]
+    pub saxs_points: usize,
+    /// The small-angle curve is the same O(N²) Debye sum: above this many film atoms it is
+    /// skipped (noted in the summary).
+    #[serde(default = "default_xrd_max_atoms")]
+    pub saxs_max_atoms: usize,
     /// Write the PNG plots.
     #[serde(default = "default_true")]
     pub plots: bool,
@@ -310,6 +320,12 @@ fn default_xrd_points() -> usize {
 fn default_xrd_max_atoms() -> usize {
     20_000
 }
+fn default_saxs_q() -> (f64, f64) {
+    (0.01, 0.5)
+}
+fn default_saxs_points() -> usize {
+    200
+}
 fn default_true() -> bool {
     true
 }
@@ -323,6 +339,9 @@ impl Default for StructureSpec {
             xrd_two_theta_deg: default_two_theta(),
             xrd_points: default_xrd_points(),
             xrd_max_atoms: default_xrd_max_atoms(),
+            saxs_q_inv_a: default_saxs_q(),
+            saxs_points: default_saxs_points(),
+            saxs_max_atoms: default_xrd_max_atoms(),
             plots: true,
         }
     }
@@ -597,6 +616,14 @@ impl Scenario {
             ));
         }
         at_least("output.structure.xrd_points", st.xrd_points, 2)?;
+        let (q0, q1) = st.saxs_q_inv_a;
+        if !(q0.is_finite() && q1.is_finite() && 0.0 < q0 && q0 < q1) {
+            return Err(Error::field(
+                "output.structure.saxs_q_inv_a",
+                format!("must be (lo, hi) with 0 < lo < hi (1/Å, log-spaced), got ({q0}, {q1})"),
+            ));
+        }
+        at_least("output.structure.saxs_points", st.saxs_points, 2)?;
         for (v, f) in [
             (o.series_every_events, "output.series_every_events"),
             (o.checkpoint_every_events, "output.checkpoint_every_events"),
@@ -750,6 +777,15 @@ impl Scenario {
                     "{} points, more than {MAX_XRD_POINTS} (the pattern's cost grows with the points; \
                      a million points resolve 2θ far below any diffractometer's step)",
                     st.xrd_points
+                ),
+            ));
+        }
+        if st.saxs_points > MAX_XRD_POINTS {
+            return Err(Error::field(
+                "output.structure.saxs_points",
+                format!(
+                    "{} points, more than {MAX_XRD_POINTS} (the curve's cost grows with the points)",
+                    st.saxs_points
                 ),
             ));
         }

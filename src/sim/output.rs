@@ -7,7 +7,10 @@ use super::Simulation;
 use super::run::Summary;
 use crate::error::{Error, Result};
 use crate::io::{write_atomic, write_json};
-use crate::observe::structure::{AtomSet, FormFactor, debye_pattern, pair_distribution};
+use crate::observe::film::{FilmAtoms, GrainStatistics, SizeDistribution};
+use crate::observe::structure::{
+    AtomSet, FormFactor, PairHistogram, debye_pattern_of, pair_distribution, saxs_curve,
+};
 use crate::observe::write::{write_lammps_dump, write_xyz};
 use crate::scenario::SnapshotFormat;
 use std::path::{Path, PathBuf};
@@ -145,7 +148,47 @@ impl Simulation {
                 &self.record.series,
             )?);
         }
+        if self.scenario().output.structure.plots {
+            files.extend(self.write_film_plots(&dir)?);
+        }
         Ok(files)
+    }
+
+    /// The film plots from the tables this run wrote: the scaled size distributions of up to
+    /// five snapshots spread over the run and the final state, the final density profile and
+    /// the final small-angle curve.
+    fn write_film_plots(&self, dir: &Path) -> Result<Vec<String>> {
+        use crate::observe::film::{read_xy, scaled_binned};
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+        let n = self.record.snapshots as usize;
+        let mut picks: Vec<String> = (1..=5)
+            .map(|k| (k * n).div_ceil(5))
+            .filter(|&i| i > 0)
+            .map(|i| super::record::snapshot_name(i as u32))
+            .collect();
+        picks.dedup();
+        picks.push("final".into());
+        let sizes: Vec<(String, Vec<(f64, f64)>)> = picks
+            .iter()
+            .filter_map(|name| {
+                let text = read(&film_files(name)[0])?;
+                // The label is the coverage in islands, from the file's comment line.
+                let theta = text
+                    .split("theta = ")
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(f64::NAN);
+                Some((
+                    format!("{name}: θ = {theta:.3} ML"),
+                    scaled_binned(&text, SIZE_BIN),
+                ))
+            })
+            .collect();
+        let [_, profile_file, ..] = film_files("final");
+        let profile = read(&profile_file).map(|t| read_xy(&t, 1, 4));
+        let saxs = read(&structure_files("final")[2]).map(|t| read_xy(&t, 0, 1));
+        crate::observe::plot::write_film_plots(dir, &sizes, profile.as_deref(), saxs.as_deref())
     }
 
     /// The snapshot files of this run so far (`snapshot_NNNN.*` and, for particle runs, their
@@ -160,7 +203,8 @@ impl Simulation {
             let cand = formats
                 .iter()
                 .map(|f| snapshot_file(&name, f))
-                .chain(structure_files(&name));
+                .chain(structure_files(&name))
+                .chain(film_files(&name));
             files.extend(cand.filter(|f| dir.join(f).is_file()));
         }
         let ours: hashbrown::HashSet<&str> = files.iter().map(String::as_str).collect();
@@ -170,8 +214,10 @@ impl Simulation {
                     .filter_map(|e| e.file_name().into_string().ok())
                     .filter(|n| {
                         n.starts_with("snapshot_")
-                            || n.starts_with("gr_snapshot_")
-                            || n.starts_with("xrd_snapshot_")
+                            || structure_files("snapshot_")
+                                .iter()
+                                .chain(&film_files("snapshot_"))
+                                .any(|p| n.starts_with(p.trim_end_matches(".csv")))
                     })
                     .filter(|n| !ours.contains(n.as_str()))
                     .collect()
@@ -296,37 +342,57 @@ impl Simulation {
             }
             files.push(file);
         }
+        let film = FilmAtoms::of(grains, sc.lattice.substrate_layers);
+        files.extend(self.write_film(&dir, name, &film)?);
         if self.coalescence.is_some() {
-            files.extend(self.write_structure(&dir, name)?);
+            files.extend(self.write_structure(&dir, name, &film.atoms)?);
         }
         Ok(files)
     }
 
-    /// Writes `gr_<name>.csv` and, below the size limit, `xrd_<name>.csv` of the film atoms.
-    fn write_structure(&mut self, dir: &Path, name: &str) -> Result<Vec<String>> {
+    /// Writes `sizes_<name>.csv`, `profile_<name>.csv` (films in 3-D) and, with particle
+    /// grains, `grain_sizes_<name>.csv` and `misorientation_<name>.csv` (see
+    /// [`crate::observe::film`]).
+    fn write_film(&self, dir: &Path, name: &str, film: &FilmAtoms) -> Result<Vec<String>> {
+        let lat = self.state().lattice();
+        let [sizes_file, profile_file, grain_file, mis_file] = film_files(name);
+        let islands = film.islands(lat);
+        let dist = SizeDistribution::new(&islands.sizes, film.sites_per_layer);
+        write_atomic(&dir.join(&sizes_file), |w| dist.write_csv(w))?;
+        let mut files = vec![sizes_file];
+        if !lat.kind().is_2d() {
+            let profile = film.profile();
+            let d = lat.layer_spacing();
+            write_atomic(&dir.join(&profile_file), |w| profile.write_csv(w, d))?;
+            files.push(profile_file);
+        }
+        let grains = self.engine.grains();
+        if self.scenario().uses_grains() {
+            let stats = GrainStatistics::new(grains, film, &islands.touching);
+            let omega = self
+                .coalescence
+                .as_ref()
+                .map_or(1.0, |c| c.frame.atomic_volume);
+            write_atomic(&dir.join(&grain_file), |w| stats.write_sizes_csv(w, omega))?;
+            write_atomic(&dir.join(&mis_file), |w| stats.write_misorientation_csv(w))?;
+            files.extend([grain_file, mis_file]);
+        }
+        Ok(files)
+    }
+
+    /// Writes `gr_<name>.csv` and, below their size limits, `xrd_<name>.csv` and
+    /// `saxs_<name>.csv` of the film atoms `atoms`.
+    fn write_structure(&mut self, dir: &Path, name: &str, atoms: &AtomSet) -> Result<Vec<String>> {
         let sc = self.scenario().clone();
         let spec = &sc.output.structure;
-        let lat = self.state().lattice();
-        let base = sc.lattice.substrate_layers * lat.layer_size();
-        let mut atoms = AtomSet {
-            periodic_xy: Some(lat.box_lengths()),
-            ..Default::default()
-        };
-        // Every atom above the substrate, particle grains' included.
-        for (g, idx, p, sp) in crate::observe::write::atoms(self.engine.grains()) {
-            if g > 0 || idx >= base {
-                atoms.positions.push(p);
-                atoms.species.push(sp as usize - 1);
-            }
-        }
         let n_species = sc.species.len();
         let omega = self
             .coalescence
             .as_ref()
             .map_or(1.0, |c| c.frame.atomic_volume);
         let mut files = Vec::new();
-        let gr = pair_distribution(&atoms, n_species, spec.gr_r_max_a, spec.gr_dr_a, omega);
-        let [file, xrd_file] = structure_files(name);
+        let gr = pair_distribution(atoms, n_species, spec.gr_r_max_a, spec.gr_dr_a, omega);
+        let [file, xrd_file, saxs_file] = structure_files(name);
         write_atomic(&dir.join(&file), |w| {
             let mut h = String::from("r_a");
             for &(a, b) in &gr.pairs {
@@ -351,17 +417,62 @@ impl Simulation {
             Ok(())
         })?;
         files.push(file);
-        if atoms.positions.len() > spec.xrd_max_atoms {
-            self.record.notes.push(format!(
-                "xrd_{name}.csv skipped: {} film atoms exceed output.structure.xrd_max_atoms = {}",
-                atoms.positions.len(),
-                spec.xrd_max_atoms
-            ));
+        let n = atoms.positions.len();
+        let (xrd, saxs) = (n <= spec.xrd_max_atoms, n <= spec.saxs_max_atoms);
+        for (skip, file, field, max) in [
+            (!xrd, &xrd_file, "xrd_max_atoms", spec.xrd_max_atoms),
+            (!saxs, &saxs_file, "saxs_max_atoms", spec.saxs_max_atoms),
+        ] {
+            if skip {
+                self.record.notes.push(format!(
+                    "{file} skipped: {n} film atoms exceed output.structure.{field} = {max}"
+                ));
+            }
+        }
+        if !xrd && !saxs {
             return Ok(files);
         }
+        // One O(N²) histogram of pair distances serves both patterns.
+        let hist = PairHistogram::new(atoms, n_species);
         let ffs: Vec<FormFactor> = sc.species.iter().map(|s| FormFactor::of(s)).collect();
-        let pat = debye_pattern(
-            &atoms,
+        let ff_note: Vec<String> = sc
+            .species
+            .iter()
+            .zip(&ffs)
+            .map(|(s, f)| {
+                format!(
+                    "{s}: {}",
+                    if f.is_tabulated() {
+                        "Waasmaier-Kirfel 1995"
+                    } else {
+                        "constant f = 1 (not tabulated)"
+                    }
+                )
+            })
+            .collect();
+        if saxs {
+            let curve = saxs_curve(&hist, &ffs, spec.saxs_q_inv_a, spec.saxs_points);
+            let [lx, ly] = self.state().lattice().box_lengths();
+            write_atomic(&dir.join(&saxs_file), |w| {
+                writeln!(
+                    w,
+                    "# small-angle I(q): Debye sum over {n} film atoms (minimum image in x, y), form factors {} at s = q/4pi; intensity per atom (electrons^2); the box truncates distances at half its width, so q below 4 pi / min(Lx, Ly) = {} 1/A is not meaningful",
+                    ff_note.join(", "),
+                    4.0 * std::f64::consts::PI / lx.min(ly)
+                )?;
+                writeln!(w, "q_inv_a,intensity")?;
+                for (q, i) in curve.q.iter().zip(&curve.intensity) {
+                    writeln!(w, "{q},{i}")?;
+                }
+                Ok(())
+            })?;
+            files.push(saxs_file);
+        }
+        if !xrd {
+            return Ok(files);
+        }
+        let pat = debye_pattern_of(
+            &hist,
             &ffs,
             spec.xrd_wavelength_a,
             spec.xrd_two_theta_deg,
@@ -369,21 +480,7 @@ impl Simulation {
         );
         let file = xrd_file;
         write_atomic(&dir.join(&file), |w| {
-            let ff: Vec<String> = sc
-                .species
-                .iter()
-                .zip(&ffs)
-                .map(|(s, f)| {
-                    format!(
-                        "{s}: {}",
-                        if f.is_tabulated() {
-                            "Waasmaier-Kirfel 1995"
-                        } else {
-                            "constant f = 1 (not tabulated)"
-                        }
-                    )
-                })
-                .collect();
+            let ff = &ff_note;
             writeln!(
                 w,
                 "# Debye pattern of {} film atoms, wavelength {} A, form factors {}; intensity per atom (electrons^2)",
@@ -406,6 +503,9 @@ impl Simulation {
     }
 }
 
+/// Bin width in s / <s> of the plotted size distributions.
+const SIZE_BIN: f64 = 0.25;
+
 /// The file snapshot `name` takes in format `f`.
 fn snapshot_file(name: &str, f: &SnapshotFormat) -> String {
     match f {
@@ -414,7 +514,22 @@ fn snapshot_file(name: &str, f: &SnapshotFormat) -> String {
     }
 }
 
-/// The g(r) and XRD tables of snapshot `name` (particle runs).
-fn structure_files(name: &str) -> [String; 2] {
-    [format!("gr_{name}.csv"), format!("xrd_{name}.csv")]
+/// The g(r), XRD and small-angle tables of snapshot `name` (particle runs).
+fn structure_files(name: &str) -> [String; 3] {
+    [
+        format!("gr_{name}.csv"),
+        format!("xrd_{name}.csv"),
+        format!("saxs_{name}.csv"),
+    ]
+}
+
+/// The film tables of snapshot `name`: island sizes, density profile, grain sizes and
+/// misorientations.
+fn film_files(name: &str) -> [String; 4] {
+    [
+        format!("sizes_{name}.csv"),
+        format!("profile_{name}.csv"),
+        format!("grain_sizes_{name}.csv"),
+        format!("misorientation_{name}.csv"),
+    ]
 }

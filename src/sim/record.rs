@@ -10,7 +10,8 @@ use super::relaxer::{
     RelaxTotals,
 };
 use crate::engine::contact::{Contact, ContactKind};
-use crate::observe::particles::{NECK_CSV_HEADER, particle_csv_header};
+use crate::observe::film::{Onset, PercolationOnset};
+use crate::observe::particles::{NECK_CSV_HEADER, particle_csv_header, percolation};
 use crate::observe::write::Series;
 use crate::scenario::{Scenario, Stop};
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,8 @@ pub(crate) struct Recorder {
     pub relax_totals: RelaxTotals,
     /// A sample has seen the film percolate.
     pub percolated: bool,
+    /// The first samples at which the film spanned the box along x and along y.
+    pub percolation: PercolationOnset,
     /// Anything skipped or worth knowing, for the summary.
     pub notes: Vec<String>,
     /// The run has grains: `contacts.csv` has the grain columns.
@@ -108,6 +111,7 @@ impl Recorder {
             relax_rows: Series::new(RELAX_TIMING_CSV_HEADER),
             relax_totals: RelaxTotals::default(),
             percolated: false,
+            percolation: PercolationOnset::default(),
             notes: Vec::new(),
             grains,
         }
@@ -239,7 +243,8 @@ impl Recorder {
         self.particle_rows.rows.extend(s.particles);
         self.neck_rows.rows.extend(s.necks);
         self.grain_rows.rows.extend(s.grains);
-        self.percolated |= s.percolating;
+        self.percolated |= s.percolating.iter().any(|&p| p);
+        self.percolation.observe(s.percolating, s.at);
     }
 
     /// Records contact number `index` and, if it was relaxed, what the relaxer did.
@@ -290,8 +295,10 @@ fn next_multiple(current: f64, every: f64, now: f64) -> f64 {
 #[derive(Debug, PartialEq)]
 pub(crate) struct Sample {
     pub series: String,
-    /// A film component spans the box along x or y.
-    pub percolating: bool,
+    /// A film component spans the box along x, along y.
+    pub percolating: [bool; 2],
+    /// When and at what coverage the sample was taken.
+    pub at: Onset,
     pub particles: Vec<String>,
     pub necks: Vec<String>,
     pub grains: Vec<String>,
@@ -350,7 +357,7 @@ pub(crate) fn grain_rows(grains: &crate::grains::Grains, t: f64) -> Vec<String> 
 pub(crate) fn sample(sim: &mut Simulation) -> Sample {
     let mut row = series_row(sim);
     let (mut particles, mut necks) = (Vec::new(), Vec::new());
-    let mut percolating = false;
+    let mut percolating = [false; 2];
     if let Some(c) = sim.coalescence() {
         let t = sim.time();
         let k = sim.counters();
@@ -362,7 +369,12 @@ pub(crate) fn sample(sim: &mut Simulation) -> Sample {
         ));
         particles = c.particle_rows(t);
         necks = c.neck_rows(t);
-        percolating = c.percolating[0] || c.percolating[1];
+        percolating = c.percolating;
+    } else if !sim.record.percolation.complete() {
+        // Atom-only films: searched only until both directions have percolated, so a long
+        // run stops paying for it once the film is continuous.
+        let base = sim.scenario().lattice.substrate_layers;
+        percolating = percolation(sim.state(), base);
     }
     if let Some(r) = sim.relax_totals() {
         row.push(',');
@@ -376,6 +388,11 @@ pub(crate) fn sample(sim: &mut Simulation) -> Sample {
     Sample {
         series: row,
         percolating,
+        at: Onset {
+            time_s: sim.time(),
+            events: sim.counters().events(),
+            deposited_ml: sim.deposited_ml(),
+        },
         particles,
         necks,
         grains,

@@ -14,6 +14,7 @@ use super::{Simulation, Stop, StopReason};
 use crate::engine::{Counters, Step};
 use crate::error::{Error, Result};
 use crate::observe::Observables;
+use crate::observe::film::PercolationOnset;
 use crate::sim::record::sample;
 use crate::sim::relaxer::RelaxTotals;
 use serde::{Deserialize, Serialize};
@@ -103,6 +104,10 @@ pub struct Summary {
     /// Particle-run summary (runs with particles).
     #[serde(default)]
     pub particles: Option<ParticleSummary>,
+    /// The first `series.csv` samples at which the film spanned the periodic box along x and
+    /// along y (time, events, deposited ML); `null` where it has not.
+    #[serde(default)]
+    pub percolation: PercolationOnset,
     /// Files written (with an output directory).
     pub files: Vec<String>,
     /// Anything skipped or worth knowing (output schedules skipped over an idle clock, the
@@ -188,6 +193,7 @@ impl Simulation {
             peak_memory_bytes: peak_memory_bytes(),
             final_observables: self.observables(),
             particles,
+            percolation: self.record.percolation,
             files: files.clone(),
             notes: self.record.notes.clone(),
             kmc_version: env!("CARGO_PKG_VERSION").into(),

@@ -202,6 +202,7 @@ impl RunArgs {
                 k.particle_moves_blocked
             );
         }
+        outln!("percolation: {}", summary.percolation.describe());
         if let Some(p) = &summary.particles {
             outln!(
                 "particles: {} deposited, {} unplaceable, {} contacts, {} aggregates, {} necks, covered {:.3}, percolating x {} y {}",
