@@ -109,6 +109,14 @@ impl RunArgs {
                 bail!("--threads {n}: {}", loaded.locate(e));
             }
         }
+        // Under mpirun every rank runs one sector: a run of P ranks has P sectors.
+        let ranks = kmc::parallel::ranks();
+        if ranks > 1 && loaded.scenario.threads() == 1 {
+            loaded.scenario.threads = Some(ranks);
+            if let Err(e) = loaded.scenario.validate() {
+                bail!("{ranks} MPI ranks (one sector each): {}", loaded.locate(e));
+            }
+        }
         let out = self
             .out
             .unwrap_or_else(|| PathBuf::from("out").join(&loaded.scenario.name));
