@@ -44,7 +44,6 @@ const HOP_LOG: u64 = 4;
 const TAKE_HOPS: u64 = 5;
 
 const TAG_CUT: i32 = 10;
-const TAG_COUNT: i32 = 11;
 const TAG_CHANGES: i32 = 12;
 const TAG_COLLECT: i32 = 13;
 const TAG_ERROR: i32 = 14;
@@ -379,42 +378,16 @@ impl<M: RateModel + Clone> Local<M> {
         self.sector.receive(&received);
     }
 
-    /// Sends `mine` to every neighbour and receives theirs (nonblocking both ways: first the
-    /// lengths, then the lists); returns the lists in sector order, this rank's included.
+    /// Sends `mine` to every neighbour (nonblocking) and receives theirs (a probe gives each
+    /// list's length, so one message per pair and window); returns the lists in sector order,
+    /// this rank's included.
     fn exchange(&self, mine: Vec<Change>) -> Vec<Vec<Change>> {
         let w = world();
         let out: Vec<u32> = mine
             .iter()
             .flat_map(|c| [c.x, c.y, c.l, u32::from(c.species)])
             .collect();
-        let n_out = out.len() as u64;
-        let mut n_in = vec![0u64; self.neighbours.len()];
-        ::mpi::request::scope(|scope| {
-            let sends: Vec<_> = self
-                .neighbours
-                .iter()
-                .map(|&r| {
-                    w.process_at_rank(r as i32)
-                        .immediate_send_with_tag(scope, &n_out, TAG_COUNT)
-                })
-                .collect();
-            let recvs: Vec<_> = self
-                .neighbours
-                .iter()
-                .zip(n_in.iter_mut())
-                .map(|(&r, n)| {
-                    w.process_at_rank(r as i32)
-                        .immediate_receive_into_with_tag(scope, n, TAG_COUNT)
-                })
-                .collect();
-            for r in recvs {
-                r.wait();
-            }
-            for s in sends {
-                s.wait();
-            }
-        });
-        let mut bufs: Vec<Vec<u32>> = n_in.iter().map(|&n| vec![0; n as usize]).collect();
+        let mut bufs: Vec<Vec<u32>> = Vec::with_capacity(self.neighbours.len());
         ::mpi::request::scope(|scope| {
             let sends: Vec<_> = self
                 .neighbours
@@ -424,17 +397,11 @@ impl<M: RateModel + Clone> Local<M> {
                         .immediate_send_with_tag(scope, &out[..], TAG_CHANGES)
                 })
                 .collect();
-            let recvs: Vec<_> = self
-                .neighbours
-                .iter()
-                .zip(bufs.iter_mut())
-                .map(|(&r, b)| {
-                    w.process_at_rank(r as i32)
-                        .immediate_receive_into_with_tag(scope, &mut b[..], TAG_CHANGES)
-                })
-                .collect();
-            for r in recvs {
-                r.wait();
+            for &r in &self.neighbours {
+                let (v, _) = w
+                    .process_at_rank(r as i32)
+                    .receive_vec_with_tag::<u32>(TAG_CHANGES);
+                bufs.push(v);
             }
             for s in sends {
                 s.wait();

@@ -44,10 +44,14 @@ impl Simulation {
     pub(super) fn refuse_if_parallel(&self, what: &str) -> Result<()> {
         let n = self.scenario().threads();
         if n > 1 {
+            let how = match crate::parallel::ranks() {
+                1 => format!("threads: {n}"),
+                r => format!("{r} MPI ranks"),
+            };
             return Err(self.loaded.locate(Error::field(
                 "threads",
                 format!(
-                    "{what} of a parallel run (threads: {n}) is not supported yet: a resumed run \
+                    "{what} of a parallel run ({how}) is not supported yet: a resumed run \
                      could not continue the sectors' random streams exactly; use threads: 1"
                 ),
             )));
