@@ -302,11 +302,15 @@ impl<M: RateModel + Clone> Sector<M> {
         let (nx, ny) = glat.grid();
         let [gx, gy] = d.ghost;
         let origin = d.origin(s);
-        let state = box_state(box_lattice(glat, d)?, global.frozen_layers(), |xl, yl, l| {
-            let y = (origin[1] + ny + yl - gy) % ny;
-            let x = (origin[0] + nx + xl - gx) % nx;
-            global.species(glat.site(x, y, l).idx)
-        });
+        let state = box_state(
+            box_lattice(glat, d)?,
+            global.frozen_layers(),
+            |xl, yl, l| {
+                let y = (origin[1] + ny + yl - gy) % ny;
+                let x = (origin[0] + nx + xl - gx) % nx;
+                global.species(glat.site(x, y, l).idx)
+            },
+        );
         Self::from_state(state, d, s, build_model, sources, seed)
     }
 
@@ -643,8 +647,9 @@ enum Workers<M> {
         pool: rayon::ThreadPool,
         sectors: Vec<Sector<M>>,
     },
+    /// Boxed: a whole sector lives inline, the threads' variant is a pool and a vector.
     #[cfg(feature = "mpi")]
-    Ranks(mpi::Ranks<M>),
+    Ranks(Box<mpi::Ranks<M>>),
 }
 
 /// A parallel run of the synchronous sublattice algorithm over a periodic film.

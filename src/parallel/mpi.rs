@@ -132,7 +132,9 @@ impl Session {
                 QUIT => return Ok(()),
                 CUT => {
                     local = None;
-                    let (bytes, _) = world().process_at_rank(0).receive_vec_with_tag::<u8>(TAG_CUT);
+                    let (bytes, _) = world()
+                        .process_at_rank(0)
+                        .receive_vec_with_tag::<u8>(TAG_CUT);
                     let built = build_local(&bytes, me);
                     let stats = match &built {
                         Ok(l) => l.stats(),
@@ -141,7 +143,9 @@ impl Session {
                     world().process_at_rank(0).gather_into(&stats[..]);
                     match built {
                         Ok(l) => local = Some(l),
-                        Err(e) => world().process_at_rank(0).send_with_tag(e.to_string().as_bytes(), TAG_ERROR),
+                        Err(e) => world()
+                            .process_at_rank(0)
+                            .send_with_tag(e.to_string().as_bytes(), TAG_ERROR),
                     }
                 }
                 CYCLE => {
@@ -151,7 +155,9 @@ impl Session {
                 }
                 COLLECT => {
                     let l = local.as_mut().ok_or_else(|| protocol(me, "a collect"))?;
-                    world().process_at_rank(0).send_with_tag(&l.pending[..], TAG_COLLECT);
+                    world()
+                        .process_at_rank(0)
+                        .send_with_tag(&l.pending[..], TAG_COLLECT);
                     l.pending.clear();
                     l.window = 0;
                 }
@@ -161,7 +167,9 @@ impl Session {
                 }
                 TAKE_HOPS => {
                     let l = local.as_mut().ok_or_else(|| protocol(me, "a hop list"))?;
-                    world().process_at_rank(0).send_with_tag(&flat_hops(&mut l.sector.hops)[..], TAG_HOPS);
+                    world()
+                        .process_at_rank(0)
+                        .send_with_tag(&flat_hops(&mut l.sector.hops)[..], TAG_HOPS);
                 }
                 c => return Err(protocol(me, &format!("command {c}"))),
             }
@@ -177,7 +185,9 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         if rank() == 0 && ranks() > 1 {
-            world().process_at_rank(0).broadcast_into(&mut [QUIT, 0, 0][..]);
+            world()
+                .process_at_rank(0)
+                .broadcast_into(&mut [QUIT, 0, 0][..]);
         }
     }
 }
@@ -232,13 +242,7 @@ fn build_local(bytes: &[u8], me: usize) -> Result<Local<AnyRateModel>> {
             m.sector
         )));
     }
-    let lat = Lattice::with_c_over_a(
-        m.kind,
-        m.lattice_constant_a,
-        m.c_over_a,
-        m.size,
-        m.layers,
-    )?;
+    let lat = Lattice::with_c_over_a(m.kind, m.lattice_constant_a, m.c_over_a, m.size, m.layers)?;
     let (lnx, lny) = lat.grid();
     if m.species.len() != lnx * lny * lat.layers() {
         return Err(Error::Simulation(format!(
@@ -393,8 +397,11 @@ impl<M: RateModel + Clone> Local<M> {
                 .neighbours
                 .iter()
                 .map(|&r| {
-                    w.process_at_rank(r as i32)
-                        .immediate_send_with_tag(scope, &out[..], TAG_CHANGES)
+                    w.process_at_rank(r as i32).immediate_send_with_tag(
+                        scope,
+                        &out[..],
+                        TAG_CHANGES,
+                    )
                 })
                 .collect();
             for &r in &self.neighbours {
@@ -450,7 +457,9 @@ impl<M: RateModel + Clone> Ranks<M> {
     fn gather_stats(&mut self) -> Vec<[u64; STATS]> {
         let mine = self.local.stats();
         let mut all = vec![0u64; STATS * ranks()];
-        world().process_at_rank(0).gather_into_root(&mine[..], &mut all[..]);
+        world()
+            .process_at_rank(0)
+            .gather_into_root(&mine[..], &mut all[..]);
         all.chunks_exact(STATS)
             .map(|c| std::array::from_fn(|i| c[i]))
             .collect()
@@ -479,7 +488,9 @@ impl<M: RateModel + Clone> Ranks<M> {
     }
 
     pub(super) fn cycle(&mut self, order: [usize; COLOURS], tau: f64) {
-        world().process_at_rank(0).broadcast_into(&mut [CYCLE, tau.to_bits(), pack_order(order)][..]);
+        world()
+            .process_at_rank(0)
+            .broadcast_into(&mut [CYCLE, tau.to_bits(), pack_order(order)][..]);
         self.local.cycle(order, tau);
         self.stats = self.gather_stats();
     }
@@ -498,7 +509,9 @@ impl<M: RateModel + Clone> Ranks<M> {
         if self.local.window == 0 {
             return Vec::new();
         }
-        world().process_at_rank(0).broadcast_into(&mut [COLLECT, 0, 0][..]);
+        world()
+            .process_at_rank(0)
+            .broadcast_into(&mut [COLLECT, 0, 0][..]);
         let w = world();
         let mut words = std::mem::take(&mut self.local.pending);
         for r in 1..ranks() {
@@ -527,12 +540,16 @@ impl<M: RateModel + Clone> Ranks<M> {
     }
 
     pub(super) fn set_hop_log(&mut self, on: bool) {
-        world().process_at_rank(0).broadcast_into(&mut [HOP_LOG, u64::from(on), 0][..]);
+        world()
+            .process_at_rank(0)
+            .broadcast_into(&mut [HOP_LOG, u64::from(on), 0][..]);
         self.local.sector.log_hops = on;
     }
 
     pub(super) fn take_hops(&mut self) -> Vec<(u64, usize, usize)> {
-        world().process_at_rank(0).broadcast_into(&mut [TAKE_HOPS, 0, 0][..]);
+        world()
+            .process_at_rank(0)
+            .broadcast_into(&mut [TAKE_HOPS, 0, 0][..]);
         let mut all = std::mem::take(&mut self.local.sector.hops);
         let w = world();
         for r in 1..ranks() {
@@ -572,9 +589,8 @@ impl Sublattice<AnyRateModel> {
                 ),
             ));
         }
-        let d = Decomposition::new(global.lattice(), n).map_err(|m| {
-            Error::field("threads", format!("{m} (under mpirun: use fewer ranks)"))
-        })?;
+        let d = Decomposition::new(global.lattice(), n)
+            .map_err(|m| Error::field("threads", format!("{m} (under mpirun: use fewer ranks)")))?;
         let window_s = window_or_default(window_s, global, model, sources, &d)?;
         if RANKS_IN_USE.swap(true, Ordering::SeqCst) {
             return Err(Error::field(
@@ -594,7 +610,9 @@ impl Sublattice<AnyRateModel> {
             }
         };
         let w = world();
-        world().process_at_rank(0).broadcast_into(&mut [CUT, 0, 0][..]);
+        world()
+            .process_at_rank(0)
+            .broadcast_into(&mut [CUT, 0, 0][..]);
         let mut too_big = None;
         for r in 1..n {
             let msg = CutMsg {
@@ -619,7 +637,8 @@ impl Sublattice<AnyRateModel> {
                 w.process_at_rank(r as i32)
                     .send_with_tag(&[0u8; 0][..], TAG_CUT);
             } else {
-                w.process_at_rank(r as i32).send_with_tag(&bytes[..], TAG_CUT);
+                w.process_at_rank(r as i32)
+                    .send_with_tag(&bytes[..], TAG_CUT);
             }
         }
         let build = |lat: &Lattice| recipe.build(lat);
@@ -630,7 +649,9 @@ impl Sublattice<AnyRateModel> {
                 Err(e) => {
                     // The others still report their builds: finish the exchange first.
                     let mut all = vec![0u64; STATS * n];
-                    world().process_at_rank(0).gather_into_root(&error_stats()[..], &mut all[..]);
+                    world()
+                        .process_at_rank(0)
+                        .gather_into_root(&error_stats()[..], &mut all[..]);
                     drain_errors(&all);
                     RANKS_IN_USE.store(false, Ordering::SeqCst);
                     return Err(e);
@@ -665,7 +686,7 @@ impl Sublattice<AnyRateModel> {
         ranks_.stats = stats;
         Ok(Sublattice {
             d,
-            workers: Workers::Ranks(ranks_),
+            workers: Workers::Ranks(Box::new(ranks_)),
             colours: stream(seed, Stream::SectorColours),
             window_s,
             pending: Vec::new(),
@@ -681,6 +702,63 @@ fn drain_errors(all: &[u64]) {
             let _ = w
                 .process_at_rank(r as i32)
                 .receive_vec_with_tag::<u8>(TAG_ERROR);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lattice::LatticeKind;
+
+    /// The neighbour lists are exactly the sectors whose boxes share a site (counted site by
+    /// site), on cuts where boxes wrap (1 or 2 sectors along an axis) and where they do not.
+    #[test]
+    fn neighbours_are_the_boxes_that_share_a_site() {
+        for (size, n) in [([32, 32], 2), ([32, 32], 4), ([64, 32], 8), ([96, 96], 9)] {
+            let lat = Lattice::new(LatticeKind::Square, 2.5, size, 1).unwrap();
+            let d = Decomposition::new(&lat, n).unwrap();
+            let (nx, ny) = lat.grid();
+            let sites = |s: usize| {
+                let [bx, by] = d.box_grid();
+                let o = d.origin(s);
+                let mut v = std::collections::HashSet::new();
+                for y in 0..by {
+                    for x in 0..bx {
+                        v.insert((
+                            (o[0] + nx + x - d.ghost[0]) % nx,
+                            (o[1] + ny + y - d.ghost[1]) % ny,
+                        ));
+                    }
+                }
+                v
+            };
+            let mut non_neighbours = 0;
+            for s in 0..n {
+                for t in 0..n {
+                    let shared = !sites(s).is_disjoint(&sites(t));
+                    assert_eq!(boxes_overlap(&d, s, t), shared, "{size:?} {n}: {s} {t}");
+                    non_neighbours += usize::from(!shared);
+                }
+            }
+            if n == 9 {
+                assert_eq!(non_neighbours, 0, "3 × 3 sectors all touch (periodic)");
+            }
+        }
+        // 4 × 4 sectors of 16 × 16 sites: a sector's box misses the sectors two apart.
+        let lat = Lattice::new(LatticeKind::Square, 2.5, [128, 128], 1).unwrap();
+        let d = Decomposition::new(&lat, 16).unwrap();
+        assert_eq!(d.sectors, [4, 4]);
+        let nb = (0..16)
+            .filter(|&t| t != 0 && boxes_overlap(&d, 0, t))
+            .count();
+        assert_eq!(nb, 8);
+    }
+
+    #[test]
+    fn colour_orders_survive_the_broadcast_word() {
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]] {
+            assert_eq!(unpack_order(pack_order(order)), order);
         }
     }
 }
