@@ -1,5 +1,5 @@
-//! Parallel KMC on threads: the synchronous sublattice algorithm (Shim & Amar, Phys. Rev. B
-//! 71, 125432 (2005)) for atom-only lattice runs.
+//! Parallel KMC on threads (and on MPI ranks, module `mpi`): the synchronous sublattice
+//! algorithm (Shim & Amar, Phys. Rev. B 71, 125432 (2005)) for atom-only lattice runs.
 //!
 //! The periodic surface is cut into `px × py` sectors, one per worker, and each sector into
 //! 2 × 2 blocks, the four sublattices ("colours"). A cycle visits the four colours in a random
@@ -28,7 +28,8 @@
 //! source; a scenario can give it (`sublattice_window_s`).
 //!
 //! Because a sector's whole state is its own box and the exchange is a list of changed sites,
-//! a sector maps onto an MPI rank unchanged: the exchange becomes sends of those lists.
+//! a sector maps onto an MPI rank unchanged: with the feature `mpi` the exchange becomes sends
+//! of those lists between ranks (module `mpi`), and the trajectory stays the threads'.
 
 use crate::catalog::{ChangedSites, Event};
 use crate::deposit::AtomDeposition;
