@@ -5,8 +5,8 @@
 //! trajectory as `threads: P`: rank `r` owns sector `r` (its box of core and ghost layer,
 //! its rates and its stream), rank 0 draws the order of the colours and the window of each
 //! cycle and broadcasts them, and after each window every rank sends its changed sites to the
-//! ranks whose boxes overlap its own (nonblocking sends and receives) and writes what it
-//! receives into its box. Changes from the other sectors would fall outside the box: the
+//! ranks whose boxes overlap its own (nonblocking sends; each list's length found by a probe)
+//! and writes what it receives into its box. Changes from the other sectors would fall outside the box: the
 //! threads' rule, "every sector receives every list", reduces to this neighbour exchange.
 //!
 //! Rank 0 also keeps the global film for the run loop (samples, snapshots, observers, the
