@@ -30,10 +30,13 @@ use crate::rates::{AnyRateModel, RateModel, RateModelSpec};
 use crate::rng::{Stream, stream};
 use crate::state::State;
 use ::mpi::environment::{Threading, Universe};
+use ::mpi::point_to_point::Status;
+use ::mpi::request::{Request, Scope};
 use ::mpi::topology::SimpleCommunicator;
 use ::mpi::traits::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Commands rank 0 broadcasts to the others: `[command, argument, argument]`.
 const QUIT: u64 = 0;
@@ -61,6 +64,76 @@ static RANKS_IN_USE: AtomicBool = AtomicBool::new(false);
 
 fn world() -> SimpleCommunicator {
     SimpleCommunicator::world()
+}
+
+/// Waiting for a message: yielding for this long, then sleeping [`NAP`] between tests. MPI
+/// libraries spin while they wait, and a rank spinning on a core another rank needs (more
+/// ranks than cores, or a loaded machine) stalls that rank for a whole time slice: with
+/// MPICH's own blocking waits 4 ranks on 2 busy cores took 21 s for what 2 ranks did in 0.2 s,
+/// with these waits about 5 s. A rank with a core of its own rarely waits a millisecond for a
+/// window's messages, so it never sleeps.
+const SPIN: Duration = Duration::from_micros(1000);
+/// See [`SPIN`].
+const NAP: Duration = Duration::from_micros(50);
+
+/// Waits for `req` (see [`SPIN`]).
+fn patient<'a, B: ?Sized, S: Scope<'a>>(mut req: Request<'a, B, S>) -> Status {
+    let start = Instant::now();
+    loop {
+        match req.test() {
+            Ok(s) => return s,
+            Err(r) => req = r,
+        }
+        pause(start);
+    }
+}
+
+fn pause(start: Instant) {
+    if start.elapsed() > SPIN {
+        std::thread::sleep(NAP);
+    } else {
+        std::thread::yield_now();
+    }
+}
+
+/// Receives a message of unknown length from `rank` with `tag` (see [`SPIN`]).
+fn receive_vec<T: Equivalence>(rank: usize, tag: i32) -> Vec<T> {
+    let w = world();
+    let p = w.process_at_rank(rank as i32);
+    let start = Instant::now();
+    loop {
+        if let Some(m) = p.immediate_matched_probe_with_tag(tag) {
+            return m.matched_receive_vec().0;
+        }
+        pause(start);
+    }
+}
+
+/// A rank's part of a gather to rank 0 (see [`SPIN`]).
+fn gather(mine: &[u64]) {
+    let w = world();
+    let root = w.process_at_rank(0);
+    ::mpi::request::scope(|scope| {
+        patient(root.immediate_gather_into(scope, mine));
+    });
+}
+
+/// Rank 0's part of a gather (see [`SPIN`]).
+fn gather_root(mine: &[u64], all: &mut [u64]) {
+    let w = world();
+    let root = w.process_at_rank(0);
+    ::mpi::request::scope(|scope| {
+        patient(root.immediate_gather_into_root(scope, mine, all));
+    });
+}
+
+/// Every rank's part of a broadcast from rank 0 (see [`SPIN`]).
+fn broadcast(buf: &mut [u64]) {
+    let w = world();
+    let root = w.process_at_rank(0);
+    ::mpi::request::scope(|scope| {
+        patient(root.immediate_broadcast_into(scope, buf));
+    });
 }
 
 /// Ranks of the MPI world; 1 when MPI is not running.
@@ -127,20 +200,18 @@ impl Session {
         let mut local: Option<Local<AnyRateModel>> = None;
         loop {
             let mut cmd = [0u64; 3];
-            world().process_at_rank(0).broadcast_into(&mut cmd[..]);
+            broadcast(&mut cmd);
             match cmd[0] {
                 QUIT => return Ok(()),
                 CUT => {
                     local = None;
-                    let (bytes, _) = world()
-                        .process_at_rank(0)
-                        .receive_vec_with_tag::<u8>(TAG_CUT);
+                    let bytes = receive_vec::<u8>(0, TAG_CUT);
                     let built = build_local(&bytes, me);
                     let stats = match &built {
                         Ok(l) => l.stats(),
                         Err(_) => error_stats(),
                     };
-                    world().process_at_rank(0).gather_into(&stats[..]);
+                    gather(&stats[..]);
                     match built {
                         Ok(l) => local = Some(l),
                         Err(e) => world()
@@ -151,7 +222,7 @@ impl Session {
                 CYCLE => {
                     let l = local.as_mut().ok_or_else(|| protocol(me, "a cycle"))?;
                     l.cycle(unpack_order(cmd[2]), f64::from_bits(cmd[1]));
-                    world().process_at_rank(0).gather_into(&l.stats()[..]);
+                    gather(&l.stats()[..]);
                 }
                 COLLECT => {
                     let l = local.as_mut().ok_or_else(|| protocol(me, "a collect"))?;
@@ -185,9 +256,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         if rank() == 0 && ranks() > 1 {
-            world()
-                .process_at_rank(0)
-                .broadcast_into(&mut [QUIT, 0, 0][..]);
+            broadcast(&mut [QUIT, 0, 0]);
         }
     }
 }
@@ -405,13 +474,11 @@ impl<M: RateModel + Clone> Local<M> {
                 })
                 .collect();
             for &r in &self.neighbours {
-                let (v, _) = w
-                    .process_at_rank(r as i32)
-                    .receive_vec_with_tag::<u32>(TAG_CHANGES);
+                let v = receive_vec::<u32>(r, TAG_CHANGES);
                 bufs.push(v);
             }
             for s in sends {
-                s.wait();
+                patient(s);
             }
         });
         let decode = |b: &[u32]| {
@@ -457,9 +524,7 @@ impl<M: RateModel + Clone> Ranks<M> {
     fn gather_stats(&mut self) -> Vec<[u64; STATS]> {
         let mine = self.local.stats();
         let mut all = vec![0u64; STATS * ranks()];
-        world()
-            .process_at_rank(0)
-            .gather_into_root(&mine[..], &mut all[..]);
+        gather_root(&mine[..], &mut all[..]);
         all.chunks_exact(STATS)
             .map(|c| std::array::from_fn(|i| c[i]))
             .collect()
@@ -488,9 +553,7 @@ impl<M: RateModel + Clone> Ranks<M> {
     }
 
     pub(super) fn cycle(&mut self, order: [usize; COLOURS], tau: f64) {
-        world()
-            .process_at_rank(0)
-            .broadcast_into(&mut [CYCLE, tau.to_bits(), pack_order(order)][..]);
+        broadcast(&mut [CYCLE, tau.to_bits(), pack_order(order)]);
         self.local.cycle(order, tau);
         self.stats = self.gather_stats();
     }
@@ -509,15 +572,10 @@ impl<M: RateModel + Clone> Ranks<M> {
         if self.local.window == 0 {
             return Vec::new();
         }
-        world()
-            .process_at_rank(0)
-            .broadcast_into(&mut [COLLECT, 0, 0][..]);
-        let w = world();
+        broadcast(&mut [COLLECT, 0, 0]);
         let mut words = std::mem::take(&mut self.local.pending);
         for r in 1..ranks() {
-            let (v, _) = w
-                .process_at_rank(r as i32)
-                .receive_vec_with_tag::<u32>(TAG_COLLECT);
+            let v = receive_vec::<u32>(r, TAG_COLLECT);
             words.extend(v);
         }
         self.local.window = 0;
@@ -540,22 +598,15 @@ impl<M: RateModel + Clone> Ranks<M> {
     }
 
     pub(super) fn set_hop_log(&mut self, on: bool) {
-        world()
-            .process_at_rank(0)
-            .broadcast_into(&mut [HOP_LOG, u64::from(on), 0][..]);
+        broadcast(&mut [HOP_LOG, u64::from(on), 0]);
         self.local.sector.log_hops = on;
     }
 
     pub(super) fn take_hops(&mut self) -> Vec<(u64, usize, usize)> {
-        world()
-            .process_at_rank(0)
-            .broadcast_into(&mut [TAKE_HOPS, 0, 0][..]);
+        broadcast(&mut [TAKE_HOPS, 0, 0]);
         let mut all = std::mem::take(&mut self.local.sector.hops);
-        let w = world();
         for r in 1..ranks() {
-            let (v, _) = w
-                .process_at_rank(r as i32)
-                .receive_vec_with_tag::<u64>(TAG_HOPS);
+            let v = receive_vec::<u64>(r, TAG_HOPS);
             all.extend(
                 v.chunks_exact(3)
                     .map(|c| (c[0], c[1] as usize, c[2] as usize)),
@@ -610,9 +661,7 @@ impl Sublattice<AnyRateModel> {
             }
         };
         let w = world();
-        world()
-            .process_at_rank(0)
-            .broadcast_into(&mut [CUT, 0, 0][..]);
+        broadcast(&mut [CUT, 0, 0]);
         let mut too_big = None;
         for r in 1..n {
             let msg = CutMsg {
@@ -649,9 +698,7 @@ impl Sublattice<AnyRateModel> {
                 Err(e) => {
                     // The others still report their builds: finish the exchange first.
                     let mut all = vec![0u64; STATS * n];
-                    world()
-                        .process_at_rank(0)
-                        .gather_into_root(&error_stats()[..], &mut all[..]);
+                    gather_root(&error_stats()[..], &mut all[..]);
                     drain_errors(&all);
                     RANKS_IN_USE.store(false, Ordering::SeqCst);
                     return Err(e);
@@ -663,9 +710,7 @@ impl Sublattice<AnyRateModel> {
         let mut first_error = None;
         for (r, s) in stats.iter().enumerate().skip(1) {
             if s[0] != 0 {
-                let (msg, _) = w
-                    .process_at_rank(r as i32)
-                    .receive_vec_with_tag::<u8>(TAG_ERROR);
+                let msg = receive_vec::<u8>(r, TAG_ERROR);
                 first_error.get_or_insert((r, String::from_utf8_lossy(&msg).into_owned()));
             }
         }
@@ -696,12 +741,9 @@ impl Sublattice<AnyRateModel> {
 
 /// Receives the error messages of the ranks whose gathered statistics flag one.
 fn drain_errors(all: &[u64]) {
-    let w = world();
     for (r, s) in all.chunks_exact(STATS).enumerate().skip(1) {
         if s[0] != 0 {
-            let _ = w
-                .process_at_rank(r as i32)
-                .receive_vec_with_tag::<u8>(TAG_ERROR);
+            let _ = receive_vec::<u8>(r, TAG_ERROR);
         }
     }
 }
