@@ -1,7 +1,8 @@
 //! The MPI path (feature `mpi`): `mpirun -np P kmc run` writes the same series.csv, snapshots
 //! and final state as `kmc run --threads P` (each rank runs one sector of the threads'
 //! algorithm), for P = 2 and 4, and what an MPI run cannot do is refused naming the field,
-//! with every rank ending.
+//! with every rank ending. The library's `Sublattice::with_ranks` is checked against
+//! `Sublattice::new` the same way, hop log included (this test binary run under mpirun).
 //!
 //! Needs `mpirun` (MPICH or Open MPI; `.ci/run` installs MPICH): without it each test fails
 //! saying so. The ranks may outnumber the cores (MPICH spins while it waits, so four ranks on
@@ -30,6 +31,11 @@ const SCENARIO: &str = r#"(
 
 /// `mpirun -np <np> kmc`, oversubscribed if need be.
 fn mpirun(np: usize) -> Command {
+    mpirun_of(np, Path::new(env!("CARGO_BIN_EXE_kmc")))
+}
+
+/// `mpirun -np <np> <program>`, oversubscribed if need be.
+fn mpirun_of(np: usize, program: &Path) -> Command {
     let version = Command::new("mpirun").arg("--version").output();
     let Ok(version) = version else {
         panic!(
@@ -42,7 +48,7 @@ fn mpirun(np: usize) -> Command {
     if String::from_utf8_lossy(&version.stdout).contains("Open MPI") {
         c.args(["--oversubscribe", "--allow-run-as-root"]);
     }
-    c.args(["-np", &np.to_string(), env!("CARGO_BIN_EXE_kmc")]);
+    c.args(["-np", &np.to_string()]).arg(program);
     c
 }
 
@@ -173,4 +179,124 @@ fn refused_mpi_runs_name_the_field_and_end_every_rank() {
     let e = run("bad flux", &[]);
     assert!(e.contains("mpi.ron") && e.contains("flux_ml_per_s"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The library API under mpirun: this test binary runs itself on 2 ranks.
+
+const T: f64 = 300.0;
+
+/// FCC(100) with a 4-layer substrate, mobile atoms (weak bonds) and deposition: hops and
+/// exchanges cross the sector edges often.
+fn fcc_film() -> (
+    kmc::state::State,
+    kmc::rates::RateModelSpec,
+    Vec<kmc::deposit::AtomDeposition>,
+) {
+    use kmc::deposit::{AtomDeposition, AtomDepositionSpec, Landing};
+    use kmc::lattice::{Lattice, LatticeKind};
+    use kmc::rates::*;
+    let lat = Lattice::new(LatticeKind::Fcc100, 3.615, [32, 32], 12).unwrap();
+    let mut st = kmc::state::State::new(lat);
+    st.fill_layers(4, 1).unwrap();
+    st.set_frozen_layers(2);
+    let spec = RateModelSpec::BondCounting(BondCountingSpec {
+        species: std::collections::BTreeMap::from([(
+            "A".into(),
+            HopParams {
+                prefactor_hz: 1e13,
+                barrier_ev: 0.45,
+            },
+        )]),
+        bonds_ev: vec![("A".into(), "A".into(), 0.3)],
+        count: BondCount::InLayer,
+        ehrlich_schwoebel_ev: 0.0,
+        exchange_barrier_ev: Some(0.6),
+        grain_transfers: false,
+    });
+    let dep = AtomDepositionSpec {
+        species: "A".into(),
+        flux_ml_per_s: 5.0,
+        polar_deg: 0.0,
+        azimuth_deg: 0.0,
+        landing: Landing::Supported,
+        funnelling: false,
+    };
+    let ls = st.lattice().layer_size();
+    let sources = vec![AtomDeposition::new(&dep, 1, ls, "deposition[0]").unwrap()];
+    (st, spec, sources)
+}
+
+/// Started by [`sublattice_over_ranks_is_the_threads_run`] under mpirun: rank 0 runs the same
+/// cycles with `Sublattice::with_ranks` and with `Sublattice::new` (2 sectors, 1 thread) and
+/// compares them; rank 1 serves.
+#[test]
+#[ignore = "runs under mpirun, started by sublattice_over_ranks_is_the_threads_run"]
+fn inner_sublattice_over_ranks() {
+    use kmc::parallel::Sublattice;
+    use kmc::parallel::mpi::{ModelRecipe, Session};
+    let session = Session::start().unwrap();
+    if session.rank() > 0 {
+        session.serve().unwrap();
+        return;
+    }
+    assert_eq!(session.ranks(), 2);
+    let (st, spec, sources) = fcc_film();
+    let names = vec!["A".to_string()];
+    let model = spec.build(&names, st.lattice(), T).unwrap();
+    let build = |lat: &kmc::lattice::Lattice| spec.build(&names, lat, T);
+    let recipe = ModelRecipe {
+        spec: spec.clone(),
+        species: names.clone(),
+        temperature_k: T,
+    };
+    let mut ranks = Sublattice::with_ranks(&st, &model, &recipe, &sources, 11, None).unwrap();
+    let mut threads = Sublattice::new(&st, &model, &build, &sources, 11, 2, 1, None).unwrap();
+    assert_eq!(ranks.window_s(), threads.window_s());
+    assert_eq!(ranks.decomposition(), threads.decomposition());
+    ranks.set_hop_log(true);
+    threads.set_hop_log(true);
+    let (mut gr, mut gt) = (st.clone(), st.clone());
+    for round in 0..4 {
+        for _ in 0..200 {
+            ranks.cycle(ranks.window_s());
+            threads.cycle(threads.window_s());
+        }
+        assert_eq!(ranks.counts(), threads.counts(), "round {round}");
+        assert_eq!(ranks.total_rate().to_bits(), threads.total_rate().to_bits());
+        assert_eq!(ranks.active_atoms(), threads.active_atoms());
+        assert_eq!(ranks.take_hops(), threads.take_hops(), "round {round}");
+        assert!(ranks.pending() > 0);
+        ranks.sync(&mut gr);
+        threads.sync(&mut gt);
+        assert_eq!(ranks.pending(), 0);
+        assert!(gr.species_map() == gt.species_map(), "round {round}");
+    }
+    let c = ranks.counts();
+    assert!(c.hops > 1000 && c.exchanges > 0 && c.deposited > 0, "{c:?}");
+    assert_ne!(gr.species_map(), st.species_map());
+    // A second run over the same ranks is refused while this one holds them.
+    let e = Sublattice::with_ranks(&st, &model, &recipe, &sources, 12, None).unwrap_err();
+    assert!(e.to_string().contains("threads"), "{e}");
+}
+
+/// `Sublattice::with_ranks` on 2 ranks follows `Sublattice::new` with 2 sectors: counts,
+/// rates, hop log and film, after every 200 cycles.
+#[test]
+fn sublattice_over_ranks_is_the_threads_run() {
+    let me = std::env::current_exe().unwrap();
+    let mut c = mpirun_of(2, &me);
+    c.args([
+        "inner_sublattice_over_ranks",
+        "--exact",
+        "--ignored",
+        "--test-threads=1",
+    ]);
+    let o = finish(c);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("1 passed"),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
