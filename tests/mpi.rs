@@ -1,6 +1,6 @@
 //! The MPI path (feature `mpi`): `mpirun -np P kmc run` writes the same series.csv, snapshots
 //! and final state as `kmc run --threads P` (each rank runs one sector of the threads'
-//! algorithm), for P = 2 and 4, and what an MPI run cannot do is refused naming the field,
+//! algorithm), for P = 2, 4 and 16, and what an MPI run cannot do is refused naming the field,
 //! with every rank ending. The library's `Sublattice::with_ranks` is checked against
 //! `Sublattice::new` the same way, hop log included (this test binary run under mpirun).
 //!
@@ -145,6 +145,13 @@ fn two_ranks_follow_the_trajectory_of_two_threads() {
 #[test]
 fn four_ranks_follow_the_trajectory_of_four_threads() {
     same_as_threads(4, "0.0004");
+}
+
+/// 4 × 4 sectors: each rank exchanges with its 8 neighbours only (the other 7 boxes share no
+/// site with its own), and the trajectory is still the threads'.
+#[test]
+fn sixteen_ranks_exchanging_with_neighbours_only_follow_sixteen_threads() {
+    same_as_threads(16, "0.00025");
 }
 
 /// An MPI run that cannot be done ends every rank with an error naming the field.
