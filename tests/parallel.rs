@@ -391,3 +391,10 @@ fn window_bias_of_the_island_density() {
         );
     }
 }
+
+/// The MPI runs (`tests/mpi.rs`) need the feature `mpi` and `mpirun`; `.ci/run` installs MPICH
+/// and runs them. Listed here so that a build without the feature shows them as not run.
+#[cfg(not(feature = "mpi"))]
+#[test]
+#[ignore = "needs --features mpi and mpirun: cargo test --release --features mpi --test mpi (.ci/run)"]
+fn mpi_runs_need_the_mpi_feature() {}

@@ -1,5 +1,5 @@
-//! Parallel KMC on threads: the synchronous sublattice algorithm (Shim & Amar, Phys. Rev. B
-//! 71, 125432 (2005)) for atom-only lattice runs.
+//! Parallel KMC on threads (and on MPI ranks, module `mpi`): the synchronous sublattice
+//! algorithm (Shim & Amar, Phys. Rev. B 71, 125432 (2005)) for atom-only lattice runs.
 //!
 //! The periodic surface is cut into `px × py` sectors, one per worker, and each sector into
 //! 2 × 2 blocks, the four sublattices ("colours"). A cycle visits the four colours in a random
@@ -28,7 +28,8 @@
 //! source; a scenario can give it (`sublattice_window_s`).
 //!
 //! Because a sector's whole state is its own box and the exchange is a list of changed sites,
-//! a sector maps onto an MPI rank unchanged: the exchange becomes sends of those lists.
+//! a sector maps onto an MPI rank unchanged: with the feature `mpi` the exchange becomes sends
+//! of those lists between ranks (module `mpi`), and the trajectory stays the threads'.
 
 use crate::catalog::{ChangedSites, Event};
 use crate::deposit::AtomDeposition;
@@ -40,11 +41,26 @@ use crate::sampler::{RateSampler, SumTree};
 use crate::state::State;
 use rayon::prelude::*;
 
+#[cfg(feature = "mpi")]
+pub mod mpi;
+
+/// Ranks of the MPI world this process belongs to: 1 without the feature `mpi` or `mpirun`.
+pub fn ranks() -> usize {
+    #[cfg(feature = "mpi")]
+    {
+        mpi::ranks()
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        1
+    }
+}
+
 const NO_SLOT: u32 = u32::MAX;
 const COLOURS: usize = 4;
 
 /// How the periodic surface is cut into sectors and blocks (grid steps of the lattice).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Decomposition {
     /// Sectors along x and y.
     pub sectors: [usize; 2],
@@ -105,6 +121,14 @@ impl Decomposition {
     /// Number of sectors.
     pub fn n_sectors(&self) -> usize {
         self.sectors[0] * self.sectors[1]
+    }
+
+    /// Grid size of a sector's box: its core and a ghost layer on every side.
+    pub fn box_grid(&self) -> [usize; 2] {
+        [
+            2 * self.block[0] + 2 * self.ghost[0],
+            2 * self.block[1] + 2 * self.ghost[1],
+        ]
     }
 
     /// Grid origin of sector `s`'s core.
@@ -227,6 +251,45 @@ struct Sector<M> {
     windows: u64,
 }
 
+/// The lattice of a sector's box (its core and a ghost layer on every side): a periodic
+/// lattice of the global one's crystal.
+fn box_lattice(glat: &Lattice, d: &Decomposition) -> Result<Lattice> {
+    let size = glat.size();
+    let (nx, ny) = glat.grid();
+    let local = d.box_grid();
+    // The lattice's size unit may count several grid rows (FCC(100): two).
+    glat.resized(
+        [local[0] * size[0] / nx, local[1] * size[1] / ny],
+        glat.layers(),
+    )
+}
+
+/// A sector's box state on `lat` (see [`box_lattice`]) with `species_at(x, y, l)` (local grid
+/// coordinates) placed in it. The threads (reading the global film) and an MPI rank (reading
+/// the box it was sent) both build a sector's state here, so that they build the same one.
+fn box_state(
+    lat: Lattice,
+    frozen_layers: usize,
+    species_at: impl Fn(usize, usize, usize) -> u8,
+) -> State {
+    let mut state = State::new(lat);
+    state.set_frozen_layers(frozen_layers);
+    let lat = state.lattice().clone();
+    let (lnx, lny) = lat.grid();
+    for l in 0..lat.layers() {
+        for yl in 0..lny {
+            for xl in 0..lnx {
+                let sp = species_at(xl, yl, l);
+                if sp != 0 {
+                    state.place(&lat.site(xl, yl, l), sp);
+                }
+            }
+        }
+    }
+    state.ensure_headroom();
+    state
+}
+
 impl<M: RateModel + Clone> Sector<M> {
     fn new(
         global: &State,
@@ -237,35 +300,34 @@ impl<M: RateModel + Clone> Sector<M> {
         seed: u64,
     ) -> Result<Self> {
         let glat = global.lattice();
-        let [gx, gy] = d.ghost;
-        let size = glat.size();
         let (nx, ny) = glat.grid();
-        let local = [2 * d.block[0] + 2 * gx, 2 * d.block[1] + 2 * gy];
-        // The lattice's size unit may count several grid rows (FCC(100): two).
-        let lat = glat.resized(
-            [local[0] * size[0] / nx, local[1] * size[1] / ny],
-            glat.layers(),
-        )?;
-        let mut state = State::new(lat);
-        state.set_frozen_layers(global.frozen_layers());
+        let [gx, gy] = d.ghost;
         let origin = d.origin(s);
-        let lat = state.lattice().clone();
-        for l in 0..lat.layers() {
-            for yl in 0..local[1] {
+        let state = box_state(
+            box_lattice(glat, d)?,
+            global.frozen_layers(),
+            |xl, yl, l| {
                 let y = (origin[1] + ny + yl - gy) % ny;
-                for xl in 0..local[0] {
-                    let x = (origin[0] + nx + xl - gx) % nx;
-                    let sp = global.species(glat.site(x, y, l).idx);
-                    if sp != 0 {
-                        state.place(&lat.site(xl, yl, l), sp);
-                    }
-                }
-            }
-        }
-        state.ensure_headroom();
+                let x = (origin[0] + nx + xl - gx) % nx;
+                global.species(glat.site(x, y, l).idx)
+            },
+        );
+        Self::from_state(state, d, s, build_model, sources, seed)
+    }
+
+    /// A sector whose box `state` is already cut (see [`box_state`]).
+    fn from_state(
+        state: State,
+        d: &Decomposition,
+        s: usize,
+        build_model: &(dyn Fn(&Lattice) -> Result<M> + Sync),
+        sources: &[AtomDeposition],
+        seed: u64,
+    ) -> Result<Self> {
+        let origin = d.origin(s);
         // Models index sites by the grid they were built for: each box needs its own.
         let model = build_model(state.lattice())?;
-        let share = (d.block[0] * d.block[1]) as f64 / glat.layer_size() as f64;
+        let share = (d.block[0] * d.block[1]) as f64 / (d.grid[0] * d.grid[1]) as f64;
         let mut sector = Sector {
             origin,
             d: d.clone(),
@@ -300,6 +362,19 @@ impl<M: RateModel + Clone> Sector<M> {
             }
         }
         Ok(sector)
+    }
+
+    /// Total rate of the sector's blocks and sources, 1/s.
+    fn total_rate(&self) -> f64 {
+        self.rates.trees.iter().map(SumTree::total).sum::<f64>()
+            + COLOURS as f64 * self.dep.iter().sum::<f64>()
+    }
+
+    /// Core atoms with a nonzero rate.
+    fn active_atoms(&self) -> usize {
+        (0..COLOURS)
+            .map(|c| self.rates.site_of[c].len() - self.rates.free[c].len())
+            .sum()
     }
 
     /// The colour of a core site, `None` in the ghost layer.
@@ -566,15 +641,44 @@ fn set_species(state: &mut State, s: &SiteRef, species: u8) -> bool {
     true
 }
 
+/// Who runs the sectors: a thread pool holding all of them, or MPI ranks holding one each.
+#[derive(Debug)]
+enum Workers<M> {
+    Threads {
+        pool: rayon::ThreadPool,
+        sectors: Vec<Sector<M>>,
+    },
+    /// Boxed: a whole sector lives inline, the threads' variant is a pool and a vector.
+    #[cfg(feature = "mpi")]
+    Ranks(Box<mpi::Ranks<M>>),
+}
+
 /// A parallel run of the synchronous sublattice algorithm over a periodic film.
 #[derive(Debug)]
 pub struct Sublattice<M> {
     d: Decomposition,
-    sectors: Vec<Sector<M>>,
-    pool: rayon::ThreadPool,
+    workers: Workers<M>,
     colours: KmcRng,
     window_s: f64,
     pending: Vec<Change>,
+}
+
+/// The window τ: given (checked) or the default.
+fn window_or_default<M: RateModel + Clone>(
+    window_s: Option<f64>,
+    global: &State,
+    model: &M,
+    sources: &[AtomDeposition],
+    d: &Decomposition,
+) -> Result<f64> {
+    match window_s {
+        Some(w) if w.is_finite() && w > 0.0 => Ok(w),
+        Some(w) => Err(Error::field(
+            "sublattice_window_s",
+            format!("must be a positive number of seconds, got {w}"),
+        )),
+        None => Ok(default_window(global, model, sources, d)),
+    }
 }
 
 impl<M: RateModel + Clone> Sublattice<M> {
@@ -596,16 +700,7 @@ impl<M: RateModel + Clone> Sublattice<M> {
     ) -> Result<Self> {
         let d = Decomposition::new(global.lattice(), sectors)
             .map_err(|m| Error::field("threads", m))?;
-        let window_s = match window_s {
-            Some(w) if w.is_finite() && w > 0.0 => w,
-            Some(w) => {
-                return Err(Error::field(
-                    "sublattice_window_s",
-                    format!("must be a positive number of seconds, got {w}"),
-                ));
-            }
-            None => default_window(global, model, sources, &d),
-        };
+        let window_s = window_or_default(window_s, global, model, sources, &d)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .build()
@@ -618,8 +713,7 @@ impl<M: RateModel + Clone> Sublattice<M> {
         })?;
         Ok(Sublattice {
             d,
-            sectors,
-            pool,
+            workers: Workers::Threads { pool, sectors },
             colours: stream(seed, Stream::SectorColours),
             window_s,
             pending: Vec::new(),
@@ -638,52 +732,62 @@ impl<M: RateModel + Clone> Sublattice<M> {
 
     /// Total rate of everything that can happen now (every block, every source), 1/s.
     pub fn total_rate(&self) -> f64 {
-        self.sectors
-            .iter()
-            .map(|s| {
-                s.rates.trees.iter().map(SumTree::total).sum::<f64>()
-                    + COLOURS as f64 * s.dep.iter().sum::<f64>()
-            })
-            .sum()
+        match &self.workers {
+            Workers::Threads { sectors, .. } => sectors.iter().map(Sector::total_rate).sum(),
+            #[cfg(feature = "mpi")]
+            Workers::Ranks(r) => r.total_rate(),
+        }
     }
 
     /// Atoms with at least one event of nonzero rate (in every block).
     pub fn active_atoms(&self) -> usize {
-        self.sectors
-            .iter()
-            .map(|s| {
-                (0..COLOURS)
-                    .map(|c| s.rates.site_of[c].len() - s.rates.free[c].len())
-                    .sum::<usize>()
-            })
-            .sum()
+        match &self.workers {
+            Workers::Threads { sectors, .. } => sectors.iter().map(Sector::active_atoms).sum(),
+            #[cfg(feature = "mpi")]
+            Workers::Ranks(r) => r.active_atoms(),
+        }
     }
 
     /// Events executed so far.
     pub fn counts(&self) -> SectorCounts {
-        let mut c = SectorCounts::default();
-        for s in &self.sectors {
-            c.add(&s.counts);
+        match &self.workers {
+            Workers::Threads { sectors, .. } => {
+                let mut c = SectorCounts::default();
+                for s in sectors {
+                    c.add(&s.counts);
+                }
+                c
+            }
+            #[cfg(feature = "mpi")]
+            Workers::Ranks(r) => r.counts(),
         }
-        c
     }
 
     /// Records every hop as (origin, destination) global site indices (for tests that follow
     /// atoms); [`Sublattice::take_hops`] hands them over.
     pub fn set_hop_log(&mut self, on: bool) {
-        for s in &mut self.sectors {
-            s.log_hops = on;
+        match &mut self.workers {
+            Workers::Threads { sectors, .. } => {
+                for s in sectors {
+                    s.log_hops = on;
+                }
+            }
+            #[cfg(feature = "mpi")]
+            Workers::Ranks(r) => r.set_hop_log(on),
         }
     }
 
     /// The hops logged since the last call, window by window (within a window, sector by
     /// sector: their hops are independent).
     pub fn take_hops(&mut self) -> Vec<(usize, usize)> {
-        let mut all: Vec<(u64, usize, usize)> = self
-            .sectors
-            .iter_mut()
-            .flat_map(|s| std::mem::take(&mut s.hops))
-            .collect();
+        let mut all: Vec<(u64, usize, usize)> = match &mut self.workers {
+            Workers::Threads { sectors, .. } => sectors
+                .iter_mut()
+                .flat_map(|s| std::mem::take(&mut s.hops))
+                .collect(),
+            #[cfg(feature = "mpi")]
+            Workers::Ranks(r) => r.take_hops(),
+        };
         all.sort_by_key(|h| h.0);
         all.into_iter().map(|(_, f, t)| (f, t)).collect()
     }
@@ -697,10 +801,14 @@ impl<M: RateModel + Clone> Sublattice<M> {
             let j = (uniform(&mut self.colours) * (i + 1) as f64) as usize;
             order.swap(i, j.min(i));
         }
-        let sectors = &mut self.sectors;
+        let (sectors, pool) = match &mut self.workers {
+            Workers::Threads { sectors, pool } => (sectors, pool),
+            #[cfg(feature = "mpi")]
+            Workers::Ranks(r) => return r.cycle(order, tau),
+        };
         let pending = &mut self.pending;
         let mut lists: Vec<Vec<Change>> = Vec::new();
-        self.pool.install(|| {
+        pool.install(|| {
             // Each sector takes in the last window's changes, then runs the next window: one
             // meeting point per window.
             for &colour in &order {
@@ -725,14 +833,23 @@ impl<M: RateModel + Clone> Sublattice<M> {
         }
     }
 
-    /// Changes not yet written to the caller's state.
+    /// Changes not yet written to the caller's state (under MPI, an estimate that is nonzero
+    /// whenever there are any: the other ranks hold theirs).
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        match &self.workers {
+            Workers::Threads { .. } => self.pending.len(),
+            #[cfg(feature = "mpi")]
+            Workers::Ranks(r) => r.pending(),
+        }
     }
 
     /// Writes the changes since the last call into `global` (the state the sectors were cut
     /// from, kept by the caller for observers and output).
     pub fn sync(&mut self, global: &mut State) {
+        #[cfg(feature = "mpi")]
+        if let Workers::Ranks(r) = &mut self.workers {
+            self.pending = r.collect();
+        }
         for ch in self.pending.drain(..) {
             let l = ch.l as usize;
             let lat = global.lattice();

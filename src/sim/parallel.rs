@@ -44,10 +44,14 @@ impl Simulation {
     pub(super) fn refuse_if_parallel(&self, what: &str) -> Result<()> {
         let n = self.scenario().threads();
         if n > 1 {
+            let how = match crate::parallel::ranks() {
+                1 => format!("threads: {n}"),
+                r => format!("{r} MPI ranks"),
+            };
             return Err(self.loaded.locate(Error::field(
                 "threads",
                 format!(
-                    "{what} of a parallel run (threads: {n}) is not supported yet: a resumed run \
+                    "{what} of a parallel run ({how}) is not supported yet: a resumed run \
                      could not continue the sectors' random streams exactly; use threads: 1"
                 ),
             )));
@@ -82,12 +86,18 @@ impl Simulation {
         if let crate::rates::RateModelSpec::BarrierTable(t) = &mut spec {
             t.base_dir.get_or_insert_with(|| self.loaded.base_dir());
         }
-        let (species, temperature_k) = (sc.species.clone(), sc.temperature_k);
-        let build = move |lat: &crate::lattice::Lattice| spec.build(&species, lat, temperature_k);
         let base = self.engine.counters();
         // A film changed from outside gets fresh streams, not a replay of the first ones.
         let seed = sc.seed ^ base.events().rotate_left(32);
         let n = sc.threads();
+        #[cfg(feature = "mpi")]
+        if crate::parallel::mpi::ranks() > 1 {
+            let sub = self.cut_over_ranks(spec, &sources, seed, n)?;
+            self.parallel = Some(ParallelRun { sub, base });
+            return Ok(());
+        }
+        let (species, temperature_k) = (sc.species.clone(), sc.temperature_k);
+        let build = move |lat: &crate::lattice::Lattice| spec.build(&species, lat, temperature_k);
         let sub = Sublattice::new(
             self.engine.state(),
             self.engine.model(),
@@ -101,6 +111,42 @@ impl Simulation {
         .map_err(|e| self.loaded.locate(e))?;
         self.parallel = Some(ParallelRun { sub, base });
         Ok(())
+    }
+
+    /// The sectors over the MPI ranks, one each (rank 0 runs this; the others serve).
+    #[cfg(feature = "mpi")]
+    fn cut_over_ranks(
+        &self,
+        spec: crate::rates::RateModelSpec,
+        sources: &[crate::deposit::AtomDeposition],
+        seed: u64,
+        n: usize,
+    ) -> Result<Sublattice<AnyRateModel>> {
+        let ranks = crate::parallel::mpi::ranks();
+        let sc = &self.loaded.scenario;
+        if n != ranks {
+            return Err(self.loaded.locate(Error::field(
+                "threads",
+                format!(
+                    "under mpirun every rank runs one sector: threads: {n} does not match the \
+                     {ranks} MPI ranks (give threads: 1 or {ranks}, or run without mpirun)"
+                ),
+            )));
+        }
+        let recipe = crate::parallel::mpi::ModelRecipe {
+            spec,
+            species: sc.species.clone(),
+            temperature_k: sc.temperature_k,
+        };
+        Sublattice::with_ranks(
+            self.engine.state(),
+            self.engine.model(),
+            &recipe,
+            sources,
+            seed,
+            sc.sublattice_window_s,
+        )
+        .map_err(|e| self.loaded.locate(e))
     }
 
     /// Writes the sectors' changes into the engine's film (its rates stay stale).

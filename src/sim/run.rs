@@ -133,9 +133,17 @@ pub struct Summary {
     /// parallel KMC run (`threads` > 1), its threads (one sector each).
     #[serde(default)]
     pub threads: usize,
+    /// MPI ranks of the run, one sector each (1 without `mpirun`); `peak_memory_bytes` and
+    /// `cpu_time_s` are rank 0's.
+    #[serde(default = "one")]
+    pub mpi_ranks: usize,
     /// CPU seconds of the process so far, user plus system (Linux; 0 elsewhere).
     #[serde(default)]
     pub cpu_time_s: f64,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Simulation {
@@ -205,6 +213,7 @@ impl Simulation {
                 1 => rayon::current_num_threads(),
                 n => n,
             },
+            mpi_ranks: crate::parallel::ranks(),
             cpu_time_s: cpu_time_s(),
         };
         files.extend(self.write_summary(&summary)?);

@@ -249,6 +249,7 @@ fn bench_run(scenario: &Path, events: Option<u64>, threads: Option<usize>) -> an
             anyhow::bail!("--threads {n}: {}", loaded.locate(e));
         }
     }
+    crate::run::one_sector_per_rank(&mut loaded)?;
     let t0 = Instant::now();
     let mut sim = Simulation::new(loaded).context("building the simulation")?;
     let setup = t0.elapsed().as_secs_f64();

@@ -85,7 +85,33 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Under mpirun rank 0 runs the command; the other ranks serve its sectors until it ends
+    // (the session, dropped last, tells them).
+    #[cfg(feature = "mpi")]
+    let session = match kmc::parallel::mpi::Session::start() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    #[cfg(feature = "mpi")]
+    if session.rank() > 0 {
+        if let Err(e) = session.serve() {
+            eprintln!("error: MPI rank {}: {e}", session.rank());
+            session.abort(1);
+        }
+        return ExitCode::SUCCESS;
+    }
+    // Not `Cli::parse`, which exits without ending the MPI session (the other ranks would
+    // wait for rank 0 forever).
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -55,6 +55,19 @@ pub struct RunArgs {
     max_snapshot_bytes: Option<u64>,
 }
 
+/// Under mpirun every rank runs one sector: a scenario without `threads` (or with 1) gets as
+/// many sectors as there are ranks. Any other `threads` is left for the library to refuse.
+pub fn one_sector_per_rank(loaded: &mut LoadedScenario) -> Result<()> {
+    let ranks = kmc::parallel::ranks();
+    if ranks > 1 && loaded.scenario.threads() == 1 {
+        loaded.scenario.threads = Some(ranks);
+        if let Err(e) = loaded.scenario.validate() {
+            bail!("{ranks} MPI ranks (one sector each): {}", loaded.locate(e));
+        }
+    }
+    Ok(())
+}
+
 fn parse_max_memory(s: &str) -> Result<u64, String> {
     kmc::io::validate::parse_bytes(s)
 }
@@ -109,6 +122,7 @@ impl RunArgs {
                 bail!("--threads {n}: {}", loaded.locate(e));
             }
         }
+        one_sector_per_rank(&mut loaded)?;
         let out = self
             .out
             .unwrap_or_else(|| PathBuf::from("out").join(&loaded.scenario.name));
