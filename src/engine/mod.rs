@@ -359,17 +359,15 @@ impl<M: RateModel, S: RateSampler> Engine<M, S> {
         let slot = m.slot[k];
         if rate > 0.0 {
             let slot = if slot == NO_SLOT {
-                let new = match self.free_slots.pop() {
-                    Some(f) => f,
-                    None => {
-                        self.site_of.push(0);
-                        self.grain_of.push(0);
-                        self.sampler.resize(g + self.site_of.len());
-                        self.site_of.len() as u32 - 1
-                    }
-                };
-                self.site_of[new as usize] = BODY;
-                self.grain_of[new as usize] = k as u32;
+                let new = take_slot(
+                    &mut self.free_slots,
+                    &mut self.site_of,
+                    &mut self.grain_of,
+                    &mut self.sampler,
+                    g,
+                    BODY,
+                    k as u32,
+                );
                 m.slot[k] = new;
                 new
             } else {
@@ -1784,17 +1782,15 @@ impl<S: RateSampler> Slots<'_, S> {
         let slot = self.slot_of[idx];
         if rate > 0.0 {
             let slot = if slot == NO_SLOT {
-                let new = match self.free_slots.pop() {
-                    Some(f) => f,
-                    None => {
-                        self.site_of.push(0);
-                        self.grain_of.push(0);
-                        self.sampler.resize(self.g + self.site_of.len());
-                        self.site_of.len() as u32 - 1
-                    }
-                };
-                self.site_of[new as usize] = idx as u32;
-                self.grain_of[new as usize] = self.grain;
+                let new = take_slot(
+                    self.free_slots,
+                    self.site_of,
+                    self.grain_of,
+                    self.sampler,
+                    self.g,
+                    idx as u32,
+                    self.grain,
+                );
                 self.slot_of[idx] = new;
                 new
             } else {
@@ -1808,6 +1804,32 @@ impl<S: RateSampler> Slots<'_, S> {
             self.free_slots.push(slot);
         }
     }
+}
+
+/// A slot for `site` of `grain` (a site index, or `BODY`): a freed one, else a new one at
+/// the end (the sampler grows by a leaf; `g` leaves of sources come first).
+#[inline(always)]
+fn take_slot<S: RateSampler>(
+    free_slots: &mut Vec<u32>,
+    site_of: &mut Vec<u32>,
+    grain_of: &mut Vec<u32>,
+    sampler: &mut S,
+    g: usize,
+    site: u32,
+    grain: u32,
+) -> u32 {
+    let new = match free_slots.pop() {
+        Some(f) => f,
+        None => {
+            site_of.push(0);
+            grain_of.push(0);
+            sampler.resize(g + site_of.len());
+            site_of.len() as u32 - 1
+        }
+    };
+    site_of[new as usize] = site;
+    grain_of[new as usize] = grain;
+    new
 }
 
 /// Refreshes the atom at `s` (empty sites need no work: see `refresh`).

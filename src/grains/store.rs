@@ -377,15 +377,7 @@ impl Grains {
         for p in foreign {
             self.sites_near(g, p, self.cell_reach_a, &mut |s, _| cand.push(s.idx));
         }
-        cand.sort_unstable();
-        cand.dedup();
-        let mut out = Vec::new();
-        for s in cand {
-            if self.refresh(g, s) {
-                out.push((g, s));
-            }
-        }
-        out
+        self.refresh_sites(g, cand)
     }
 
     /// The sites of grain `g` within `r` of lab point `p` or of any of its periodic images
@@ -706,15 +698,7 @@ impl Grains {
                 }
             }
         }
-        cand.sort_unstable();
-        cand.dedup();
-        let mut out = Vec::new();
-        for s in cand {
-            if self.refresh(g, s) {
-                out.push((g, s));
-            }
-        }
-        out
+        self.refresh_sites(g, cand)
     }
 
     /// Bonds of particle grain `g`'s atoms to other grains' atoms, as its rate model counts
@@ -857,6 +841,17 @@ impl Grains {
             }
         }?;
         (shift <= max_lift_a).then_some(shift)
+    }
+
+    /// Makes the sites `cand` of grain `g` follow the ghost rule; returns those whose ghost
+    /// changed, sorted.
+    fn refresh_sites(&mut self, g: usize, mut cand: Vec<usize>) -> Vec<(usize, usize)> {
+        cand.sort_unstable();
+        cand.dedup();
+        cand.into_iter()
+            .filter(|&s| self.refresh(g, s))
+            .map(|s| (g, s))
+            .collect()
     }
 
     /// Makes site `s` of grain `g` follow the ghost rule; true if its ghost changed.
