@@ -505,13 +505,17 @@ impl Grains {
     /// every other grain that the atom's position falls in.
     fn cast(&mut self, h: usize, sites: &[usize]) -> Vec<(usize, usize)> {
         let cand = self.cast_sites(h, sites);
-        let mut out = Vec::new();
-        for (g, s) in cand {
-            if self.refresh(g, s) {
-                out.push((g, s));
-            }
-        }
-        out
+        self.refresh_pairs(cand)
+    }
+
+    /// Makes the `(grain, site)` pairs `cand` follow the ghost rule; returns those whose ghost
+    /// changed, sorted.
+    fn refresh_pairs(&mut self, mut cand: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+        cand.sort_unstable();
+        cand.dedup();
+        cand.into_iter()
+            .filter(|&(g, s)| self.refresh(g, s))
+            .collect()
     }
 
     /// The sites of other grains whose cell the positions of sites `sites` of grain `h` could
@@ -552,14 +556,7 @@ impl Grains {
             self.grains[g].frame = frame;
             own.extend(self.covered_sites(g, &near));
             cand.extend(self.cast_sites(g, &atoms));
-            cand.sort_unstable();
-            cand.dedup();
-            let mut out = Vec::new();
-            for (h, s) in cand {
-                if self.refresh(h, s) {
-                    out.push((h, s));
-                }
-            }
+            let mut out = self.refresh_pairs(cand);
             out.extend(self.receive_shifted(g, shift, own));
             out.sort_unstable();
             out.dedup();
@@ -581,14 +578,7 @@ impl Grains {
         };
         self.grains[g].frame = frame;
         cand.extend(self.cast_sites(g, &atoms));
-        cand.sort_unstable();
-        cand.dedup();
-        let mut out = Vec::new();
-        for (h, s) in cand {
-            if self.refresh(h, s) {
-                out.push((h, s));
-            }
-        }
+        let mut out = self.refresh_pairs(cand);
         self.receive(g);
         let st = &self.grains[g].state;
         let mut after: Vec<(usize, Species)> = st
